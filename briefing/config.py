@@ -1,0 +1,205 @@
+"""Settings resolved in one place: flags > environment/.env > briefing.toml > packaged defaults, validated by key."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from dotenv import dotenv_values
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+from briefing.errors import ConfigError
+from briefing.models import FocusQuestion, Profile
+
+CONFIG_FILE = "briefing.toml"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class FocusQuestionSettings(_Strict):
+    """One focus question: a section of the analysis."""
+
+    key: str = Field(min_length=1, pattern=r"^[a-z0-9_]+$")
+    title: str = Field(min_length=1)
+    question: str = Field(min_length=1)
+    keywords: list[str] = Field(default_factory=list)
+
+
+DEFAULT_QUESTIONS = [
+    FocusQuestionSettings(
+        key="military_cooperation",
+        title="North Korea–Russia military cooperation",
+        question="What military cooperation is there between North Korea and Russia: troops, munitions, missiles, "
+        "technology transfer?",
+        keywords=["troops", "soldiers", "munitions", "ammunition", "missile", "missiles", "ballistic", "weapons",
+                  "military", "technology", "deployment", "dispatch", "Kursk", "arsenal", "satellite", "cooperation",
+                  "Pyongyang", "Moscow", "Kim", "Putin"],
+    ),
+    FocusQuestionSettings(
+        key="china_role",
+        title="China's role",
+        question="What is China's role: the depth and limits of the Russia–China alignment, and China's stake in the "
+        "North Korea–Russia relationship?",
+        keywords=["China", "Chinese", "Beijing", "Xi", "Sino-Russian", "alignment", "partnership", "multipolar",
+                  "Russia-China", "allies", "energy", "pipeline", "distrust"],
+    ),
+    FocusQuestionSettings(
+        key="canada_korea_response",
+        title="Responses of Canada and South Korea",
+        question="How are Canada and South Korea responding: the 2+2 ministerial meeting, intelligence and "
+        "information sharing, sanctions, Indo-Pacific cooperation, G7?",
+        keywords=["Canada", "Canadian", "Ottawa", "South Korea", "Seoul", "Korean", "2+2", "ministerial", "joint",
+                  "statement", "intelligence", "information", "classified", "sanctions", "Indo-Pacific", "G7",
+                  "Joly", "Blair", "dialogue", "agreement"],
+    ),
+    FocusQuestionSettings(
+        key="canada_implications",
+        title="Implications for Canada",
+        question="What are the implications for Canada's security, diplomacy and Indo-Pacific policy?",
+        keywords=["Canada", "Canadian", "Ottawa", "implications", "security", "Indo-Pacific", "G7", "NATO",
+                  "middle", "rules", "international", "order", "defence", "Arctic"],
+    ),
+]
+
+
+class ProfileSettings(_Strict):
+    """What the brief is about and for whom."""
+
+    title: str = Field(default="North Korea–Russia–China: developments and responses of Canada and South Korea",
+                       min_length=1)
+    audience: str = Field(default="Canadian and South Korean government policy analysts", min_length=1)
+    focus_questions: list[FocusQuestionSettings] = Field(default_factory=lambda: list(DEFAULT_QUESTIONS),
+                                                         min_length=1)
+
+
+class RunSettings(_Strict):
+    """Where sources come from and where briefs go."""
+
+    sources: list[str] = Field(default_factory=lambda: ["seeds"])
+    out: str = "outputs"
+    engine: Literal["auto", "extractive", "llm"] = "auto"
+    keep: int = Field(default=30, ge=1, description="briefs kept under the output root")
+    verify_policy: Literal["flag", "drop"] = "flag"
+    max_file_mb: float = Field(default=5.0, gt=0)
+    prompts: str | None = None  # directory searched first for prompt and brief templates
+
+
+class LLMSettings(_Strict):
+    """The OpenAI-compatible endpoint and how hard to push it."""
+
+    model: str = "gpt-4o-mini"
+    base_url: str | None = None
+    api_key: SecretStr | None = None
+    context_window: int | None = Field(default=None, gt=0)
+    max_output_tokens: int = Field(default=2048, gt=0)
+    concurrency: int = Field(default=8, ge=1)
+    requests_per_minute: int | None = Field(default=None, gt=0)
+    tokens_per_minute: int | None = Field(default=None, gt=0)
+    timeout: float = Field(default=120.0, gt=0)
+    max_retries: int = Field(default=6, ge=0)
+    max_cost: float | None = Field(default=None, ge=0)
+    temperature: float = Field(default=0.0, ge=0, le=2)
+    # USD per million tokens: {"model": {"input": x, "output": y}}; merged over the packaged table.
+    prices: dict[str, dict[Literal["input", "output"], float]] = Field(default_factory=dict)
+
+
+class Settings(_Strict):
+    """All settings of a run."""
+
+    profile: ProfileSettings = Field(default_factory=ProfileSettings)
+    run: RunSettings = Field(default_factory=RunSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+
+    def to_profile(self) -> Profile:
+        """The typed profile handed to engines."""
+        return Profile(
+            title=self.profile.title,
+            audience=self.profile.audience,
+            focus_questions=[FocusQuestion(q.key, q.title, q.question, list(q.keywords))
+                             for q in self.profile.focus_questions],
+        )
+
+    def llm_configured(self) -> bool:
+        """True when an endpoint or key is configured, so `auto` picks the LLM engine."""
+        return bool(self.llm.base_url or self.llm.api_key)
+
+
+# Environment variables and the settings they set.
+ENV_KEYS = {
+    "OPENAI_API_KEY": "llm.api_key",
+    "OPENAI_BASE_URL": "llm.base_url",
+    "BRIEFING_MODEL": "llm.model",
+    "BRIEFING_ENGINE": "run.engine",
+    "BRIEFING_CONTEXT_WINDOW": "llm.context_window",
+    "BRIEFING_CONCURRENCY": "llm.concurrency",
+    "BRIEFING_MAX_COST": "llm.max_cost",
+    "BRIEFING_OUT": "run.out",
+    "BRIEFING_PROMPTS": "run.prompts",
+}
+
+
+def _set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:
+    section, _, key = dotted.partition(".")
+    node = tree.setdefault(section, {})
+    if not isinstance(node, dict):
+        raise ConfigError(f"{section}: expected a table, got {type(node).__name__}")
+    node[key] = value
+
+
+def _format_error(err: ValidationError, origin: str) -> str:
+    first = err.errors()[0]
+    key = ".".join(str(p) for p in first["loc"])
+    msg = first["msg"]
+    if first["type"] == "extra_forbidden":
+        msg = "unknown key"
+    return f"{origin}: {key}: {msg}"
+
+
+def load_settings(
+    config_path: str | Path | None = None,
+    overrides: dict[str, Any] | None = None,
+    environ: dict[str, str] | None = None,
+    dotenv_path: str | Path | None = ".env",
+) -> Settings:
+    """Resolve settings. `overrides` maps dotted keys ("llm.model") to flag values; None values are ignored."""
+    tree: dict[str, Any] = {}
+    origin = "defaults"
+    path = Path(config_path) if config_path else Path(CONFIG_FILE)
+    if config_path or path.exists():
+        origin = str(path)
+        try:
+            tree = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: config file not found") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+            raise ConfigError(f"{path}: not valid TOML: {e}") from None
+    try:
+        Settings.model_validate(tree)
+    except ValidationError as e:
+        raise ConfigError(_format_error(e, origin)) from None
+
+    env: dict[str, str] = {}
+    if dotenv_path and Path(dotenv_path).is_file():
+        env.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
+    env.update(os.environ if environ is None else environ)
+    env_set = False
+    for var, dotted in ENV_KEYS.items():
+        if env.get(var):
+            _set_dotted(tree, dotted, env[var])
+            env_set = True
+    if env_set:
+        try:
+            Settings.model_validate(tree)
+        except ValidationError as e:
+            raise ConfigError(_format_error(e, "environment")) from None
+    for dotted, value in (overrides or {}).items():
+        if value is not None:
+            _set_dotted(tree, dotted, value)
+    try:
+        return Settings.model_validate(tree)
+    except ValidationError as e:
+        raise ConfigError(_format_error(e, "option")) from None

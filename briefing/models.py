@@ -1,0 +1,194 @@
+"""Typed data passed between pipeline stages (ingest -> clean -> chunk -> summarize -> synthesize -> verify -> render)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class Dropped:
+    """A block the cleaner removed, with the reason, so users can see why a paragraph went."""
+
+    text: str
+    reason: str
+    start_line: int  # 1-based line in the decoded input
+    end_line: int
+
+
+@dataclass
+class RawDoc:
+    """An input document after decoding, before cleaning."""
+
+    path: str  # file path or URL, as given by the user
+    text: str  # decoded text (or HTML)
+    sha256: str  # hash of the raw bytes
+    encoding: str = "utf-8"
+    is_html: bool = False
+
+
+@dataclass
+class CleanedDoc:
+    """Output of the clean stage: article text plus metadata; unknown fields stay None/empty."""
+
+    path: str
+    text: str
+    sha256: str
+    title: str | None = None
+    authors: list[str] = field(default_factory=list)
+    publisher: str | None = None
+    original_publisher: str | None = None  # "This article originally appeared in ..."
+    published: str | None = None  # ISO date YYYY-MM-DD
+    language: str | None = None
+    url: str | None = None
+    flags: list[str] = field(default_factory=list)  # machine_translated, appended_content_removed, near_duplicate
+    dropped: list[Dropped] = field(default_factory=list)
+
+
+@dataclass
+class Source:
+    """A cleaned document with the stable id cited as [id] everywhere in the run."""
+
+    id: int
+    path: str
+    text: str
+    sha256: str
+    tokens: int
+    title: str | None = None
+    authors: list[str] = field(default_factory=list)
+    publisher: str | None = None
+    original_publisher: str | None = None
+    published: str | None = None
+    language: str | None = None
+    url: str | None = None
+    flags: list[str] = field(default_factory=list)
+    same_event_as: list[int] = field(default_factory=list)  # ids of near-duplicate reports
+
+    @classmethod
+    def from_doc(cls, id: int, doc: CleanedDoc, tokens: int) -> Source:
+        """Give a cleaned document its run-wide id."""
+        return cls(
+            id=id,
+            path=doc.path,
+            text=doc.text,
+            sha256=doc.sha256,
+            tokens=tokens,
+            title=doc.title,
+            authors=list(doc.authors),
+            publisher=doc.publisher,
+            original_publisher=doc.original_publisher,
+            published=doc.published,
+            language=doc.language,
+            url=doc.url,
+            flags=list(doc.flags),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """Metadata for brief.json (the text itself is not repeated there)."""
+        d = asdict(self)
+        d.pop("text")
+        return d
+
+
+@dataclass
+class Chunk:
+    """A token-budgeted slice of a source; start/end are char offsets into the source text."""
+
+    source_id: int
+    index: int
+    text: str
+    start: int
+    end: int
+    tokens: int
+
+
+@dataclass
+class FocusQuestion:
+    """One analysis theme of the profile."""
+
+    key: str
+    title: str
+    question: str
+    keywords: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Profile:
+    """What the brief is about and for whom."""
+
+    title: str
+    audience: str
+    focus_questions: list[FocusQuestion]
+
+
+@dataclass
+class Evidence:
+    """A verbatim passage of a cited source backing a claim; span is set by verification."""
+
+    source_id: int
+    quote: str
+    span: tuple[int, int] | None = None
+
+
+@dataclass
+class Claim:
+    """One statement rendered in the brief, with its citations and evidence."""
+
+    text: str
+    source_ids: list[int]
+    evidence: list[Evidence] = field(default_factory=list)
+    confidence: str | None = None  # key judgments: low / moderate / high
+    reason: str | None = None  # why that confidence
+    date: str | None = None  # timeline entries: ISO date (YYYY, YYYY-MM or YYYY-MM-DD)
+    verified: bool | None = None  # None until the verify stage has run
+    problems: list[str] = field(default_factory=list)  # why verification failed
+
+
+@dataclass
+class SourceSummary:
+    """Per-source summary: sentences (each a claim citing the source) plus structured extras."""
+
+    source_id: int
+    claims: list[Claim]
+    stance: str  # news report, opinion, official statement, translation, analysis
+    key_points: list[Claim] = field(default_factory=list)
+    events: list[Claim] = field(default_factory=list)
+    actors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Section:
+    """An analysis section: one per focus question."""
+
+    key: str
+    title: str
+    claims: list[Claim]
+
+
+@dataclass
+class Synthesis:
+    """Cross-source output of the engine: everything the brief says besides source summaries."""
+
+    bluf: list[Claim]
+    judgments: list[Claim]
+    themes: list[Section]
+    timeline: list[Claim]
+    implications: list[Claim]
+    indicators: list[Claim]
+
+
+@dataclass
+class Usage:
+    """Model usage accumulated over a run."""
+
+    requests: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+
+    def add(self, other: Usage) -> None:
+        """Accumulate another usage record into this one."""
+        self.requests += other.requests
+        self.prompt_tokens += other.prompt_tokens
+        self.completion_tokens += other.completion_tokens
+        self.cost_usd += other.cost_usd

@@ -1,0 +1,66 @@
+"""Jinja2 templates (prompts and the brief) found in order: --prompts DIR, configured dir, ./prompts, packaged."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jinja2
+
+from briefing.errors import TemplateError
+
+
+def packaged_dir() -> Path:
+    """Packaged default templates: briefing/prompts in a wheel, ../prompts in a source checkout."""
+    here = Path(__file__).resolve().parent
+    inside = here / "prompts"
+    return inside if inside.is_dir() else here.parent / "prompts"
+
+
+def search_path(prompts_dir: str | Path | None = None, configured: str | Path | None = None) -> list[Path]:
+    """Directories searched for templates, first match wins; duplicates and missing dirs removed."""
+    candidates = [prompts_dir, configured, Path.cwd() / "prompts", packaged_dir()]
+    out: list[Path] = []
+    for c in candidates:
+        if c is None:
+            continue
+        p = Path(c).resolve()
+        if p.is_dir() and p not in out:
+            out.append(p)
+    return out
+
+
+def environment(dirs: list[Path], autoescape: bool = False) -> jinja2.Environment:
+    """A Jinja2 environment where an undefined variable fails loudly."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader([str(d) for d in dirs]),
+        undefined=jinja2.StrictUndefined,
+        autoescape=autoescape,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def render_template(dirs: list[Path], name: str, **variables: object) -> str:
+    """Render one template; a missing template or variable becomes a TemplateError naming it."""
+    env = environment(dirs)
+    try:
+        template = env.get_template(name)
+    except jinja2.TemplateNotFound:
+        raise TemplateError(f"template {name!r} not found in: {', '.join(str(d) for d in dirs)}") from None
+    except jinja2.TemplateSyntaxError as e:
+        raise TemplateError(f"{e.filename or name}:{e.lineno}: template syntax error: {e.message}") from None
+    try:
+        return template.render(**variables)
+    except jinja2.UndefinedError as e:
+        raise TemplateError(f"{template.filename or name}: {e.message}") from None
+    except jinja2.TemplateError as e:
+        raise TemplateError(f"{template.filename or name}: {e}") from None
+
+
+def locate(dirs: list[Path], name: str) -> Path:
+    """The file a template name resolves to."""
+    for d in dirs:
+        if (d / name).is_file():
+            return d / name
+    raise TemplateError(f"template {name!r} not found in: {', '.join(str(d) for d in dirs)}")
