@@ -43,6 +43,7 @@ class CleanedDoc:
     url: str | None = None
     flags: list[str] = field(default_factory=list)  # machine_translated, appended_content_removed, near_duplicate
     dropped: list[Dropped] = field(default_factory=list)
+    duplicates: list[int] = field(default_factory=list)  # 0-based indices (in the cleaned batch) of same-event reports
 
 
 @dataclass
