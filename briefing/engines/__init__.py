@@ -1,5 +1,28 @@
 """Engines that turn cleaned sources into summaries and a synthesis; see `base.Engine` for the seam."""
 
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 from briefing.engines.base import Engine
 
-__all__ = ["Engine"]
+if TYPE_CHECKING:
+    from briefing.config import Settings
+
+__all__ = ["Engine", "make_engine"]
+
+
+def make_engine(settings: Settings, client: object | None = None, call_log: Path | None = None,
+                prompts_dirs: list[Path] | None = None) -> Engine:
+    """The engine settings ask for; `auto` picks the LLM when an endpoint or key is configured."""
+    choice = settings.run.engine
+    if choice == "auto":
+        choice = "llm" if settings.llm_configured() else "extractive"
+    if choice == "llm":
+        from briefing.engines.llm import LLMEngine  # type: ignore[import-not-found]
+
+        return LLMEngine(settings, client=client, call_log=call_log, prompts_dirs=prompts_dirs)  # type: ignore[no-any-return]
+    from briefing.engines.extractive import ExtractiveEngine
+
+    return ExtractiveEngine(settings)

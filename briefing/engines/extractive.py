@@ -1,0 +1,304 @@
+"""Offline extractive engine, the default with no LLM: every statement is a verbatim sentence of its source."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date
+
+from briefing.config import Settings
+from briefing.models import (
+    Chunk,
+    Claim,
+    Evidence,
+    Profile,
+    Section,
+    Source,
+    SourceSummary,
+    Synthesis,
+    Usage,
+)
+from briefing.text import content_words, find_date, sentences, words
+
+# Query vocabularies for the sections that are not focus questions.
+IMPLICATION_TERMS = ["Canada", "Canadian", "Ottawa", "South Korea", "Seoul", "should", "must", "need", "needs",
+                     "implications", "policy", "prudent", "course", "cooperation", "increase", "defence", "allies"]
+INDICATOR_TERMS = ["watch", "watching", "monitor", "monitoring", "possible", "possibility", "could", "may", "likely",
+                   "next", "future", "escalation", "emerge", "signs", "test", "deploy", "deployment", "provision",
+                   "transfer", "additional"]
+OPINION_MARKERS = re.compile(r"\b(should|must|ought|need to|needs to|argue|I|we|our|prudent|crucially|clearly)\b")
+REPORT_MARKERS = re.compile(r"\b(said|says|according to|told|announced|statement|stated|reported)\b")
+
+
+@dataclass
+class _Sent:
+    source_id: int
+    start: int
+    end: int
+    text: str
+    pos: float  # relative position in the source, 0..1
+    vec: dict[str, float]
+    date: str | None
+
+
+def _norm(vec: Counter[str] | dict[str, float]) -> dict[str, float]:
+    n = math.sqrt(sum(v * v for v in vec.values())) or 1.0
+    return {k: v / n for k, v in vec.items()}
+
+
+def _cos(a: dict[str, float], b: dict[str, float]) -> float:
+    if len(a) > len(b):
+        a, b = b, a
+    return sum(v * b.get(k, 0.0) for k, v in a.items())
+
+
+def _usable(text: str) -> bool:
+    """A sentence worth quoting on its own: long enough, a statement, not a fragment or a heading."""
+    w = words(text)
+    if not 8 <= len(w) <= 70:
+        return False
+    if text.rstrip().endswith("?") or text.rstrip().endswith(":"):
+        return False
+    first = text.lstrip("“\"‘'([ ")[:1]
+    return bool(first) and (first.isupper() or first.isdigit())
+
+
+class ExtractiveEngine:
+    """Sentence selection by centrality, query relevance and redundancy control (MMR); no model, no network."""
+
+    name = "extractive"
+    model = "extractive (offline, no LLM)"
+
+    def __init__(self, settings: Settings, summary_sentences: int = 3, section_claims: int = 4) -> None:
+        self.settings = settings
+        self.usage = Usage()
+        self.summary_sentences = summary_sentences
+        self.section_claims = section_claims
+        self._sents: dict[int, list[_Sent]] = {}
+        self._idf: dict[str, float] = {}
+
+    def chunk_budget(self) -> int:
+        """The extractive engine reads whole sources; chunks only matter for reporting."""
+        return 2048
+
+    def estimate(self, sources: list[Source], chunks: dict[int, list[Chunk]], profile: Profile) -> dict[str, object]:
+        """A dry run of the extractive engine costs nothing."""
+        zero = {"calls": 0, "prompt_tokens": 0, "completion_tokens": 0, "cost_usd": 0.0}
+        return {"stages": {"summarize": dict(zero), "synthesize": dict(zero)}, "requests": 0, "prompt_tokens": 0,
+                "completion_tokens": 0, "cost_usd": 0.0}
+
+    # -- indexing ---------------------------------------------------------------------------------------------
+
+    def _index(self, sources: list[Source]) -> None:
+        """Split every source into sentences and build TF-IDF vectors over the whole corpus."""
+        raw: dict[int, list[tuple[int, int, str, Counter[str]]]] = {}
+        df: Counter[str] = Counter()
+        n_docs = 0
+        for src in sources:
+            if src.id in self._sents:
+                continue
+            rows = []
+            for s, e in sentences(src.text):
+                text = src.text[s:e]
+                if _usable(text):
+                    tf = Counter(content_words(text))
+                    if tf:
+                        rows.append((s, e, text, tf))
+                        df.update(tf.keys())
+                        n_docs += 1
+            raw[src.id] = rows
+        self._idf = {t: math.log((1 + n_docs) / (1 + c)) + 1.0 for t, c in df.items()}
+        for src in sources:
+            pub = _parse_date(src.published)
+            length = max(1, len(src.text))
+            self._sents[src.id] = [
+                _Sent(src.id, s, e, text, s / length, _norm({t: c * self._idf.get(t, 1.0) for t, c in tf.items()}),
+                      find_date(text, pub))
+                for s, e, text, tf in raw.get(src.id, [])
+            ]
+
+    def _query(self, terms: list[str]) -> dict[str, float]:
+        tf: Counter[str] = Counter()
+        for t in terms:
+            tf.update(content_words(t))
+        return _norm({t: c * self._idf.get(t, 1.0) for t, c in tf.items()})
+
+    # -- selection --------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _mmr(cands: list[tuple[float, _Sent]], k: int, lam: float = 0.7, min_sources: int = 1,
+             exclude: set[tuple[int, int]] | None = None) -> list[_Sent]:
+        """Maximal marginal relevance; the first picks come from distinct sources until min_sources is met."""
+        pool = [(score, s) for score, s in cands if score > 0 and (s.source_id, s.start) not in (exclude or set())]
+        chosen: list[_Sent] = []
+        while pool and len(chosen) < k:
+            have = {c.source_id for c in chosen}
+            need_new = len(have) < min_sources and any(s.source_id not in have for _, s in pool)
+
+            def value(item: tuple[float, _Sent]) -> float:
+                score, s = item
+                redundancy = max((_cos(s.vec, c.vec) for c in chosen), default=0.0)
+                return lam * score - (1 - lam) * redundancy
+
+            eligible = [p for p in pool if not need_new or p[1].source_id not in have]
+            best = max(eligible, key=value)
+            if chosen and max(_cos(best[1].vec, c.vec) for c in chosen) > 0.6:
+                pool.remove(best)
+                continue
+            chosen.append(best[1])
+            pool.remove(best)
+        return chosen
+
+    def _claim(self, s: _Sent, **extra: str | None) -> Claim:
+        return Claim(text=s.text, source_ids=[s.source_id], evidence=[Evidence(s.source_id, s.text, (s.start, s.end))],
+                     **extra)  # type: ignore[arg-type]
+
+    def _relevance(self, query: dict[str, float], centrality: dict[tuple[int, int], float]) -> list[tuple[float, _Sent]]:
+        out = []
+        for sents in self._sents.values():
+            for s in sents:
+                rel = _cos(s.vec, query)
+                if rel > 0:
+                    out.append((rel * (0.75 + 0.25 * centrality.get((s.source_id, s.start), 0.0)), s))
+        out.sort(key=lambda x: -x[0])
+        return out
+
+    def _centrality(self) -> dict[tuple[int, int], float]:
+        """Cosine of each sentence to its source's centroid (how typical of the article it is)."""
+        out: dict[tuple[int, int], float] = {}
+        for sid, sents in self._sents.items():
+            centroid: Counter[str] = Counter()
+            for s in sents:
+                centroid.update(s.vec)
+            c = _norm(centroid)
+            for s in sents:
+                out[(sid, s.start)] = _cos(s.vec, c)
+        return out
+
+    # -- Engine protocol --------------------------------------------------------------------------------------
+
+    def summarize(self, sources: list[Source], chunks: dict[int, list[Chunk]], profile: Profile) -> list[SourceSummary]:
+        """Per-source summary: the most central sentences, redundancy-controlled, in the article's order."""
+        self._index(sources)
+        cent = self._centrality()
+        out = []
+        for src in sources:
+            sents = self._sents.get(src.id, [])
+            # Lead sentences of news and analysis carry the point: a mild position prior.
+            cands = [(cent[(src.id, s.start)] * (1.15 - 0.3 * s.pos), s) for s in sents]
+            picked = sorted(self._mmr(cands, self.summary_sentences, lam=0.75), key=lambda s: s.start)
+            events = [self._claim(s, date=s.date) for s in sents if s.date]
+            out.append(SourceSummary(source_id=src.id, claims=[self._claim(s) for s in picked],
+                                     stance=_stance(src), events=events[:5],
+                                     actors=_actors(src.text)))
+        return out
+
+    def synthesize(self, sources: list[Source], summaries: list[SourceSummary], profile: Profile) -> Synthesis:
+        """Per focus question, the most relevant sentences across sources, at least two sources each when possible."""
+        self._index(sources)
+        cent = self._centrality()
+        groups = _independent_groups(sources)
+        themes: list[Section] = []
+        theme_picks: list[list[_Sent]] = []
+        for q in profile.focus_questions:
+            query = self._query([q.title, q.question, *q.keywords, *q.keywords])
+            picks = self._mmr(self._relevance(query, cent), self.section_claims, min_sources=2)
+            theme_picks.append(picks)
+            themes.append(Section(q.key, q.title, [self._claim(s) for s in picks]))
+
+        # BLUF: the best pick of each theme, distinct sentences, at most five.
+        bluf_sents: list[_Sent] = []
+        for picks in theme_picks:
+            for s in picks:
+                if all(_cos(s.vec, b.vec) < 0.5 for b in bluf_sents):
+                    bluf_sents.append(s)
+                    break
+        bluf = [self._claim(s) for s in bluf_sents[:5]]
+
+        # Key judgments: per theme, the strongest statement not already in the BLUF, with confidence from
+        # how many independent sources say something close to it.
+        used = {(s.source_id, s.start) for s in bluf_sents}
+        judgments = []
+        for q, picks in zip(profile.focus_questions, theme_picks, strict=True):
+            rest = [s for s in picks if (s.source_id, s.start) not in used] or picks
+            if not rest:
+                continue
+            s = rest[0]
+            used.add((s.source_id, s.start))
+            support = {groups[o.source_id] for sents in self._sents.values() for o in sents
+                       if o.source_id != s.source_id and _cos(o.vec, s.vec) >= 0.3}
+            support.discard(groups[s.source_id])
+            n = len(support)
+            confidence = "moderate" if n >= 1 else "low"
+            reason = (f"verbatim from [{s.source_id}]; {n} other independent source(s) make a closely related point"
+                      if n else f"verbatim from a single source [{s.source_id}]; not corroborated by other sources")
+            judgments.append(self._claim(s, confidence=confidence, reason=f"{q.title}: {reason}"))
+
+        timeline = self._timeline()
+        implications = self._mmr(self._relevance(self._query(IMPLICATION_TERMS), cent), 4, min_sources=2,
+                                 exclude=used)
+        indicators = self._mmr(self._relevance(self._query(INDICATOR_TERMS), cent), 4, min_sources=2,
+                               exclude=used | {(s.source_id, s.start) for s in implications})
+        return Synthesis(
+            bluf=bluf,
+            judgments=judgments,
+            themes=themes,
+            timeline=timeline,
+            implications=[self._claim(s) for s in implications],
+            indicators=[self._claim(s) for s in indicators],
+        )
+
+    def _timeline(self, limit: int = 12) -> list[Claim]:
+        """Dated sentences, oldest first; one per (date, source) and no near-repeats."""
+        dated = sorted((s for sents in self._sents.values() for s in sents if s.date),
+                       key=lambda s: (s.date or "", s.source_id, s.start))
+        seen: set[tuple[str, int]] = set()
+        out: list[_Sent] = []
+        for s in dated:
+            key = (s.date or "", s.source_id)
+            if key in seen or any(_cos(s.vec, o.vec) > 0.5 for o in out):
+                continue
+            seen.add(key)
+            out.append(s)
+        if len(out) > limit:  # keep the spread: evenly spaced picks across the span
+            step = len(out) / limit
+            out = [out[int(i * step)] for i in range(limit)]
+        return [self._claim(s, date=s.date) for s in out]
+
+
+def _parse_date(iso: str | None) -> date | None:
+    if not iso:
+        return None
+    try:
+        return date.fromisoformat(iso[:10])
+    except ValueError:
+        return None
+
+
+def _stance(src: Source) -> str:
+    """A coarse genre label from flags and wording."""
+    if "machine_translated" in src.flags:
+        return "news report (machine translation)"
+    op = len(OPINION_MARKERS.findall(src.text))
+    rep = len(REPORT_MARKERS.findall(src.text))
+    if op > rep * 1.5:
+        return "opinion / analysis"
+    return "news report"
+
+
+def _actors(text: str, limit: int = 8) -> list[str]:
+    """Most frequent capitalised multi-word names (a rough list of who the article is about)."""
+    names = Counter(m.group(0) for m in re.finditer(r"\b[A-Z][a-z]+(?:[ -][A-Z][a-z]+)+\b", text))
+    return [n for n, c in names.most_common(limit) if c >= 2]
+
+
+def _independent_groups(sources: list[Source]) -> dict[int, int]:
+    """Map source id to a group id; near-duplicate reports of one event share a group (counted once)."""
+    group = {s.id: s.id for s in sources}
+    for s in sources:
+        for other in s.same_event_as:
+            if other in group:
+                group[other] = group[s.id] = min(group[s.id], group[other])
+    return group
