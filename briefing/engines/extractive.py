@@ -54,15 +54,35 @@ def _cos(a: dict[str, float], b: dict[str, float]) -> float:
     return sum(v * b.get(k, 0.0) for k, v in a.items())
 
 
+# Sentences that lean on the previous one ("This has ...", "First, ...") or talk about the page itself.
+DEPENDENT_START = re.compile(
+    r"^[“\"‘']?(?:This|That|These|Those|It|Its|They|Their|He|She|His|Her|Such|Both|But|And|Or|So|Yet|Also|"
+    r"First|Second|Third|Finally|Further|Furthermore|Moreover|However|Nonetheless|Likewise|Indeed|Of course|"
+    r"In short|In either case|As a result|Thus|Therefore|Still)\b[ ,]"
+)
+META = re.compile(r"\b(?:first published|originally appeared|photo credit|reading time|all rights reserved|"
+                  r"click here|sign up|subscribe)\b", re.IGNORECASE)
+SPEAKER = re.compile(r"^\s*[A-Z][\w .]{0,30}:\s")  # "Editor: ...", "Q: ..." transcript lines
+
+
 def _usable(text: str) -> bool:
-    """A sentence worth quoting on its own: long enough, a statement, not a fragment or a heading."""
+    """A sentence worth quoting on its own: a complete statement of sensible length, not a heading or fragment."""
     w = words(text)
     if not 8 <= len(w) <= 70:
         return False
-    if text.rstrip().endswith("?") or text.rstrip().endswith(":"):
+    end = text.rstrip().rstrip("\"'”’)]")
+    if not end.endswith((".", "!")):
+        return False
+    if META.search(text) or SPEAKER.match(text):
         return False
     first = text.lstrip("“\"‘'([ ")[:1]
     return bool(first) and (first.isupper() or first.isdigit())
+
+
+def _standalone(text: str) -> float:
+    """Weight for how well a sentence stands on its own when lifted out of its article."""
+    n = len(words(text))
+    return (0.4 if DEPENDENT_START.match(text) else 1.0) * min(1.0, n / 16) ** 0.5
 
 
 class ExtractiveEngine:
@@ -93,12 +113,12 @@ class ExtractiveEngine:
 
     def _index(self, sources: list[Source]) -> None:
         """Split every source into sentences and build TF-IDF vectors over the whole corpus."""
+        if self._sents and all(s.id in self._sents for s in sources):
+            return
         raw: dict[int, list[tuple[int, int, str, Counter[str]]]] = {}
         df: Counter[str] = Counter()
         n_docs = 0
         for src in sources:
-            if src.id in self._sents:
-                continue
             rows = []
             for s, e in sentences(src.text):
                 text = src.text[s:e]
@@ -161,7 +181,8 @@ class ExtractiveEngine:
             for s in sents:
                 rel = _cos(s.vec, query)
                 if rel > 0:
-                    out.append((rel * (0.75 + 0.25 * centrality.get((s.source_id, s.start), 0.0)), s))
+                    weight = (0.75 + 0.25 * centrality.get((s.source_id, s.start), 0.0)) * _standalone(s.text)
+                    out.append((rel * weight, s))
         out.sort(key=lambda x: -x[0])
         return out
 
@@ -187,7 +208,7 @@ class ExtractiveEngine:
         for src in sources:
             sents = self._sents.get(src.id, [])
             # Lead sentences of news and analysis carry the point: a mild position prior.
-            cands = [(cent[(src.id, s.start)] * (1.15 - 0.3 * s.pos), s) for s in sents]
+            cands = [(cent[(src.id, s.start)] * (1.15 - 0.3 * s.pos) * _standalone(s.text), s) for s in sents]
             picked = sorted(self._mmr(cands, self.summary_sentences, lam=0.75), key=lambda s: s.start)
             events = [self._claim(s, date=s.date) for s in sents if s.date]
             out.append(SourceSummary(source_id=src.id, claims=[self._claim(s) for s in picked],

@@ -1,0 +1,230 @@
+"""Thin command-line interface: parse arguments, resolve settings, call the library, map errors to exit codes."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+
+from briefing import __version__
+from briefing.config import load_settings
+from briefing.errors import BriefingError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class _State:
+    quiet = False
+    debug = False
+
+
+def _info(msg: str) -> None:
+    if not _State.quiet:
+        _err.out(f"· {msg}", style="dim")
+
+
+def _warn(msg: str) -> None:
+    _err.out(f"warning: {msg}", style="yellow")
+
+
+def common(f: F) -> F:
+    """Options every command takes."""
+    f = click.option("--quiet", "-q", is_flag=True, help="No progress messages on stderr (warnings still show).")(f)
+    f = click.option("--debug", is_flag=True, help="Show a traceback on unexpected errors.")(f)
+    return f
+
+
+def _apply_common(quiet: bool, debug: bool) -> None:
+    _State.quiet = _State.quiet or quiet
+    _State.debug = _State.debug or debug
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="briefing")
+@common
+def cli(quiet: bool, debug: bool) -> None:
+    """Turn a folder of messy news and think-tank articles into a cited Markdown policy brief.
+
+    Offline by default: with no LLM endpoint configured, an extractive engine builds the brief from verbatim
+    sentences of the sources. Set OPENAI_API_KEY and/or OPENAI_BASE_URL (in the environment or .env) to use
+    an LLM through any OpenAI-compatible server.
+
+    Settings come from, highest first: command-line flags, environment/.env, ./briefing.toml, packaged defaults.
+    """
+    _apply_common(quiet, debug)
+
+
+def _run_overrides(**kw: Any) -> dict[str, Any]:
+    keys = {
+        "out": "run.out", "engine": "run.engine", "prompts": "run.prompts", "verify_policy": "run.verify_policy",
+        "keep": "run.keep", "model": "llm.model", "base_url": "llm.base_url", "context_window": "llm.context_window",
+        "concurrency": "llm.concurrency", "max_cost": "llm.max_cost",
+    }
+    out = {keys[k]: v for k, v in kw.items() if k in keys}
+    if kw.get("sources"):
+        out["run.sources"] = list(kw["sources"])
+    return out
+
+
+def run_options(f: F) -> F:
+    """Options shared by `run` and `schedule`."""
+    opts = [
+        click.argument("sources", nargs=-1, type=click.Path()),
+        click.option("--out", "-o", metavar="DIR", help="Output root; each run writes DIR/<UTC timestamp>/ and "
+                     "points DIR/latest at it.  [default: outputs]"),
+        click.option("--config", "-c", "config", type=click.Path(dir_okay=False), metavar="FILE",
+                     help="Settings file.  [default: ./briefing.toml if present]"),
+        click.option("--engine", type=click.Choice(["auto", "extractive", "llm"]),
+                     help="auto (default) uses the LLM when OPENAI_API_KEY or OPENAI_BASE_URL is set, else the "
+                     "offline extractive engine."),
+        click.option("--model", metavar="NAME", help="Model name for the LLM engine (env BRIEFING_MODEL)."),
+        click.option("--base-url", metavar="URL", help="OpenAI-compatible endpoint, e.g. http://localhost:11434/v1 "
+                     "(env OPENAI_BASE_URL)."),
+        click.option("--context-window", type=click.IntRange(min=1), metavar="N",
+                     help="Model context window in tokens; sets the chunk budget.  [default: known per model]"),
+        click.option("--concurrency", type=click.IntRange(min=1), metavar="N",
+                     help="Model requests in flight at once.  [default: 8]"),
+        click.option("--max-cost", type=click.FloatRange(min=0), metavar="USD",
+                     help="Refuse to start if the estimate exceeds this, and stop before spending more."),
+        click.option("--prompts", type=click.Path(file_okay=False), metavar="DIR",
+                     help="Directory searched first for prompt and brief templates."),
+        click.option("--verify-policy", type=click.Choice(["flag", "drop"]),
+                     help="Unverifiable claims: flag (keep, marked) or drop.  [default: flag]"),
+        click.option("--keep", type=click.IntRange(min=1), metavar="N", help="Briefs kept under the output root."),
+    ]
+    for opt in reversed(opts):
+        f = opt(f)
+    return f
+
+
+@cli.command()
+@run_options
+@click.option("--dry-run", is_flag=True, help="Print calls, tokens and estimated cost per stage; send nothing.")
+@click.option("--json", "as_json", is_flag=True, help="With --dry-run: one JSON object on stdout.")
+@common
+def run(config: str | None, dry_run: bool, as_json: bool, quiet: bool, debug: bool, **kw: Any) -> None:
+    """Build a brief from SOURCES (files or folders; default: the profile's sources, seeds/).
+
+    Writes OUT/<UTC timestamp>/brief.md and brief.json, points OUT/latest at them, and prints the
+    path of brief.md as the last line of stdout.
+    """
+    from briefing.pipeline import Reporter, RunResult
+    from briefing.pipeline import run as run_pipeline
+
+    _apply_common(quiet, debug)
+    settings = load_settings(config, _run_overrides(**kw))
+    result = run_pipeline(settings, Reporter(info=_info, warn=_warn), dry_run=dry_run)
+    if isinstance(result, RunResult):
+        _info(f"engine: {result.engine}; {result.data['verification']['verified']} of "
+              f"{result.data['verification']['total']} claims verified")
+        click.echo(str(result.brief_md))
+        return
+    if as_json:
+        click.echo(json.dumps(result))
+        return
+    for stage, row in result.get("stages", {}).items():
+        click.echo(f"{stage:<12} calls={row['calls']:<5} prompt_tokens={row['prompt_tokens']:<9} "
+                   f"completion_tokens={row['completion_tokens']:<8} cost_usd={row['cost_usd']:.4f}")
+    click.echo(f"{'total':<12} calls={result['requests']:<5} prompt_tokens={result['prompt_tokens']:<9} "
+               f"completion_tokens={result['completion_tokens']:<8} cost_usd={result['cost_usd']:.4f}")
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per file per line, with what was dropped.")
+@click.option("--config", "-c", "config", type=click.Path(dir_okay=False), metavar="FILE", help="Settings file.")
+@common
+def clean(files: tuple[str, ...], as_json: bool, config: str | None, quiet: bool, debug: bool) -> None:
+    """Clean article FILES (text dumps or HTML) and print the article text, or JSON with metadata and drops."""
+    from briefing.clean import clean_documents
+    from briefing.sources import load_raw
+
+    _apply_common(quiet, debug)
+    settings = load_settings(config)
+    raws, warnings = load_raw(list(files), max_bytes=int(settings.run.max_file_mb * 1024 * 1024))
+    for w in warnings:
+        _warn(w)
+    docs = clean_documents(raws)
+    for doc in docs:
+        if as_json:
+            d = asdict(doc)
+            d["duplicates"] = [docs[i].path for i in doc.duplicates]
+            click.echo(json.dumps(d, ensure_ascii=False))
+        else:
+            click.echo(f"==> {doc.path} <==")
+            click.echo(doc.text)
+    if not docs:
+        raise BriefingError("no usable input files")
+
+
+@cli.command()
+@click.argument("file", type=click.Path())
+@click.option("--max-tokens", type=click.IntRange(min=1), required=True, metavar="N", help="Token budget per chunk.")
+@click.option("--overlap", type=click.IntRange(min=0), default=0, show_default=True, metavar="N",
+              help="Tokens repeated between consecutive chunks.")
+@click.option("--raw", is_flag=True, help="Chunk the file as is, without cleaning it first.")
+@common
+def chunk(file: str, max_tokens: int, overlap: int, raw: bool, quiet: bool, debug: bool) -> None:
+    """Split FILE (cleaned first) into chunks of at most N tokens; one JSON line per chunk."""
+    from briefing.chunk import chunk_text
+    from briefing.clean import clean_documents
+    from briefing.sources import load_raw
+
+    _apply_common(quiet, debug)
+    raws, warnings = load_raw([file])
+    for w in warnings:
+        _warn(w)
+    if not raws:
+        raise BriefingError(f"{file}: nothing to chunk")
+    text = raws[0].text if raw else clean_documents(raws)[0].text
+    for c in chunk_text(text, max_tokens, overlap=overlap):
+        click.echo(json.dumps({"index": c.index, "text": c.text, "tokens": c.tokens, "start": c.start, "end": c.end},
+                              ensure_ascii=False))
+
+
+@cli.command()
+@click.argument("path", type=click.Path())
+@common
+def verify(path: str, quiet: bool, debug: bool) -> None:
+    """Re-check every claim of a brief (brief.json or its folder) against its sources; exit 1 if any fails."""
+    from briefing.verify import format_report, verify_brief_file
+
+    _apply_common(quiet, debug)
+    report = verify_brief_file(Path(path))
+    click.echo(format_report(report))
+    if report.failed:
+        sys.exit(1)
+
+
+def main() -> None:
+    """Entry point: one clear line per error, exit 2 for usage and config errors, 1 for failures."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        _err.out("aborted")
+        sys.exit(130)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except BriefingError as e:
+        if _State.debug:
+            raise
+        _err.out(f"briefing: error: {e}", style="red")
+        sys.exit(e.exit_code)
+    except KeyboardInterrupt:
+        _err.out("interrupted")
+        sys.exit(130)
+    except Exception as e:  # noqa: BLE001 - last line of defence: one line, not a traceback
+        if _State.debug or "--debug" in sys.argv:
+            raise
+        _err.out(f"briefing: internal error: {type(e).__name__}: {e} (run with --debug for the traceback)",
+                 style="red")
+        sys.exit(1)

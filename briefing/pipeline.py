@@ -1,0 +1,270 @@
+"""Orchestrates the stages: ingest -> clean -> chunk -> summarize -> synthesize -> verify -> render -> write."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from briefing import __version__
+from briefing.chunk import chunk_text
+from briefing.clean import clean_documents
+from briefing.config import Settings
+from briefing.engines import Engine, make_engine
+from briefing.errors import BriefingError, NoUsableSourcesError
+from briefing.models import Chunk, Claim, Source, SourceSummary, Synthesis
+from briefing.render import make_attribution, render_brief
+from briefing.sources import load_raw
+from briefing.summarize import summarize_sources
+from briefing.synthesize import flatten, synthesize
+from briefing.templates import search_path
+from briefing.tokens import count_tokens
+from briefing.verify import verify_claims
+
+Say = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+@dataclass
+class Reporter:
+    """Where the pipeline tells the user what it is doing (the CLI prints these to stderr)."""
+
+    info: Say = _quiet
+    warn: Say = _quiet
+
+
+@dataclass
+class RunResult:
+    """What a run produced."""
+
+    brief_md: Path
+    brief_json: Path
+    run_dir: Path
+    engine: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def load_sources(paths: list[str], settings: Settings, report: Reporter) -> tuple[list[Source], list[str]]:
+    """Ingest and clean; returns sources with run-wide ids (1..n, in input order) and warnings for skipped files."""
+    raws, warnings = load_raw(paths, max_bytes=int(settings.run.max_file_mb * 1024 * 1024))
+    for w in warnings:
+        report.warn(w)
+    report.info(f"cleaning {len(raws)} file(s)")
+    docs = clean_documents(raws)
+    kept = []
+    for doc in docs:
+        if doc.text.strip():
+            kept.append(doc)
+        else:
+            msg = f"{doc.path}: no article text left after cleaning, skipped"
+            warnings.append(msg)
+            report.warn(msg)
+    index_of = {id(d): i for i, d in enumerate(docs)}
+    id_of = {index_of[id(d)]: n for n, d in enumerate(kept, 1)}
+    sources = []
+    for n, doc in enumerate(kept, 1):
+        src = Source.from_doc(n, doc, count_tokens(doc.text))
+        src.same_event_as = sorted(id_of[i] for i in doc.duplicates if i in id_of)
+        sources.append(src)
+    if not sources:
+        raise NoUsableSourcesError("no usable articles in " + ", ".join(paths) + (
+            f" ({len(warnings)} skipped)" if warnings else ""))
+    return sources, warnings
+
+
+def make_chunks(sources: list[Source], budget: int) -> dict[int, list[Chunk]]:
+    """Token-budgeted chunks per source id."""
+    return {s.id: chunk_text(s.text, budget, source_id=s.id) for s in sources}
+
+
+def _timestamp() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def _claim_json(section: str, c: Claim) -> dict[str, Any]:
+    d = asdict(c)
+    d["section"] = section
+    for ev in d["evidence"]:
+        ev["span"] = list(ev["span"]) if ev["span"] else None
+    return d
+
+
+def _drop_unverified(synthesis: Synthesis, summaries: list[SourceSummary]) -> None:
+    """The `drop` policy: unverified claims leave the brief (they are still listed in brief.json)."""
+    ok = [c for c in synthesis.bluf if c.verified]
+    synthesis.bluf = ok
+    synthesis.judgments = [c for c in synthesis.judgments if c.verified]
+    for t in synthesis.themes:
+        t.claims = [c for c in t.claims if c.verified]
+    synthesis.timeline = [c for c in synthesis.timeline if c.verified]
+    synthesis.implications = [c for c in synthesis.implications if c.verified]
+    synthesis.indicators = [c for c in synthesis.indicators if c.verified]
+    for s in summaries:
+        s.claims = [c for c in s.claims if c.verified]
+
+
+def _flag_notes(sources: list[Source]) -> list[str]:
+    notes = []
+    for s in sources:
+        if "machine_translated" in s.flags:
+            notes.append(f"[{s.id}] is machine-translated; names and terms may be mistranslated.")
+        if "appended_content_removed" in s.flags:
+            notes.append(f"[{s.id}] had unrelated appended content, removed before analysis.")
+    seen: set[int] = set()
+    for s in sources:
+        if s.same_event_as and s.id not in seen:
+            group = sorted({s.id, *s.same_event_as})
+            seen.update(group)
+            notes.append("Near-duplicate reports of one event (counted once for confidence): "
+                         + "".join(f"[{i}]" for i in group) + ".")
+    return notes
+
+
+def _write_atomically(out_root: Path, files: dict[str, str], source_texts: dict[int, str], keep: int) -> Path:
+    """Write a run into a temp dir, rename it into place, then repoint `latest`; earlier briefs stay intact."""
+    out_root.mkdir(parents=True, exist_ok=True)
+    stamp = _timestamp()
+    tmp = out_root / f".tmp-{stamp}-{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    (tmp / "sources").mkdir(parents=True)
+    for sid, text in source_texts.items():
+        (tmp / "sources" / f"{sid}.txt").write_text(text, encoding="utf-8")
+    for name, content in files.items():
+        with open(tmp / name, "w", encoding="utf-8") as f:
+            f.write(content)
+            f.flush()
+            os.fsync(f.fileno())
+    final = out_root / stamp
+    n = 1
+    while final.exists():
+        n += 1
+        final = out_root / f"{stamp}-{n}"
+    os.rename(tmp, final)
+    link = out_root / "latest"
+    tmp_link = out_root / f".latest-{os.getpid()}"
+    if tmp_link.is_symlink() or tmp_link.exists():
+        tmp_link.unlink()
+    os.symlink(final.name, tmp_link)
+    os.replace(tmp_link, link)
+    _prune(out_root, keep)
+    return final
+
+
+def _prune(out_root: Path, keep: int) -> None:
+    """Keep the newest `keep` briefs."""
+    runs = sorted(p for p in out_root.iterdir() if p.is_dir() and not p.is_symlink() and p.name[:1].isdigit()
+                  and (p / "brief.json").exists())
+    for old in runs[:-keep] if len(runs) > keep else []:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def run(settings: Settings, report: Reporter | None = None, engine: Engine | None = None,
+        dry_run: bool = False) -> RunResult | dict[str, Any]:
+    """Run the whole pipeline; returns the written brief, or the cost estimate when dry_run is set."""
+    report = report or Reporter()
+    t0 = time.perf_counter()
+    timings: dict[str, float] = {}
+    out_root = Path(settings.run.out)
+
+    def lap(name: str, start: float) -> float:
+        now = time.perf_counter()
+        timings[name] = round(now - start, 3)
+        return now
+
+    report.info(f"reading sources: {', '.join(settings.run.sources)}")
+    sources, skipped = load_sources(settings.run.sources, settings, report)
+    t = lap("ingest_clean", t0)
+    profile = settings.to_profile()
+    dirs = search_path(settings.run.prompts)
+    if engine is None:
+        engine = make_engine(settings, call_log=out_root / "calls.jsonl", prompts_dirs=dirs)
+    chunks = make_chunks(sources, engine.chunk_budget())  # type: ignore[attr-defined]
+    t = lap("chunk", t)
+    if dry_run:
+        return engine.estimate(sources, chunks, profile)  # type: ignore[attr-defined, no-any-return]
+
+    report.info(f"summarizing {len(sources)} source(s) with the {engine.name} engine")
+    summaries = summarize_sources(engine, sources, chunks, profile)
+    t = lap("summarize", t)
+    report.info("synthesizing across sources")
+    synthesis = synthesize(engine, sources, summaries, profile)
+    t = lap("synthesize", t)
+
+    by_id = {s.id: s for s in sources}
+    claims = flatten(synthesis, summaries)
+    verified, total = verify_claims([c for _, c in claims], by_id)
+    unverified = [c for _, c in claims if not c.verified]
+    if unverified:
+        report.warn(f"{len(unverified)} of {total} claims could not be verified against their sources")
+    if settings.run.verify_policy == "drop":
+        _drop_unverified(synthesis, summaries)
+    t = lap("verify", t)
+
+    src_json = [{**s.to_json(), "text_path": f"sources/{s.id}.txt"} for s in sources]
+    dates = sorted(s.published for s in sources if s.published)
+    usage = asdict(engine.usage)
+    usage["cost_usd"] = round(usage["cost_usd"], 6)
+    generated = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    context = {
+        "title": profile.title,
+        "audience": profile.audience,
+        "generated_at": generated,
+        "engine": engine.name,
+        "model": engine.model,
+        "offline": engine.name == "extractive",
+        "coverage": {"n_sources": len(sources), "date_from": dates[0] if dates else None,
+                     "date_to": dates[-1] if dates else None},
+        "bluf": synthesis.bluf,
+        "judgments": synthesis.judgments,
+        "themes": [{"key": th.key, "title": th.title, "claims": th.claims,
+                    "question": next((q.question for q in profile.focus_questions if q.key == th.key), "")}
+                   for th in synthesis.themes],
+        "timeline": sorted(synthesis.timeline, key=lambda c: c.date or ""),
+        "implications": synthesis.implications,
+        "indicators": synthesis.indicators,
+        "summaries": [{"source": src_json[i], "stance": s.stance, "claims": s.claims}
+                      for i, s in enumerate(summaries)],
+        "sources": src_json,
+        "unverified": unverified if settings.run.verify_policy == "flag" else [],
+        "method": {**usage, "verified": verified, "total_claims": total, "policy": settings.run.verify_policy,
+                   "flagged_sources": _flag_notes(sources), "skipped": skipped, "changes": None},
+    }
+    context["attribution"] = make_attribution(src_json, {s.source_id: s.stance for s in summaries},
+                                              context["offline"])
+    markdown = render_brief(context, dirs)
+    t = lap("render", t)
+    timings["total"] = round(time.perf_counter() - t0, 3)
+    data = {
+        "version": __version__,
+        "generated_at": generated,
+        "title": profile.title,
+        "engine": engine.name,
+        "model": engine.model,
+        "sources": src_json,
+        "summaries": [{"source_id": s.source_id, "stance": s.stance, "text": " ".join(c.text for c in s.claims),
+                       "actors": s.actors, "key_points": [asdict(c) for c in s.key_points],
+                       "events": [asdict(c) for c in s.events]} for s in summaries],
+        "claims": [_claim_json(sec, c) for sec, c in claims],
+        "verification": {"verified": verified, "total": total, "policy": settings.run.verify_policy},
+        "usage": usage,
+        "timings": timings,
+        "skipped": skipped,
+    }
+    run_dir = _write_atomically(out_root, {"brief.md": markdown, "brief.json": json.dumps(data, indent=2,
+                                                                                        ensure_ascii=False)},
+                                {s.id: s.text for s in sources}, settings.run.keep)
+    report.info(f"wrote {run_dir}")
+    return RunResult(run_dir / "brief.md", run_dir / "brief.json", run_dir, engine.name, data)
+
+
+__all__ = ["BriefingError", "Reporter", "RunResult", "load_sources", "make_chunks", "run"]

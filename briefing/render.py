@@ -1,0 +1,62 @@
+"""Render stage: the brief as Markdown from a user-editable Jinja2 template; untrusted text is escaped."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from briefing.templates import render_template
+
+BRIEF_TEMPLATE = "brief.md.j2"
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
+_LINE_START = re.compile(r"^(\s*)([#>+\-=]|\d+[.)])", re.MULTILINE)
+
+
+def md_escape(text: object) -> str:
+    """Make article text inert in Markdown: no HTML, links, images, emphasis, headings or forged [n] markers."""
+    s = " ".join(str(text).split())  # one line: no injected headings or list items
+    s = _MD_SPECIAL.sub(r"\\\1", s)
+    s = s.replace("&", "&amp;")
+    return _LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), s)
+
+
+def cite(ids: list[int]) -> str:
+    """Inline citation markers: [1][3]."""
+    return "".join(f"[{i}]" for i in sorted(set(ids)))
+
+
+def reference(src: dict[str, Any]) -> str:
+    """`Author(s). "Title." Outlet (original outlet), date. File or URL.` with "unknown" for missing fields."""
+    authors = ", ".join(src.get("authors") or []) or "Unknown author"
+    title = src.get("title") or "Untitled"
+    outlet = src.get("publisher") or "unknown outlet"
+    if src.get("original_publisher") and src.get("original_publisher") != outlet:
+        outlet = f"{outlet} (originally in {src['original_publisher']})"
+    date = src.get("published") or "date unknown"
+    where = src.get("url") or src.get("path") or "unknown"
+    return f'{md_escape(authors)}. "{md_escape(title)}." {md_escape(outlet)}, {date}. `{where}`'.replace("``", "`")
+
+
+def make_attribution(sources: list[dict[str, Any]], stances: dict[int, str], offline: bool) -> Any:
+    """A template helper: "Braun argues: " before an opinion source's verbatim sentence (offline engine only)."""
+    by_id = {s["id"]: s for s in sources}
+
+    def attribution(claim: Any) -> str:
+        if not offline or len(claim.source_ids) != 1:
+            return ""
+        sid = claim.source_ids[0]
+        src = by_id.get(sid)
+        if not src or not src.get("authors") or not stances.get(sid, "").startswith("opinion"):
+            return ""
+        names = [a.split()[-1] for a in src["authors"]]
+        who = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        return f"{md_escape(who)} {'argues' if len(names) == 1 else 'argue'}: "
+
+    return attribution
+
+
+def render_brief(context: dict[str, Any], template_dirs: list[Path]) -> str:
+    """Render the brief template with the run's data (see prompts/brief.md.j2 for the variables)."""
+    return render_template(template_dirs, BRIEF_TEMPLATE, esc=md_escape, cite=cite, reference=reference, **context)
