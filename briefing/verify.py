@@ -283,33 +283,41 @@ def _content_words(text: str) -> set[str]:
     return out
 
 
-def _names_of_run(run: list[tuple[str, bool]]) -> list[str]:
-    """Names in one run of capitalised words (word, at sentence start): leading titles/openers are dropped."""
+def _names_of_run(run: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
+    """Names in one run of capitalised (word, at sentence start): leading titles/openers dropped; flag = at start."""
     while run and run[0][0].lower() in _NAME_NOISE:
         run = run[1:]
     if len(run) >= 2:
-        return [" ".join(w for w, _ in run)]
+        return [(" ".join(w for w, _ in run), run[0][1])]
     if len(run) == 1:
         w, first = run[0]
         if (not first and len(w) > 1) or re.fullmatch(r"[A-Z]{2,}\d*|[A-Z]\d+", w):
-            return [w]
+            return [(w, False)]
     return []
 
 
-def _names(text: str) -> list[str]:
-    """Named entities in a claim: capitalised multiword names, acronyms, and capitalised words mid-sentence."""
+def _names(text: str) -> list[tuple[str, bool]]:
+    """Named entities in a claim (capitalised multiword names, acronyms, capitalised words mid-sentence).
+
+    Each comes with whether it opens a sentence, where its first word may be capitalised only by position.
+    """
     text = _CITATION_MARK.sub(" ", text)
-    names: list[str] = []
-    # Split into sentences so a capitalised sentence opener is not taken for a name.
+    names: list[tuple[str, bool]] = []
     for sentence in re.split(r"(?<=[.!?:;])\s+|\n+", text):
         run: list[tuple[str, bool]] = []
         for i, t in enumerate(re.finditer(r"\S+", sentence)):
             raw = t.group(0)
-            word = re.sub(r"[’']s$", "", raw.strip("\"'“”‘’()[],.;:!?—–"))
+            if raw[0] in "(['\"\u2018\u201c" and run:  # an opening bracket or quote starts a new name
+                names += _names_of_run(run)
+                run = []
+            word = raw.strip("\"'\u201c\u201d\u2018\u2019()[],.;:!?\u2014\u2013")
+            possessive = bool(re.search(r"[\u2019']s$", word))
+            word = re.sub(r"[\u2019']s$", "", word)
             if word and _NAME_TOKEN.fullmatch(word) and word != "I":
                 run.append((word, i == 0))
-                if raw[-1] in ',;:!?)—–"”’' or (raw.endswith(".") and not re.search(r"\.\w", raw)):
-                    names += _names_of_run(run)  # punctuation after the word ends the name
+                ends = raw[-1] in ',;:!?)]\u2014\u2013"\u201d\u2019' or possessive
+                if ends or (raw.endswith(".") and not re.search(r"\.\w", raw)):
+                    names += _names_of_run(run)  # punctuation or a possessive after the word ends the name
                     run = []
             elif run:
                 names += _names_of_run(run)
@@ -318,37 +326,40 @@ def _names(text: str) -> list[str]:
     return names
 
 
+def _flat(text: str) -> str:
+    """Normalised text with punctuation (but not dots) turned into single spaces, padded with a leading space."""
+    return " " + re.sub(r"[^\w.]+", " ", normalise(text)).strip()
+
+
 def _word_root_in(word: str, hay: str) -> bool:
-    """Whether one capitalised word is in a padded, normalised text by its root (Chinese/China, Japanese/Japan)."""
-    w = normalise(word).strip(" .")
+    """Whether one capitalised word is in a flattened text by its root (Chinese/China, Japanese/Japan)."""
+    w = _flat(word).strip(" .")
     root = w[: max(4, len(w) - 3)]
     return bool(root) and (" " + root) in hay
 
 
-def _name_in(name: str, haystack_norm: str) -> bool:
-    """Whether a name is supported by a normalised text: as a phrase, titles dropped, or word by word if long."""
+def _name_in(name: str, hay: str) -> bool:
+    """Whether a name is in a flattened text: as a phrase, titles dropped, or word by word if long."""
     words = name.split()
     variants = [name]
     while words and words[0].lower().rstrip(".") in _NAME_NOISE:
         words = words[1:]
         variants.append(" ".join(words))
-    hay = " " + re.sub(r"[-'\s]+", " ", haystack_norm)
     for v in variants:
-        nv = re.sub(r"[-'\s]+", " ", normalise(v)).strip(" .")
-        if nv and (" " + nv) in hay:
+        nv = _flat(v).rstrip(" .")
+        if nv.strip() and nv in hay:
             return True
     if len(words) == 1:
         return _word_root_in(words[0], hay)
     if len(words) >= 3:  # "Russian President Vladimir Putin": the name's tail as a phrase, every word present
-        tail = re.sub(r"[-'\s]+", " ", normalise(" ".join(words[-2:]))).strip(" .")
-        return (" " + tail) in hay and all(_word_root_in(w, hay) for w in words)
+        return _flat(" ".join(words[-2:])).rstrip(" .") in hay and all(_word_root_in(w, hay) for w in words)
     return False
 
 
 @lru_cache(maxsize=1024)
 def _source_profile(text: str) -> tuple[str, frozenset[float]]:
-    """Normalised text and number values of a whole source (cached: sources are checked many times)."""
-    return normalise(text), frozenset(_number_values(text))
+    """Flattened text (see _flat) and number values of a whole source (cached: sources are checked many times)."""
+    return _flat(text), frozenset(_number_values(text))
 
 
 def _metadata_text(src: Source) -> str:
@@ -485,13 +496,13 @@ def _check_agreement(
     evidence_text = "\n".join(p for sid in cited for p in passages[sid])
     ev_values = _number_values(evidence_text)
     src_values: set[float] = set()
-    src_norm_parts: list[str] = [normalise(evidence_text)]
+    src_flat_parts: list[str] = [_flat(evidence_text)]
     for sid in cited:
-        norm, values = _source_profile(sources[sid].text)
+        flat, values = _source_profile(sources[sid].text)
         meta = _metadata_text(sources[sid])
-        src_norm_parts += [norm, normalise(meta)]
+        src_flat_parts += [flat, _flat(meta)]
         src_values |= values | _number_values(meta)
-    src_norm = "\n".join(src_norm_parts)
+    src_flat = "".join(src_flat_parts) + " "
 
     # Quantities must be in the quoted passages; years (dates) may come from elsewhere in the cited source.
     for n in _numbers(text):
@@ -502,8 +513,11 @@ def _check_agreement(
         kind = "date" if n.is_year else "number"
         problems.append(f"{kind} {n.shown} not in cited evidence")
 
-    for name in _names(text):
-        if not _name_in(name, src_norm):
+    for name, at_start in _names(text):
+        if _name_in(name, src_flat):
+            continue
+        rest = name.split(" ", 1)[1] if at_start and " " in name else ""
+        if not (rest and _name_in(rest, src_flat)):
             problems.append(f"name {name!r} not in cited source")
 
     claim_words = _content_words(text)
