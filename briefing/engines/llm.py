@@ -1,0 +1,643 @@
+"""LLM engine: per-article summaries (map-reduce over chunks) and a cited synthesis via any OpenAI-compatible API."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import email.utils
+import hashlib
+import json
+import random
+import re
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import openai
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
+
+from briefing import pricing
+from briefing.chunk import chunk_text
+from briefing.config import Settings
+from briefing.engines import llm_json
+from briefing.errors import BriefingError, BudgetExceededError, EngineError
+from briefing.limits import RateLimiter
+from briefing.models import Chunk, Claim, Profile, Source, SourceSummary, Synthesis, Usage
+from briefing.templates import render_template, search_path
+from briefing.tokens import count_tokens
+
+T = TypeVar("T")
+
+MESSAGE_OVERHEAD = 9  # chat framing tokens of a system + user request (3 per message + 3 to prime the reply)
+
+
+@dataclass
+class RetryPolicy:
+    """How hard to retry transient failures; tests shrink the waits."""
+
+    attempts: int = 7  # total tries of one request (settings.llm.max_retries + 1)
+    backoff_base: float = 1.0  # seconds; attempt n waits about base * 2**(n-1), half of it random jitter
+    backoff_max: float = 30.0
+    retry_after_cap: float = 60.0  # a server's Retry-After is honoured up to this many seconds
+
+
+class _Retryable(Exception):
+    """A transient failure: retried with backoff, honouring retry_after."""
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+@dataclass
+class _Call:
+    """One logical request: templates plus variables, rendered per attempt (the JSON mode can change)."""
+
+    stage: str  # summarize, map, reduce, synthesize, synthesize_reduce, repair
+    template: str  # prompt name prefix: "summarize" -> summarize.system.j2 + summarize.user.j2
+    schema: str  # key of llm_json.SCHEMAS
+    label: str  # who the call is for, in error messages
+    source_id: int | None
+    variables: dict[str, Any] = field(default_factory=dict)
+
+
+def _one_line(text: object, limit: int = 200) -> str:
+    s = re.sub(r"<[^>]{1,200}>", " ", str(text))  # HTML error pages
+    s = " ".join(s.split())
+    return s if len(s) <= limit else s[: limit - 1] + "…"
+
+
+def _retry_after(headers: Any) -> float | None:
+    """Seconds from Retry-After (seconds or an HTTP date) or retry-after-ms; None when absent or unparsable."""
+    if headers is None:
+        return None
+    ms = headers.get("retry-after-ms")
+    if ms:
+        try:
+            return max(0.0, float(ms) / 1000)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _neutralise(text: str) -> str:
+    """Defuse delimiter tags inside untrusted text so it cannot close its <article> (or notes) block."""
+    return re.sub(r"<(/?)\s*(article|partials?|notes|reply)\b", r"<\1 \2", text, flags=re.I)
+
+
+def _source_vars(s: Source) -> dict[str, Any]:
+    return {"id": s.id, "title": s.title, "publisher": s.publisher or s.original_publisher, "published": s.published,
+            "path": s.path, "language": s.language, "flags": list(s.flags)}
+
+
+def _label(s: Source) -> str:
+    return f"source [{s.id}] {s.path}" + (f" ({s.title})" if s.title else "")
+
+
+def _claim_vars(c: Claim) -> dict[str, Any]:
+    text = f"{c.date}: {c.text}" if c.date else c.text
+    return {"text": _neutralise(text), "source_ids": list(c.source_ids),
+            "evidence": [{"source_id": e.source_id, "quote": _neutralise(e.quote)} for e in c.evidence]}
+
+
+def _first_error(eg: BaseExceptionGroup[Any]) -> BaseException:
+    """The error to surface from a task group: our own typed errors first."""
+    flat: list[BaseException] = []
+
+    def walk(e: BaseException) -> None:
+        if isinstance(e, BaseExceptionGroup):
+            for sub in e.exceptions:
+                walk(sub)
+        else:
+            flat.append(e)
+
+    walk(eg)
+    for e in flat:
+        if isinstance(e, BriefingError):
+            return e
+    return flat[0]
+
+
+async def _all(coros: list[Coroutine[Any, Any, T]]) -> list[T]:
+    """Run coroutines concurrently; the first failure cancels the rest and is raised as itself."""
+    try:
+        async with asyncio.TaskGroup() as tg:
+            tasks = [tg.create_task(c) for c in coros]
+    except BaseExceptionGroup as eg:
+        raise _first_error(eg) from None
+    return [t.result() for t in tasks]
+
+
+class LLMEngine:
+    """Engine backed by Chat Completions on OpenAI or any OpenAI-compatible server (vLLM, Ollama, llama.cpp...)."""
+
+    name = "llm"
+
+    def __init__(self, settings: Settings, client: openai.AsyncOpenAI | None = None, call_log: Path | None = None,
+                 prompts_dirs: list[Path] | None = None, *, retry: RetryPolicy | None = None) -> None:
+        self.settings = settings
+        self.model = settings.llm.model
+        self.usage = Usage()
+        self.warnings: list[str] = []  # things the run should report (e.g. a source lost in hierarchical synthesis)
+        self.call_log = call_log
+        self.prompts_dirs = prompts_dirs if prompts_dirs is not None else search_path(None, settings.run.prompts)
+        self.retry = retry or RetryPolicy(attempts=settings.llm.max_retries + 1)
+        self.schema_supported = True  # flips to False once the server rejects response_format json_schema
+        self._client = client
+        self._limiter = RateLimiter(settings.llm.requests_per_minute, settings.llm.tokens_per_minute)
+        self._reserved = 0.0  # worst-case cost of calls in flight
+        self._sem: asyncio.Semaphore | None = None
+        self._overheads: dict[str, int] = {}
+
+    # ----- budgets -------------------------------------------------------------------------------------------
+
+    def context_window(self) -> int:
+        """Tokens the model accepts: --context-window, else the known default for the model, else 8192."""
+        return pricing.context_window(self.model, self.settings.llm.context_window)
+
+    def prompt_limit(self) -> int:
+        """Most prompt tokens any request may carry: the window minus the reserved output and a safety margin."""
+        window = self.context_window()
+        return window - self.settings.llm.max_output_tokens - max(32, window // 100)
+
+    def _overhead(self, template: str) -> int:
+        """Prompt tokens of a template with an empty article (JSON schema included, long metadata): worst case."""
+        if template not in self._overheads:
+            dummy = Source(id=9999, path="x" * 80, text="", sha256="", tokens=0, title="T " * 60,
+                           publisher="P " * 20, published="2024-01-01", flags=["machine_translated", "near_duplicate"])
+            call = _Call("summarize", template, "source_summary", "", 9999,
+                         {"source": _source_vars(dummy), "part": {"index": 99, "total": 99}, "article": ""})
+            system, user = self._render(call, json_instructions=self._json_instructions("source_summary"))
+            self._overheads[template] = self._prompt_tokens(system, user)
+        return self._overheads[template]
+
+    def chunk_budget(self) -> int:
+        """Article tokens per summary request: context window - prompt template overhead - reserved output."""
+        budget = self.prompt_limit() - self._overhead("summarize")
+        if budget < 64:
+            raise EngineError(
+                f"context window of {self.context_window()} tokens for model {self.model!r} leaves no room for an "
+                f"article after the prompt ({self._overhead('summarize')} tokens) and the reserved output "
+                f"({self.settings.llm.max_output_tokens}); raise --context-window or lower llm.max_output_tokens")
+        return budget
+
+    # ----- rendering -----------------------------------------------------------------------------------------
+
+    def _json_instructions(self, schema: str) -> str:
+        return ("Reply with only one JSON object, no prose and no code fences, matching this JSON Schema:\n"
+                + json.dumps(llm_json.SCHEMAS[schema], separators=(",", ":")))
+
+    def _render(self, call: _Call, json_instructions: str | None = None) -> tuple[str, str]:
+        if json_instructions is None:
+            json_instructions = "" if self.schema_supported else self._json_instructions(call.schema)
+        profile = call.variables.get("profile") or self._profile or self.settings.to_profile()
+        system_vars: dict[str, Any] = {"profile": profile, "stances": llm_json.STANCES,
+                                       "json_instructions": json_instructions}
+        if call.template == "repair":
+            system_vars = {"schema": json.dumps(llm_json.SCHEMAS[call.variables["target_schema"]], indent=1)}
+        system = render_template(self.prompts_dirs, f"{call.template}.system.j2", **system_vars).strip()
+        user = render_template(self.prompts_dirs, f"{call.template}.user.j2",
+                               **{k: v for k, v in call.variables.items() if k not in ("profile", "target_schema")})
+        return system, user.strip()
+
+    _profile: Profile | None = None
+
+    @staticmethod
+    def _prompt_tokens(system: str, user: str) -> int:
+        return count_tokens(system) + count_tokens(user) + MESSAGE_OVERHEAD
+
+    def _expected_completion(self, stage: str, n: int) -> int:
+        """Estimated completion tokens: `n` is article tokens (summaries) or the number of sources (synthesis)."""
+        cap = self.settings.llm.max_output_tokens
+        if stage in ("summarize", "reduce"):  # ~12 items of text + verbatim quote, more for longer articles
+            return min(cap, 350 + min(n, 6000) // 6)
+        if stage == "map":
+            return min(cap, 200 + n // 8)
+        return min(cap, 400 + 150 * n)
+
+    # ----- transport -----------------------------------------------------------------------------------------
+
+    def _build_client(self) -> openai.AsyncOpenAI:
+        llm = self.settings.llm
+        key = llm.api_key.get_secret_value() if llm.api_key else None
+        if key is None and llm.base_url:
+            key = "not-needed"  # local servers (Ollama, llama.cpp, vLLM) accept any key
+        try:
+            return openai.AsyncOpenAI(api_key=key, base_url=llm.base_url, timeout=llm.timeout, max_retries=0)
+        except openai.OpenAIError as e:
+            raise EngineError(f"cannot configure the model endpoint: {_one_line(e)} "
+                              "(set OPENAI_API_KEY, or OPENAI_BASE_URL for a local server)") from None
+
+    @asynccontextmanager
+    async def _session(self) -> AsyncIterator[openai.AsyncOpenAI]:
+        """A client whose connection pool lives and dies with the current event loop (closed on exit)."""
+        if self._client is None:
+            client = self._build_client()
+        else:
+            client = self._client.copy(http_client=openai.DefaultAsyncHttpxClient(), max_retries=0)
+        self._sem = asyncio.Semaphore(self.settings.llm.concurrency)
+        try:
+            yield client
+        finally:
+            await client.close()
+
+    def _run(self, fn: Callable[[], Awaitable[T]]) -> T:
+        """Run a coroutine to completion from sync code (in a helper thread if a loop is already running)."""
+        async def main() -> T:
+            return await fn()
+
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(main())
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            return pool.submit(asyncio.run, main()).result()
+
+    def _log(self, call: _Call, prompt_sha: str, attempt: int, outcome: str, latency: float,
+             prompt_tokens: int | None = None, completion_tokens: int | None = None) -> None:
+        if self.call_log is None:
+            return
+        line = {"timestamp": datetime.now(UTC).isoformat(timespec="milliseconds"), "stage": call.stage,
+                "source_id": call.source_id, "model": self.model, "prompt_sha256": prompt_sha,
+                "prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                "latency_s": round(latency, 3), "attempt": attempt, "outcome": outcome}
+        self.call_log.parent.mkdir(parents=True, exist_ok=True)
+        with self.call_log.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(line, ensure_ascii=False) + "\n")
+
+    def _wait(self, state: RetryCallState) -> float:
+        p = self.retry
+        base = min(p.backoff_max, p.backoff_base * 2 ** (state.attempt_number - 1))
+        wait = base / 2 + random.uniform(0, base / 2)
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, _Retryable) and exc.retry_after is not None:
+            wait = max(wait, min(exc.retry_after, p.retry_after_cap))
+        return wait
+
+    def _classify(self, e: Exception, label: str) -> Exception:
+        """Map an SDK error to _Retryable (transient) or EngineError (one clear line naming the source)."""
+        llm = self.settings.llm
+        if isinstance(e, openai.APITimeoutError):
+            return _Retryable("timeout")
+        if isinstance(e, openai.APIConnectionError):
+            return _Retryable(f"connection error: {_one_line(e.__cause__ or e, 80)}")
+        if isinstance(e, openai.APIStatusError):
+            status, msg = e.status_code, _one_line(e.message)
+            body = e.body if isinstance(e.body, dict) else {}
+            code = str(e.code or body.get("code") or "")
+            if status == 429 and code != "insufficient_quota":
+                return _Retryable("429 rate limited", _retry_after(e.response.headers))
+            if status >= 500 or status in (408, 409):
+                return _Retryable(f"{status} server error", _retry_after(e.response.headers))
+            where = llm.base_url or "the OpenAI API"
+            if status == 401:
+                cause = f"authentication failed (401) at {where}: {msg}; check OPENAI_API_KEY or llm.api_key"
+            elif status == 403:
+                cause = f"permission denied (403) for model {self.model!r} at {where}: {msg}"
+            elif status == 404:
+                cause = f"model {self.model!r} not found at {where} (404): {msg}; check --model / BRIEFING_MODEL"
+            elif status == 429:
+                cause = f"quota exhausted (429 insufficient_quota): {msg}"
+            elif re.search(r"context|maximum.*tokens|too long|too many tokens|prompt is too", msg, re.I):
+                cause = (f"prompt too long for model {self.model!r} ({status}): {msg}; set --context-window to the "
+                         f"model's real window (now {self.context_window()})")
+            else:
+                cause = f"request rejected ({status}): {msg}"
+            return EngineError(f"{label}: {cause}")
+        if isinstance(e, openai.OpenAIError):
+            return _Retryable(f"invalid response: {_one_line(e, 80)}")
+        return e
+
+    @staticmethod
+    def _rejects_schema(e: openai.APIStatusError) -> bool:
+        return e.status_code in (400, 422, 501) and bool(
+            re.search(r"response_format|json_schema|structured|not supported|unsupported", str(e.message), re.I))
+
+    def _token_params(self) -> dict[str, Any]:
+        m = self.model.lower().rsplit("/", 1)[-1]
+        reasoning = bool(re.match(r"(o\d|gpt-5)", m))
+        out: dict[str, Any] = {("max_completion_tokens" if reasoning else "max_tokens"):
+                               self.settings.llm.max_output_tokens}
+        if not reasoning:
+            out["temperature"] = self.settings.llm.temperature
+        return out
+
+    def _check_budget(self, label: str, prompt_tokens: int) -> float:
+        """Reserve the worst-case cost of the next call, or stop before it could push the run over --max-cost."""
+        llm = self.settings.llm
+        worst = pricing.cost(self.model, prompt_tokens, llm.max_output_tokens, llm.prices)
+        if llm.max_cost is not None and self.usage.cost_usd + self._reserved + worst > llm.max_cost:
+            raise BudgetExceededError(
+                f"stopped before {label}: ${self.usage.cost_usd:.4f} spent, the next call could cost up to "
+                f"${worst:.4f}, over --max-cost ${llm.max_cost:.4f}")
+        self._reserved += worst
+        return worst
+
+    async def _send(self, client: openai.AsyncOpenAI, call: _Call, attempt: int) -> tuple[str, str]:
+        """One HTTP request (plus a same-attempt resend in prompt-JSON mode); returns (content, finish_reason)."""
+        while True:
+            system, user = self._render(call)
+            ptok = self._prompt_tokens(system, user)
+            sha = hashlib.sha256(f"{system}\n\n{user}".encode()).hexdigest()
+            kwargs: dict[str, Any] = self._token_params()
+            if self.schema_supported and call.template != "repair":
+                kwargs["response_format"] = {"type": "json_schema", "json_schema": {
+                    "name": call.schema, "schema": llm_json.SCHEMAS[call.schema], "strict": True}}
+            reserved = self._check_budget(call.label, ptok)
+            t0 = time.monotonic()
+            try:
+                await self._limiter.acquire(ptok + self.settings.llm.max_output_tokens)
+                assert self._sem is not None
+                async with self._sem:
+                    t0 = time.monotonic()
+                    resp = await client.chat.completions.create(
+                        model=self.model, messages=[{"role": "system", "content": system},
+                                                    {"role": "user", "content": user}], **kwargs)
+            except openai.APIStatusError as e:
+                if self.schema_supported and self._rejects_schema(e):
+                    self.schema_supported = False
+                    self.warnings.append("the server rejected response_format json_schema "
+                                         f"({_one_line(e.message, 80)}); using JSON requested in the prompt")
+                    self._log(call, sha, attempt, "response_format_rejected", time.monotonic() - t0)
+                    continue
+                err = self._classify(e, call.label)
+                self._log(call, sha, attempt, getattr(err, "reason", None) or f"error: {err}", time.monotonic() - t0)
+                raise err from None
+            except openai.OpenAIError as e:
+                err = self._classify(e, call.label)
+                self._log(call, sha, attempt, getattr(err, "reason", None) or f"error: {err}", time.monotonic() - t0)
+                raise err from None
+            finally:
+                self._reserved -= reserved
+            latency = time.monotonic() - t0
+            if not isinstance(resp, openai.types.chat.ChatCompletion) or not resp.choices:
+                self._log(call, sha, attempt, "bad response body (not a chat completion)", latency)
+                raise _Retryable("bad response body (not a chat completion, e.g. an HTML error page)")
+            u = resp.usage
+            pt = u.prompt_tokens if u else ptok
+            ct = u.completion_tokens if u else count_tokens(resp.choices[0].message.content or "")
+            self.usage.add(Usage(1, pt, ct, pricing.cost(self.model, pt, ct, self.settings.llm.prices)))
+            finish = resp.choices[0].finish_reason or "stop"
+            self._log(call, sha, attempt, "ok" if finish != "length" else "ok (finish_reason length)", latency, pt, ct)
+            return resp.choices[0].message.content or "", finish
+
+    async def _request(self, client: openai.AsyncOpenAI, call: _Call, repair: bool = True) -> dict[str, Any]:
+        """Send a call with retries; parse its JSON (one repair retry on bad JSON); EngineError when it can't."""
+        retrying = AsyncRetrying(stop=stop_after_attempt(max(1, self.retry.attempts)), wait=self._wait,
+                                 retry=retry_if_exception_type(_Retryable), reraise=True)
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    n = attempt.retry_state.attempt_number
+                    content, finish = await self._send(client, call, n)
+                    try:
+                        return llm_json.parse_json(content)
+                    except llm_json.ParseError as e:
+                        reason = str(e) + (" (output truncated: finish_reason length)" if finish == "length" else "")
+                        if not repair:
+                            raise _Retryable(f"invalid JSON: {reason}") from None
+                    fix = _Call("repair", "repair", call.schema, call.label, call.source_id,
+                                {"error": reason, "output": _neutralise(llm_json.strip_reasoning(content)[-12000:]),
+                                 "target_schema": call.schema})
+                    try:
+                        return await self._request(client, fix, repair=False)
+                    except (_Retryable, EngineError) as e:
+                        raise _Retryable(f"invalid JSON after a repair retry: {reason}") from e
+        except _Retryable as e:
+            raise EngineError(f"{call.label}: gave up after {self.retry.attempts} attempts: {e.reason}") from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # ----- summaries -----------------------------------------------------------------------------------------
+
+    def summarize(self, sources: list[Source], chunks: dict[int, list[Chunk]], profile: Profile) -> list[SourceSummary]:
+        """One summary per source, in the order given (requests run concurrently)."""
+        return self._run(lambda: self.asummarize(sources, chunks, profile))
+
+    async def asummarize(self, sources: list[Source], chunks: dict[int, list[Chunk]],
+                         profile: Profile) -> list[SourceSummary]:
+        """Async form of summarize()."""
+        self._profile = profile
+        budget = self.chunk_budget()
+        async with self._session() as client:
+            return await _all([self._summarize_one(client, s, self._parts(s, chunks, budget), profile)
+                               for s in sources])
+
+    def _parts(self, source: Source, chunks: dict[int, list[Chunk]], budget: int) -> list[Chunk] | None:
+        """None when the article fits one request, else its chunks (re-chunked if the given ones are too big)."""
+        if count_tokens(source.text) <= budget:
+            return None
+        given = chunks.get(source.id) or []
+        if given and all(c.tokens <= budget for c in given) and "".join(c.text for c in given) == source.text:
+            return given
+        return chunk_text(source.text, budget, source_id=source.id)
+
+    def _summary_call(self, source: Source, profile: Profile, text: str, part: dict[str, int] | None) -> _Call:
+        return _Call("map" if part else "summarize", "summarize", "source_summary", _label(source), source.id,
+                     {"profile": profile, "source": _source_vars(source), "part": part, "article": _neutralise(text)})
+
+    async def _summarize_one(self, client: openai.AsyncOpenAI, source: Source, parts: list[Chunk] | None,
+                             profile: Profile) -> SourceSummary:
+        if parts is None:
+            data = await self._request(client, self._summary_call(source, profile, source.text, None))
+        else:
+            partials = await _all([self._request(client, self._summary_call(
+                source, profile, c.text, {"index": i + 1, "total": len(parts)})) for i, c in enumerate(parts)])
+            data = await self._reduce(client, source, profile, [json.dumps(p, ensure_ascii=False) for p in partials])
+        return llm_json.to_summary(data, source)
+
+    def _reduce_call(self, source: Source, profile: Profile, partials: list[str]) -> _Call:
+        return _Call("reduce", "reduce", "source_summary", _label(source), source.id,
+                     {"profile": profile, "source": _source_vars(source),
+                      "partials": [_neutralise(p) for p in partials]})
+
+    async def _reduce(self, client: openai.AsyncOpenAI, source: Source, profile: Profile,
+                      partials: list[str]) -> dict[str, Any]:
+        """Merge partial summaries, in batches that fit the prompt limit, until one remains."""
+        limit = self.prompt_limit()
+        while True:
+            batches: list[list[str]] = [[]]
+            for p in partials:
+                trial = batches[-1] + [p]
+                call = self._reduce_call(source, profile, trial)
+                if batches[-1] and self._prompt_tokens(
+                        *self._render(call, self._json_instructions("source_summary"))) > limit:
+                    batches.append([p])
+                else:
+                    batches[-1] = trial
+            results = await _all([self._request(client, self._reduce_call(source, profile, b)) for b in batches])
+            if len(results) == 1:
+                return results[0]
+            partials = [json.dumps(r, ensure_ascii=False) for r in results]
+
+    # ----- synthesis -----------------------------------------------------------------------------------------
+
+    def synthesize(self, sources: list[Source], summaries: list[SourceSummary], profile: Profile) -> Synthesis:
+        """Cross-source synthesis on the profile's focus questions (one request unless the notes overflow)."""
+        return self._run(lambda: self.asynthesize(sources, summaries, profile))
+
+    @staticmethod
+    def _notes(sources: list[Source],
+               summaries: list[SourceSummary]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        by_id = {s.source_id: s for s in summaries}
+        meta, notes = [], []
+        for s in sources:
+            summ = by_id.get(s.id)
+            meta.append({**_source_vars(s), "stance": summ.stance if summ else "unknown"})
+            if summ:
+                claims = summ.claims + summ.key_points + summ.events
+                notes.append({"heading": f"Source [{s.id}]", "claims": [_claim_vars(c) for c in claims],
+                              "source_ids": [s.id]})
+        return meta, notes
+
+    def _synth_call(self, template: str, profile: Profile, meta: list[dict[str, Any]],
+                    notes: list[dict[str, Any]]) -> _Call:
+        schema = "synthesis" if template == "synthesize" else "theme_notes"
+        return _Call(template, template, schema, "synthesis", None,
+                     {"profile": profile, "sources": meta, "notes": notes})
+
+    def _fits(self, call: _Call) -> bool:
+        return self._prompt_tokens(*self._render(call, self._json_instructions(call.schema))) <= self.prompt_limit()
+
+    async def asynthesize(self, sources: list[Source], summaries: list[SourceSummary], profile: Profile) -> Synthesis:
+        """Async form of synthesize()."""
+        self._profile = profile
+        meta, notes = self._notes(sources, summaries)
+        async with self._session() as client:
+            rounds = 0
+            while not self._fits(self._synth_call("synthesize", profile, meta, notes)):
+                rounds += 1
+                if rounds > 4:
+                    raise EngineError("synthesis: the source notes do not fit the context window even after "
+                                      "hierarchical reduction; raise --context-window")
+                notes = await self._reduce_notes(client, profile, meta, notes)
+            data = await self._request(client, self._synth_call("synthesize", profile, meta, notes))
+        return llm_json.to_synthesis(data, profile)
+
+    async def _reduce_notes(self, client: openai.AsyncOpenAI, profile: Profile, meta: list[dict[str, Any]],
+                            notes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """One hierarchical round: condense batches of notes by theme; a source no note cites keeps its first note."""
+        blocks: list[dict[str, Any]] = []
+        for n in notes:  # split blocks too big for one batch
+            claims, step = n["claims"], max(1, len(n["claims"]))
+            while step > 1 and not self._fits(self._synth_call("synthesize_reduce", profile, [],
+                                                               [{**n, "claims": claims[:step]}])):
+                step //= 2
+            for i in range(0, max(1, len(claims)), step):
+                blocks.append({**n, "claims": claims[i:i + step]})
+        batches: list[list[dict[str, Any]]] = [[]]
+        for b in blocks:
+            trial = batches[-1] + [b]
+            ids = {i for x in trial for i in x["source_ids"]}
+            if batches[-1] and not self._fits(self._synth_call(
+                    "synthesize_reduce", profile, [m for m in meta if m["id"] in ids], trial)):
+                batches.append([b])
+            else:
+                batches[-1] = trial
+        calls = []
+        for batch in batches:
+            ids = {i for x in batch for i in x["source_ids"]}
+            calls.append(self._synth_call("synthesize_reduce", profile, [m for m in meta if m["id"] in ids], batch))
+        results = await _all([self._request(client, c) for c in calls])
+        themes: dict[str, list[dict[str, Any]]] = {}
+        titles = {q.key: q.title for q in profile.focus_questions}
+        for batch, data in zip(batches, results, strict=True):
+            pairs = llm_json.to_notes(data)
+            cited = {i for _, c in pairs for i in c.source_ids}
+            for theme, c in pairs:
+                themes.setdefault(theme if theme in titles else "other", []).append(_claim_vars(c))
+            for block in batch:
+                for sid in block["source_ids"]:
+                    if sid not in cited and block["claims"]:
+                        cited.add(sid)
+                        themes.setdefault("other", []).append(block["claims"][0])
+                        self.warnings.append(f"synthesis: source [{sid}] was not cited after condensing its batch; "
+                                             "its first note was kept")
+        out = []
+        for key, claims in themes.items():
+            cited_ids = sorted({i for c in claims for i in c["source_ids"]})
+            out.append({"heading": f"Theme: {titles.get(key, 'Other')}", "claims": claims, "source_ids": cited_ids})
+        return out
+
+    # ----- dry run -------------------------------------------------------------------------------------------
+
+    def estimate(self, sources: list[Source], chunks: dict[int, list[Chunk]], profile: Profile) -> dict[str, Any]:
+        """Calls, tokens and cost per stage for --dry-run, by rendering the real prompts; sends nothing."""
+        self._profile = profile
+        llm = self.settings.llm
+        budget = self.chunk_budget()
+        stages: dict[str, dict[str, Any]] = {s: {"requests": 0, "prompt_tokens": 0, "completion_tokens": 0}
+                                             for s in ("summarize", "synthesize")}
+        summ = stages["summarize"]
+
+        def add(stage: dict[str, Any], system: str, user: str, completion: int) -> None:
+            stage["requests"] += 1
+            stage["prompt_tokens"] += self._prompt_tokens(system, user)
+            stage["completion_tokens"] += completion
+
+        est_summaries: list[SourceSummary] = []
+        for s in sources:
+            parts = self._parts(s, chunks, budget)
+            ntok = count_tokens(s.text)
+            if parts is None:
+                add(summ, *self._render(self._summary_call(s, profile, s.text, None)),
+                    self._expected_completion("summarize", ntok))
+            else:
+                fake = []
+                for i, c in enumerate(parts):
+                    comp = self._expected_completion("map", c.tokens)
+                    add(summ, *self._render(self._summary_call(s, profile, c.text, {"index": i + 1,
+                                                                                    "total": len(parts)})), comp)
+                    fake.append("x " * comp)
+                add(summ, *self._render(self._reduce_call(s, profile, fake)),
+                    self._expected_completion("reduce", ntok))
+            # A stand-in summary of the expected size, so the synthesis prompt is rendered for real too.
+            words = max(1, int(self._expected_completion("summarize", ntok) * 0.85))  # notes drop the JSON syntax
+            filler = " ".join(["word"] * words)
+            est_summaries.append(SourceSummary(s.id, [Claim(filler, [s.id])], "news report"))
+        meta, notes = self._notes(sources, est_summaries)
+        synth = stages["synthesize"]
+        rounds = 0
+        while not self._fits(self._synth_call("synthesize", profile, meta, notes)) and rounds < 4:
+            rounds += 1  # hierarchical rounds: assume each condenses its batch to a third
+            reduced = []
+            for n in notes:
+                rcall = self._synth_call("synthesize_reduce", profile, meta, [n])
+                add(synth, *self._render(rcall), self._expected_completion("map", 0))
+                reduced.append({**n, "claims": n["claims"][: max(1, len(n["claims"]) // 3)]})
+            notes = reduced
+        add(synth, *self._render(self._synth_call("synthesize", profile, meta, notes)),
+            self._expected_completion("synthesize", len(sources)))
+        for st in stages.values():
+            st["cost_usd"] = round(pricing.cost(self.model, st["prompt_tokens"], st["completion_tokens"],
+                                                llm.prices), 6)
+        total = {k: sum(st[k] for st in stages.values()) for k in ("requests", "prompt_tokens", "completion_tokens")}
+        return {"engine": self.name, "model": self.model, "context_window": self.context_window(),
+                "chunk_budget": budget, "stages": stages, **total,
+                "cost_usd": round(sum(st["cost_usd"] for st in stages.values()), 6),
+                "max_cost": llm.max_cost}
+
+    def check_estimate(self, estimate: dict[str, Any]) -> None:
+        """Refuse to start (BudgetExceededError) when the estimated cost is over --max-cost."""
+        limit = self.settings.llm.max_cost
+        if limit is not None and estimate["cost_usd"] > limit:
+            raise BudgetExceededError(f"estimated cost ${estimate['cost_usd']:.4f} ({estimate['requests']} requests, "
+                                      f"{estimate['prompt_tokens']} prompt tokens) is over --max-cost ${limit:.4f}; "
+                                      "not starting")

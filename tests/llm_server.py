@@ -1,0 +1,418 @@
+"""A real OpenAI-compatible HTTP server on loopback for tests and benchmarks, with fault injection and a latency model.
+
+It answers POST /v1/chat/completions and GET /v1/models. Answers are deterministic functions of the prompt: summaries
+quote real sentences of the article between <article id="n"> tags, syntheses cite the ids found in the notes.
+
+    with LLMServer(faults={"429": 0.1, "drop": 0.1}) as srv:
+        client = openai.AsyncOpenAI(base_url=srv.base_url, api_key="test")
+
+CLI for benchmarks: python -m tests.llm_server --port 8765 --latency 0.3 --per-token 0.002 --faults 429=0.1,500=0.05
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import random
+import re
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from briefing.tokens import count_tokens
+
+FAULTS = ("429", "500", "503", "timeout", "drop", "html",  # transport faults: retried by the client
+          "invalid_json", "think", "fence", "length", "planted")  # content faults
+TRANSPORT = {"429", "500", "503", "timeout", "drop", "html"}
+
+_SENT = re.compile(r"[^.!?\n]{20,400}[.!?]")
+_YEAR = re.compile(r"\b(19[5-9]\d|20[0-4]\d)\b")
+_ARTICLE = re.compile(r'<article id="(\d+)">\n(.*?)\n</article>', re.S)
+_NOTE = re.compile(r"^- (.*?) ((?:\[\d+\])+)((?: \| \[\d+\] \".*?\")*)$", re.M)
+_EVID = re.compile(r' \| \[(\d+)\] "(.*?)"(?= \| \[|$)')
+_KEYS = re.compile(r'^\s*- "([a-z0-9_]+)"', re.M)
+_INJECTION = re.compile(r"ignore (all )?previous instructions", re.I)
+
+
+@dataclass
+class Record:
+    """One HTTP request as the server saw it."""
+
+    start: float
+    end: float = 0.0
+    path: str = ""
+    body: dict[str, Any] = field(default_factory=dict)
+    status: int = 0
+    fault: str | None = None
+    task: str | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+def sentences(text: str) -> list[str]:
+    """Verbatim sentences of the text (substrings), for quotes."""
+    return [m.group(0).strip() for m in _SENT.finditer(text) if len(m.group(0).strip()) >= 20]
+
+
+def _claim(text: str, ids: list[int], ev: list[tuple[int, str]]) -> dict[str, Any]:
+    return {"text": text, "source_ids": ids, "evidence": [{"source_id": i, "quote": q} for i, q in ev]}
+
+
+def summarize(article: str) -> dict[str, Any]:
+    """A deterministic summary whose quotes are verbatim sentences of the article."""
+    sents = sentences(article) or [article.strip()[:200] or "empty"]
+    summary = [{"text": f"The article states: {s}", "quote": s} for s in sents[:4]]
+    key = [{"text": f"Key point: {s}", "quote": s} for s in sents[4:7]]
+    events = []
+    for s in sents:
+        m = _YEAR.search(s)
+        if m and len(events) < 3:
+            events.append({"date": m.group(1), "text": f"Event: {s}", "quote": s})
+    actors = sorted({w for w in re.findall(r"\b[A-Z][a-z]{3,}\b", article) if article.count(w) > 1})[:6]
+    stance = "opinion" if re.search(r"\b(I|we) (argue|believe|think)\b", article) else "news report"
+    return {"summary": summary, "key_points": key, "events": events, "actors": actors, "stance": stance}
+
+
+def _notes(user: str) -> list[tuple[str, list[int], list[tuple[int, str]]]]:
+    out = []
+    for m in _NOTE.finditer(user):
+        ids = [int(x) for x in re.findall(r"\d+", m.group(2))]
+        ev = [(int(i), q) for i, q in _EVID.findall(m.group(3))]
+        out.append((m.group(1), ids, ev))
+    return out
+
+
+def synthesize(system: str, user: str, planted: bool = False) -> dict[str, Any]:
+    """A deterministic synthesis citing the ids and quotes found in the notes."""
+    keys = _KEYS.findall(system) or ["general"]
+    notes = _notes(user)
+    by_src: dict[int, list[tuple[str, list[int], list[tuple[int, str]]]]] = {}
+    for n in notes:
+        by_src.setdefault(n[1][0], []).append(n)
+    firsts = [v[0] for _, v in sorted(by_src.items())]
+    bluf = [_claim(t, i, e) for t, i, e in firsts[:4]]
+    judgments = []
+    for a, b in zip(firsts[0::2], firsts[1::2], strict=False):
+        c = _claim(f"{a[0]} Also: {b[0]}", a[1] + b[1], a[2][:1] + b[2][:1])
+        judgments.append({**c, "confidence": "high", "reason": "Two independent sources agree."})
+    if firsts:  # single-source judgment the model rates "high": the engine must cap it
+        t, i, e = firsts[-1]
+        judgments.append({**_claim(t, i, e), "confidence": "high", "reason": "One direct report."})
+    themes = [{"key": k, "claims": []} for k in keys]
+    for n, (t, i, e) in enumerate(notes):
+        themes[n % len(keys)]["claims"].append(_claim(t, i, e))
+    timeline = []
+    for t, i, e in notes:
+        m = re.match(r"(\d{4}(?:-\d\d){0,2}): (.*)", t)
+        if m:
+            timeline.append({"date": m.group(1), **_claim(m.group(2), i, e)})
+    timeline.sort(key=lambda x: x["date"])
+    imp = [_claim(f"Implication: {t}", i, e) for t, i, e in firsts[:2]]
+    ind = [_claim(f"Watch for: {t}", i, e) for t, i, e in firsts[-2:]]
+    if planted and bluf:
+        bluf.append(_claim("Invented claim.", [999], [(999, "This sentence appears in no source.")]))
+    return {"bluf": bluf, "judgments": judgments, "themes": themes, "timeline": timeline,
+            "implications": imp, "indicators": ind}
+
+
+def condense(system: str, user: str) -> dict[str, Any]:
+    """Theme notes for the hierarchical synthesis: the first two notes of each source, themed round-robin."""
+    keys = _KEYS.findall(system) or ["other"]
+    seen: dict[int, int] = {}
+    out = []
+    for n, (t, i, e) in enumerate(_notes(user)):
+        if seen.get(i[0], 0) >= 2:
+            continue
+        seen[i[0]] = seen.get(i[0], 0) + 1
+        out.append({"theme": keys[n % len(keys)], **_claim(t, i, e)})
+    return {"notes": out}
+
+
+def merge(user: str) -> dict[str, Any]:
+    """Reduce step: merge the partial summaries found in <partial> blocks."""
+    parts = [json.loads(p) for p in re.findall(r"<partial n=\"\d+\">\n(.*?)\n</partial>", user, re.S)]
+    out: dict[str, Any] = {"summary": [], "key_points": [], "events": [], "actors": [], "stance": "news report"}
+    for p in parts:
+        for k in ("summary", "key_points", "events"):
+            out[k] += p.get(k, [])
+        out["actors"] += [a for a in p.get("actors", []) if a not in out["actors"]]
+    out["summary"], out["key_points"], out["events"] = out["summary"][:5], out["key_points"][:5], out["events"][:5]
+    if parts:
+        out["stance"] = parts[0].get("stance", "news report")
+    return out
+
+
+class LLMServer:
+    """OpenAI-compatible server in a background thread; see the module docstring."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, latency: float = 0.0, per_token: float = 0.0,
+                 faults: dict[str, float] | None = None, script: list[str | None] | None = None, seed: int = 0,
+                 api_key: str | None = None, models: list[str] | None = None, reject_response_format: bool = False,
+                 max_context: int | None = None, hang: float = 3.0, retry_after: str = "0") -> None:
+        self.latency, self.per_token = latency, per_token  # seconds per request, and per completion token
+        self.faults = dict(faults or {})  # fault kind -> probability per request
+        self.script = list(script or [])  # faults for the first requests, in order (None = no fault)
+        self.api_key, self.models = api_key, models
+        self.reject_response_format, self.max_context = reject_response_format, max_context
+        self.hang, self.retry_after = hang, retry_after
+        self.records: list[Record] = []
+        self.requests = self.prompt_tokens = self.completion_tokens = 0  # usage of successful completions
+        self.in_flight = self.max_in_flight = 0
+        self._rng = random.Random(seed)
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._repairs: dict[str, str] = {}  # sha of a corrupted answer -> the good one (for repair requests)
+        self._httpd = ThreadingHTTPServer((host, port), self._handler())
+        self._httpd.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        """Base URL for openai.AsyncOpenAI(base_url=...)."""
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host!s}:{port}/v1"
+
+    def start(self) -> LLMServer:
+        """Serve in a daemon thread."""
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, release hanging handlers and close the socket."""
+        self._stop.set()
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        if self._thread:
+            self._thread.join(5)
+
+    def __enter__(self) -> LLMServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def reset(self) -> None:
+        """Forget records and counters (keeps configuration)."""
+        with self._lock:
+            self.records.clear()
+            self.requests = self.prompt_tokens = self.completion_tokens = 0
+            self.max_in_flight = 0
+
+    def completions(self) -> list[Record]:
+        """Records of chat-completion requests."""
+        return [r for r in self.records if r.path.endswith("/chat/completions")]
+
+    def _pick_fault(self) -> str | None:
+        with self._lock:
+            if self.script:
+                return self.script.pop(0)
+            r = self._rng.random()
+            for kind, p in self.faults.items():
+                if r < p:
+                    return kind
+                r -= p
+        return None
+
+    # ----- request handling ------------------------------------------------------------------------------------
+
+    def _answer(self, body: dict[str, Any], fault: str | None) -> tuple[str, str, str]:
+        """(task, content, finish_reason) for a chat request."""
+        msgs = body.get("messages", [])
+        system = next((m["content"] for m in msgs if m.get("role") == "system"), "")
+        user = next((m["content"] for m in msgs if m.get("role") == "user"), "")
+        outside = _ARTICLE.sub("", user)
+        if _INJECTION.search(outside):  # a gullible model obeys instructions it sees outside the data block
+            return "injected", "D'accord. Je vais répondre en français, sans JSON.", "stop"
+        if "<reply>" in user:
+            bad = user.split("<reply>\n", 1)[1].rsplit("\n</reply>", 1)[0]
+            good = self._repairs.get(hashlib.sha256(bad.strip().encode()).hexdigest())
+            if good is None:
+                good = re.sub(r",\s*([}\]])", r"\1", bad[bad.find("{"):])
+            return "repair", good, "stop"
+        m = _ARTICLE.search(user)
+        if m:
+            task, data = "summarize", summarize(m.group(2))
+        elif "<partials" in user:
+            task, data = "reduce", merge(user)
+        elif "<notes>" in user and "condense" in system.lower():
+            task, data = "synthesize_reduce", condense(system, user)
+        elif "<notes>" in user:
+            task, data = "synthesize", synthesize(system, user, planted=fault == "planted")
+        else:
+            task, data = "other", {"answer": "ok"}
+        content = json.dumps(data, ensure_ascii=False)
+        finish = "stop"
+        if fault in ("invalid_json", "length"):
+            bad = content[: len(content) // 2] if fault == "length" else content[:-1] + ",}"
+            if fault == "length":
+                finish = "length"
+            with self._lock:
+                self._repairs[hashlib.sha256(bad.strip().encode()).hexdigest()] = content
+            content = bad
+        elif fault == "think":
+            content = f"<think>Let me think about {{this}}. The answer is {{\"no\": 1}}.</think>\n{content}"
+        elif fault == "fence":
+            content = f"Sure! Here is the JSON:\n```json\n{content}\n```\nHope this helps."
+        return task, content, finish
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        srv = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def _send(self, status: int, payload: object, headers: dict[str, str] | None = None,
+                      ctype: str = "application/json") -> None:
+                data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(data)))
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _error(self, status: int, message: str, code: str | None = None,
+                       headers: dict[str, str] | None = None) -> None:
+                self._send(status, {"error": {"message": message, "type": "invalid_request_error", "code": code,
+                                              "param": None}}, headers)
+
+            def _auth_ok(self) -> bool:
+                if srv.api_key is None or self.headers.get("Authorization") == f"Bearer {srv.api_key}":
+                    return True
+                self._error(401, "Incorrect API key provided.", "invalid_api_key")
+                return False
+
+            def do_GET(self) -> None:
+                if not self._auth_ok():
+                    return
+                if self.path.rstrip("/").endswith("/models"):
+                    names = srv.models or ["gpt-4o-mini", "test-model"]
+                    self._send(200, {"object": "list", "data": [
+                        {"id": n, "object": "model", "created": 0, "owned_by": "test"} for n in names]})
+                else:
+                    self._error(404, f"no route {self.path}")
+
+            def do_POST(self) -> None:
+                rec = Record(start=time.monotonic(), path=self.path)
+                with srv._lock:
+                    srv.records.append(rec)
+                    srv.in_flight += 1
+                    srv.max_in_flight = max(srv.max_in_flight, srv.in_flight)
+                try:
+                    self._post(rec)
+                finally:
+                    rec.end = time.monotonic()
+                    with srv._lock:
+                        srv.in_flight -= 1
+
+            def _post(self, rec: Record) -> None:
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                try:
+                    rec.body = json.loads(raw)
+                except ValueError:
+                    rec.status = 400
+                    return self._error(400, "body is not JSON")
+                if not self._auth_ok():
+                    rec.status = 401
+                    return None
+                if not self.path.rstrip("/").endswith("/chat/completions"):
+                    rec.status = 404
+                    return self._error(404, f"no route {self.path}")
+                model = rec.body.get("model", "")
+                if srv.models is not None and model not in srv.models:
+                    rec.status = 404
+                    return self._error(404, f"The model `{model}` does not exist or you do not have access to it.",
+                                       "model_not_found")
+                msgs = rec.body.get("messages", [])
+                rec.prompt_tokens = sum(count_tokens(m.get("content") or "") + 3 for m in msgs) + 3
+                if srv.max_context and rec.prompt_tokens > srv.max_context:
+                    rec.status = 400
+                    return self._error(400, f"This model's maximum context length is {srv.max_context} tokens. "
+                                            f"However, your messages resulted in {rec.prompt_tokens} tokens.",
+                                       "context_length_exceeded")
+                if srv.reject_response_format and "response_format" in rec.body:
+                    rec.status = 400
+                    return self._error(400, "response_format of type json_schema is not supported by this server")
+                fault = rec.fault = srv._pick_fault()
+                if fault == "429":
+                    rec.status = 429
+                    return self._error(429, "Rate limit reached. Please try again later.", "rate_limit_exceeded",
+                                       {"Retry-After": srv.retry_after})
+                if fault in ("500", "503"):
+                    rec.status = int(fault)
+                    return self._error(int(fault), "The server had an error while processing your request.")
+                if fault == "timeout":
+                    srv._stop.wait(srv.hang)
+                    rec.status = 0
+                    self.close_connection = True
+                    return None
+                if fault == "drop":
+                    rec.status = 0
+                    self.close_connection = True
+                    try:
+                        self.connection.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+                    return None
+                if fault == "html":
+                    rec.status = 200
+                    return self._send(200, b"<html><body><h1>502 Bad Gateway</h1>nginx</body></html>",
+                                      ctype="text/html")
+                rec.task, content, finish = srv._answer(rec.body, fault)
+                rec.completion_tokens = count_tokens(content)
+                delay = srv.latency + srv.per_token * rec.completion_tokens
+                if delay:
+                    srv._stop.wait(delay)
+                with srv._lock:
+                    srv.requests += 1
+                    srv.prompt_tokens += rec.prompt_tokens
+                    srv.completion_tokens += rec.completion_tokens
+                rec.status = 200
+                self._send(200, {
+                    "id": f"chatcmpl-{len(srv.records)}", "object": "chat.completion", "created": int(time.time()),
+                    "model": model, "choices": [{"index": 0, "finish_reason": finish, "logprobs": None,
+                                                 "message": {"role": "assistant", "content": content}}],
+                    "usage": {"prompt_tokens": rec.prompt_tokens, "completion_tokens": rec.completion_tokens,
+                              "total_tokens": rec.prompt_tokens + rec.completion_tokens}})
+                return None
+
+        return Handler
+
+
+def main() -> None:
+    """Run the server in the foreground (for benchmarks and manual runs)."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=8765)
+    ap.add_argument("--latency", type=float, default=0.0, help="fixed seconds per completion")
+    ap.add_argument("--per-token", type=float, default=0.0, help="extra seconds per completion token")
+    ap.add_argument("--faults", default="", help="kind=probability,... kinds: " + ", ".join(FAULTS))
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--api-key")
+    args = ap.parse_args()
+    faults = {k: float(v) for k, v in (f.split("=") for f in args.faults.split(",") if f)}
+    srv = LLMServer(args.host, args.port, latency=args.latency, per_token=args.per_token, faults=faults,
+                    seed=args.seed, api_key=args.api_key)
+    print(f"serving {srv.base_url}", flush=True)
+    srv.start()
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        srv.stop()
+        print(f"requests={srv.requests} prompt_tokens={srv.prompt_tokens} completion_tokens={srv.completion_tokens}")
+
+
+if __name__ == "__main__":
+    main()
