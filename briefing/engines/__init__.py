@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING
 
 from briefing.config import Settings
 from briefing.engines.base import Engine
@@ -24,7 +24,6 @@ def make_engine(settings: Settings, client: openai.AsyncOpenAI | None = None, ca
         from briefing.engines.llm import LLMEngine
 
         return LLMEngine(settings, client=client, call_log=call_log, prompts_dirs=prompts_dirs)
-    from briefing.engines import extractive
+    from briefing.engines.extractive import ExtractiveEngine  # lazy: keeps `--engine llm` startup light
 
-    cls: Any = getattr(extractive, "ExtractiveEngine")  # noqa: B009 - written by the lead; imported lazily
-    return cast(Engine, cls(settings))
+    return ExtractiveEngine(settings)
