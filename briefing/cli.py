@@ -15,6 +15,7 @@ from rich.console import Console
 from briefing import __version__
 from briefing.config import load_settings
 from briefing.errors import BriefingError
+from briefing.pipeline import Reporter as Reporter_
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -135,6 +136,52 @@ def run(config: str | None, dry_run: bool, as_json: bool, quiet: bool, debug: bo
                    f"completion_tokens={row['completion_tokens']:<8} cost_usd={row['cost_usd']:.4f}")
     click.echo(f"{'total':<12} calls={result['requests']:<5} prompt_tokens={result['prompt_tokens']:<9} "
                f"completion_tokens={result['completion_tokens']:<8} cost_usd={result['cost_usd']:.4f}")
+
+
+@cli.command()
+@run_options
+@click.option("--every", metavar="DURATION", help="Run now, then every DURATION (30s, 15m, 6h, 1d).")
+@click.option("--cron", metavar="EXPR", help='Run on a cron schedule, e.g. "0 7 * * 1-5" (UTC).')
+@click.option("--max-runs", type=click.IntRange(min=1), metavar="N", help="Stop after N runs (default: forever).")
+@click.option("--print", "print_kind", type=click.Choice(["cron", "systemd"]),
+              help="Print a crontab line or systemd units for unattended use, and exit.")
+@common
+def schedule(config: str | None, every: str | None, cron: str | None, max_runs: int | None,
+             print_kind: str | None, quiet: bool, debug: bool, **kw: Any) -> None:
+    """Regenerate the brief on a schedule, in the foreground; takes the same SOURCES and options as `run`.
+
+    Each run reuses cached summaries of unchanged sources, so only new or changed articles cost model calls.
+    Runs are logged to OUT/runs.jsonl; a failed run keeps the previous brief and the schedule goes on.
+    """
+    from briefing.schedule import print_entry, run_schedule
+
+    _apply_common(quiet, debug)
+    if print_kind:
+        args = [a for a in sys.argv[sys.argv.index("schedule") + 1:]] if "schedule" in sys.argv else []
+        args = _strip_schedule_args(args)
+        click.echo(print_entry(print_kind, args, every, cron, Path.cwd()))
+        return
+    if (every is None) == (cron is None):
+        raise click.UsageError("give exactly one of --every or --cron (or --print cron|systemd)")
+    settings = load_settings(config, _run_overrides(**kw))
+    failed = run_schedule(settings, every, cron, max_runs, Reporter_(info=_info, warn=_warn))
+    if failed:
+        sys.exit(1)
+
+
+def _strip_schedule_args(args: list[str]) -> list[str]:
+    """Drop the schedule-only options so the rest can be passed to `briefing run`."""
+    out, skip = [], False
+    for a in args:
+        if skip:
+            skip = False
+            continue
+        name = a.split("=", 1)[0]
+        if name in ("--every", "--cron", "--max-runs", "--print"):
+            skip = "=" not in a
+            continue
+        out.append(a)
+    return out
 
 
 @cli.command()

@@ -193,3 +193,41 @@ class Usage:
         self.prompt_tokens += other.prompt_tokens
         self.completion_tokens += other.completion_tokens
         self.cost_usd += other.cost_usd
+
+
+def claim_from_dict(d: dict[str, Any]) -> Claim:
+    """Rebuild a claim from its JSON form (verification state is not carried over: it is re-checked)."""
+    return Claim(
+        text=str(d["text"]),
+        source_ids=[int(i) for i in d.get("source_ids", [])],
+        evidence=[Evidence(int(e["source_id"]), str(e["quote"]), tuple(e["span"]) if e.get("span") else None)
+                  for e in d.get("evidence", [])],
+        confidence=d.get("confidence"),
+        reason=d.get("reason"),
+        date=d.get("date"),
+    )
+
+
+def summary_from_dict(d: dict[str, Any]) -> SourceSummary:
+    """Rebuild a per-source summary from its JSON form."""
+    return SourceSummary(
+        source_id=int(d["source_id"]),
+        claims=[claim_from_dict(c) for c in d.get("claims", [])],
+        stance=str(d.get("stance", "")),
+        key_points=[claim_from_dict(c) for c in d.get("key_points", [])],
+        events=[claim_from_dict(c) for c in d.get("events", [])],
+        actors=[str(a) for a in d.get("actors", [])],
+    )
+
+
+def synthesis_from_dict(d: dict[str, Any]) -> Synthesis:
+    """Rebuild a synthesis from its JSON form."""
+    return Synthesis(
+        bluf=[claim_from_dict(c) for c in d.get("bluf", [])],
+        judgments=[claim_from_dict(c) for c in d.get("judgments", [])],
+        themes=[Section(str(t["key"]), str(t["title"]), [claim_from_dict(c) for c in t.get("claims", [])])
+                for t in d.get("themes", [])],
+        timeline=[claim_from_dict(c) for c in d.get("timeline", [])],
+        implications=[claim_from_dict(c) for c in d.get("implications", [])],
+        indicators=[claim_from_dict(c) for c in d.get("indicators", [])],
+    )

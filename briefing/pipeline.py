@@ -12,7 +12,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock, Timeout
+
 from briefing import __version__
+from briefing.cache import Cache
 from briefing.chunk import chunk_text
 from briefing.clean import clean_documents
 from briefing.config import Settings
@@ -162,16 +165,86 @@ def _write_atomically(out_root: Path, files: dict[str, str], source_texts: dict[
 
 def _prune(out_root: Path, keep: int) -> None:
     """Keep the newest `keep` briefs."""
-    runs = sorted(p for p in out_root.iterdir() if p.is_dir() and not p.is_symlink() and p.name[:1].isdigit()
-                  and (p / "brief.json").exists())
+    def order(p: Path) -> tuple[str, int]:
+        stamp, _, n = p.name.partition("-")
+        return stamp, int(n) if n.isdigit() else 1
+
+    runs = sorted((p for p in out_root.iterdir() if p.is_dir() and not p.is_symlink() and p.name[:1].isdigit()
+                   and (p / "brief.json").exists()), key=order)
     for old in runs[:-keep] if len(runs) > keep else []:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def previous_brief(out_root: Path) -> dict[str, Any] | None:
+    """brief.json of the brief `latest` points at, if any."""
+    try:
+        data = json.loads((out_root / "latest" / "brief.json").read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def changes_since(previous: dict[str, Any] | None, sources: list[dict[str, Any]],
+                  judgments: list[Claim]) -> dict[str, Any] | None:
+    """Sources added, removed or updated (by path and content hash) and key judgments that changed."""
+    if previous is None:
+        return None
+    old = {s.get("path"): s for s in previous.get("sources", []) if isinstance(s, dict)}
+    new = {s["path"]: s for s in sources}
+    old_j = {c.get("text") for c in previous.get("claims", []) if c.get("section") == "key_judgments"}
+    new_j = {c.text for c in judgments}
+    return {
+        "previous": previous.get("generated_at"),
+        "added": sorted(p for p in new if p not in old),
+        "removed": sorted(p for p in old if p not in new),
+        "updated": sorted(p for p in new if p in old and old[p].get("sha256") != new[p]["sha256"]),
+        "judgments_added": sorted(new_j - old_j),
+        "judgments_removed": sorted(j for j in old_j - new_j if j),
+    }
+
+
+def _log_run(out_root: Path, record: dict[str, Any]) -> None:
+    """Append one line per run (success or failure) to OUT/runs.jsonl."""
+    try:
+        out_root.mkdir(parents=True, exist_ok=True)
+        with open(out_root / "runs.jsonl", "a", encoding="utf-8") as f:
+            f.write(json.dumps({"at": datetime.now(UTC).isoformat(), **record}, ensure_ascii=False) + "\n")
+    except OSError:
+        pass
+
+
 def run(settings: Settings, report: Reporter | None = None, engine: Engine | None = None,
-        dry_run: bool = False) -> RunResult | dict[str, Any]:
-    """Run the whole pipeline; returns the written brief, or the cost estimate when dry_run is set."""
+        dry_run: bool = False, lock_timeout: float = 600.0) -> RunResult | dict[str, Any]:
+    """Run the whole pipeline under the output root's lock; returns the brief, or the estimate with dry_run."""
     report = report or Reporter()
+    out_root = Path(settings.run.out)
+    if dry_run:
+        return _run(settings, report, engine, dry_run=True)
+    out_root.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(out_root / ".lock"))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        report.warn(f"another run is writing to {out_root}; waiting up to {lock_timeout:.0f}s for it to finish")
+        try:
+            lock.acquire(timeout=lock_timeout)
+        except Timeout:
+            raise BriefingError(f"{out_root}: another run still holds {out_root / '.lock'}; try again later") from None
+    try:
+        result = _run(settings, report, engine)
+    except BaseException as e:
+        _log_run(out_root, {"ok": False, "error": f"{type(e).__name__}: {e}"})
+        raise
+    finally:
+        lock.release()
+    assert isinstance(result, RunResult)
+    _log_run(out_root, {"ok": True, "brief": str(result.brief_md), "engine": result.engine,
+                        "usage": result.data.get("usage")})
+    return result
+
+
+def _run(settings: Settings, report: Reporter, engine: Engine | None = None,
+         dry_run: bool = False) -> RunResult | dict[str, Any]:
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
     out_root = Path(settings.run.out)
@@ -193,12 +266,17 @@ def run(settings: Settings, report: Reporter | None = None, engine: Engine | Non
     if dry_run:
         return engine.estimate(sources, chunks, profile)  # type: ignore[attr-defined, no-any-return]
 
-    report.info(f"summarizing {len(sources)} source(s) with the {engine.name} engine")
-    summaries = summarize_sources(engine, sources, chunks, profile)
-    t = lap("summarize", t)
-    report.info("synthesizing across sources")
-    synthesis = synthesize(engine, sources, summaries, profile)
-    t = lap("synthesize", t)
+    with Cache(out_root / ".cache" / "cache.sqlite") as cache:
+        report.info(f"summarizing {len(sources)} source(s) with the {engine.name} engine")
+        summaries, hits = summarize_sources(engine, sources, chunks, profile, cache)
+        if hits:
+            report.info(f"{hits} of {len(sources)} summaries reused from the cache")
+        t = lap("summarize", t)
+        report.info("synthesizing across sources")
+        synthesis, synth_hit = synthesize(engine, sources, summaries, profile, cache)
+        if synth_hit:
+            report.info("synthesis reused from the cache (nothing changed)")
+        t = lap("synthesize", t)
 
     by_id = {s.id: s for s in sources}
     claims = flatten(synthesis, summaries)
@@ -211,6 +289,7 @@ def run(settings: Settings, report: Reporter | None = None, engine: Engine | Non
     t = lap("verify", t)
 
     src_json = [{**s.to_json(), "text_path": f"sources/{s.id}.txt"} for s in sources]
+    changes = changes_since(previous_brief(out_root), src_json, synthesis.judgments)
     dates = sorted(s.published for s in sources if s.published)
     usage = asdict(engine.usage)
     usage["cost_usd"] = round(usage["cost_usd"], 6)
@@ -237,7 +316,8 @@ def run(settings: Settings, report: Reporter | None = None, engine: Engine | Non
         "sources": src_json,
         "unverified": unverified if settings.run.verify_policy == "flag" else [],
         "method": {**usage, "verified": verified, "total_claims": total, "policy": settings.run.verify_policy,
-                   "flagged_sources": _flag_notes(sources), "skipped": skipped, "changes": None},
+                   "flagged_sources": _flag_notes(sources), "skipped": skipped},
+        "changes": changes,
     }
     context["attribution"] = make_attribution(src_json, {s.source_id: s.stance for s in summaries},
                                               context["offline"])
@@ -259,6 +339,8 @@ def run(settings: Settings, report: Reporter | None = None, engine: Engine | Non
         "usage": usage,
         "timings": timings,
         "skipped": skipped,
+        "changes": changes,
+        "cache": {"summaries_reused": hits, "synthesis_reused": synth_hit},
     }
     run_dir = _write_atomically(out_root, {"brief.md": markdown, "brief.json": json.dumps(data, indent=2,
                                                                                         ensure_ascii=False)},

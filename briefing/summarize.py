@@ -1,19 +1,68 @@
-"""Summarize stage: one summary per source from the engine, in source order."""
+"""Summarize stage: one summary per source from the engine, reusing cached summaries of unchanged sources."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
+from briefing.cache import Cache, digest
 from briefing.engines.base import Engine
-from briefing.models import Chunk, Profile, Source, SourceSummary
+from briefing.models import Chunk, Profile, Source, SourceSummary, summary_from_dict
 
 
-def summarize_sources(engine: Engine, sources: list[Source], chunks: dict[int, list[Chunk]],
-                      profile: Profile) -> list[SourceSummary]:
-    """Ask the engine for per-source summaries and check it returned exactly one per source."""
+def engine_key(engine: Engine) -> str | None:
+    """What makes an engine's output reproducible (model, prompts, settings); None if it should not be cached."""
+    key = getattr(engine, "cache_key", None)
+    return key() if callable(key) else None
+
+
+def summary_key(engine_id: str, source: Source, profile: Profile) -> str:
+    """Cache key of one source's summary: cleaned text + engine identity + profile (not the run-specific id)."""
+    return digest("summary", engine_id, source.text, source.title, source.published, asdict(profile))
+
+
+def _rebind(summary: SourceSummary, source_id: int) -> SourceSummary:
+    """A cached summary cites the id its source had then; give it this run's id."""
+    summary.source_id = source_id
+    for c in [*summary.claims, *summary.key_points, *summary.events]:
+        c.source_ids = [source_id]
+        for ev in c.evidence:
+            ev.source_id = source_id
+    return summary
+
+
+def summarize_sources(engine: Engine, sources: list[Source], chunks: dict[int, list[Chunk]], profile: Profile,
+                      cache: Cache | None = None) -> tuple[list[SourceSummary], int]:
+    """Per-source summaries in source order, and how many came from the cache.
+
+    Each new summary is cached as soon as the engine reports it (engines may offer an `on_summary` hook), so a
+    run that fails half-way resumes from there.
+    """
     if not sources:
-        return []
-    summaries = engine.summarize(sources, chunks, profile)
-    by_id = {s.source_id: s for s in summaries}
-    missing = [s.id for s in sources if s.id not in by_id]
+        return [], 0
+    eid = engine_key(engine) if cache is not None else None
+    done: dict[int, SourceSummary] = {}
+    keys: dict[int, str] = {}
+    if cache is not None and eid is not None:
+        for s in sources:
+            keys[s.id] = summary_key(eid, s, profile)
+            hit = cache.get("summary", keys[s.id])
+            if hit is not None:
+                done[s.id] = _rebind(summary_from_dict(hit), s.id)
+    hits = len(done)
+    todo = [s for s in sources if s.id not in done]
+
+    def store(summary: SourceSummary) -> None:
+        if cache is not None and summary.source_id in keys:
+            cache.put("summary", keys[summary.source_id], asdict(summary))
+
+    if todo:
+        if hasattr(engine, "on_summary"):
+            engine.on_summary = store
+        fresh = engine.summarize(todo, {s.id: chunks.get(s.id, []) for s in todo}, profile)
+        for summary in fresh:
+            done[summary.source_id] = summary
+            store(summary)
+    missing = [s.id for s in sources if s.id not in done]
     if missing:
         raise RuntimeError(f"engine {engine.name} returned no summary for sources {missing}")
-    return [by_id[s.id] for s in sources]
+    return [done[s.id] for s in sources], hits

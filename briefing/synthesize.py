@@ -1,14 +1,33 @@
-"""Synthesize stage: the cross-source brief content on the profile's focus questions."""
+"""Synthesize stage: the cross-source brief content on the profile's focus questions (cached when unchanged)."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
+from briefing.cache import Cache, digest
 from briefing.engines.base import Engine
-from briefing.models import Claim, Profile, Source, SourceSummary, Synthesis
+from briefing.models import Claim, Profile, Source, SourceSummary, Synthesis, synthesis_from_dict
+from briefing.summarize import engine_key
 
 
-def synthesize(engine: Engine, sources: list[Source], summaries: list[SourceSummary], profile: Profile) -> Synthesis:
-    """Ask the engine for the synthesis; sections follow the profile's focus questions in order."""
+def synthesize(engine: Engine, sources: list[Source], summaries: list[SourceSummary], profile: Profile,
+               cache: Cache | None = None) -> tuple[Synthesis, bool]:
+    """The synthesis (sections in profile order) and whether it came from the cache."""
+    eid = engine_key(engine) if cache is not None else None
+    key = None
+    if cache is not None and eid is not None:
+        meta = [(s.id, s.title, s.published, s.publisher, s.flags, s.same_event_as) for s in sources]
+        key = digest("synthesis", eid, asdict(profile), meta, [asdict(s) for s in summaries])
+        hit = cache.get("synthesis", key)
+        if hit is not None:
+            return _ordered(synthesis_from_dict(hit), profile), True
     synthesis = engine.synthesize(sources, summaries, profile)
+    if cache is not None and key is not None:
+        cache.put("synthesis", key, asdict(synthesis))
+    return _ordered(synthesis, profile), False
+
+
+def _ordered(synthesis: Synthesis, profile: Profile) -> Synthesis:
     by_key = {t.key: t for t in synthesis.themes}
     synthesis.themes = [by_key[q.key] for q in profile.focus_questions if q.key in by_key]
     return synthesis

@@ -135,5 +135,7 @@ def test_failed_run_leaves_previous_brief_intact(tmp_path: Path) -> None:
 def test_keep_prunes_old_briefs(tmp_path: Path) -> None:
     for _ in range(3):
         do_run(tmp_path, [OTHER], **{"run.keep": 2})
-    runs = [p for p in (tmp_path / "out").iterdir() if p.is_dir() and not p.is_symlink()]
+    runs = sorted(p.name for p in (tmp_path / "out").iterdir()
+                  if p.is_dir() and not p.is_symlink() and not p.name.startswith("."))
     assert len(runs) == 2
+    assert (tmp_path / "out" / "latest").resolve().name == runs[-1]
