@@ -201,6 +201,7 @@ class _Num:
     shown: str
     values: frozenset[float]
     is_year: bool
+    is_small_word: bool = False  # "two", "five": often a figure of speech ("the two countries")
 
 
 def _numbers(text: str) -> list[_Num]:
@@ -222,11 +223,12 @@ def _numbers(text: str) -> list[_Num]:
             found.append(_Num(m.group(0).strip(), frozenset(values), bool(_YEAR.match(raw)) and mult == 1))
         else:
             words = m.group("words").strip(" -")
-            if words.lower() in {"one", "and"}:  # "one of the", pronoun use: too ambiguous to check
+            parts = set(re.split(r"[ -]+", words.lower())) - {"and"}
+            if not parts or parts <= {"one"} | set(_SCALES):  # "one of the", "a thousand reasons": not a figure
                 continue
             v = _words_value(words)
             if v is not None:
-                found.append(_Num(words, frozenset({v}), False))
+                found.append(_Num(words, frozenset({v}), False, v <= 10))
     return found
 
 
@@ -248,7 +250,8 @@ _STOPWORDS = frozenset(
     ours ourselves out over own per rather same she should since so some such than that the their theirs them
     themselves then there these they this those though through thus to too under until up upon us very via was
     we were what when where whether which while who whom whose why will with within without would yet you your
-    yours said says say saying according also already still even well toward towards amid among across around
+    yours said says say saying according unless until whereas over already still even well toward towards amid
+    among across around
     s t don doesn didn isn wasn weren won wouldn shouldn couldn""".split()
 )
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
@@ -264,10 +267,14 @@ _NAME_NOISE = frozenset(
 
 
 def _stem(word: str) -> str:
-    """Truncation stem (first five letters): matches inflections and most demonyms (Russia/Russian, troop/troops)."""
+    """Crude stem (suffix off, first five letters): matches inflections and demonyms (fired/firing, Russia/Russian)."""
     w = word.lower().replace("’", "'")
     if w.endswith("'s"):
         w = w[:-2]
+    for suffix in ("ing", "ed", "es", "s"):
+        if w.endswith(suffix) and len(w) - len(suffix) >= 3:
+            w = w[: -len(suffix)]
+            break
     return w[:5]
 
 
@@ -285,7 +292,7 @@ def _content_words(text: str) -> set[str]:
 
 def _names_of_run(run: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
     """Names in one run of capitalised (word, at sentence start): leading titles/openers dropped; flag = at start."""
-    while run and run[0][0].lower() in _NAME_NOISE:
+    while run and (run[0][0].lower() in _NAME_NOISE or run[0][0].lower() in _STOPWORDS):
         run = run[1:]
     if len(run) >= 2:
         return [(" ".join(w for w, _ in run), run[0][1])]
@@ -476,7 +483,7 @@ def _check_claim(claim: Claim, sources: dict[int, Source], problems: list[str]) 
         if match.score < 100:
             wvals = _number_values(window)
             for n in _numbers(quote):
-                if not n.values & wvals:
+                if re.match(r"\d", n.shown) and not n.values & wvals:  # word numbers: left to the claim check
                     problems.append(f"{_fmt_id(sid)} quote has number {n.shown}, the source passage does not")
         passages[sid].append(_context(src_text, match.start, match.end))
 
@@ -504,11 +511,12 @@ def _check_agreement(
         src_values |= values | _number_values(meta)
     src_flat = "".join(src_flat_parts) + " "
 
-    # Quantities must be in the quoted passages; years (dates) may come from elsewhere in the cited source.
+    # Quantities must be in the quoted passages; years (dates) and small number words ("the two countries")
+    # may come from elsewhere in the cited source.
     for n in _numbers(text):
         if n.values & ev_values:
             continue
-        if n.is_year and n.values & src_values:
+        if (n.is_year or n.is_small_word) and n.values & src_values:
             continue
         kind = "date" if n.is_year else "number"
         problems.append(f"{kind} {n.shown} not in cited evidence")

@@ -398,6 +398,7 @@ _SYNONYMS = {
     "large": "big",
     "new": "fresh",
 }
+_NUMBER_WORDS = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand|million)", re.I)
 _NUMBER_RE = re.compile(r"(?<![\d,.])\d{1,3}(?:,\d{3})+(?!\d)|(?<![\d,.])\d+(?![\d,])")
 
 
@@ -423,6 +424,9 @@ def _paraphrase(sentence: str, rng: random.Random) -> str:
     words = [_SYNONYMS.get(w.lower(), w) if rng.random() < 0.7 else w for w in words]
     if rng.random() < 0.5:
         words = [w for w in words if w.lower() not in {"the", "a", "an", "very", "that"} or rng.random() < 0.5]
+    cut = int(len(words) * rng.uniform(0.6, 0.9))
+    if rng.random() < 0.3 and len(words) > 16 and not _NUMBER_WORDS.search(" ".join(words[cut - 1 :])):
+        words = words[:cut]  # the claim states only the first part of the quoted sentence (numbers kept whole)
     if rng.random() < 0.3:
         words = (
             ["Reportedly,"]
@@ -469,11 +473,15 @@ def _build_corpus(seed: int = 7) -> tuple[dict[int, Source], list[tuple[Claim, s
         text = _paraphrase(sent, rng)
         cite = sid
         if kind == "wrong_id":
-            cite = rng.choice([i for i in srcs if i != sid])
+            cite = rng.choice([i for i in srcs if i != sid and sent not in srcs[i].text])  # boilerplate repeats
         elif kind == "fabricated":
             words = sent.split()
-            for i in range(0, len(words), 2):
-                words[i] = rng.choice(vocab)
+            if rng.random() < 0.5:  # invented wording in the article's vocabulary
+                for i in range(0, len(words), 2):
+                    words[i] = rng.choice(vocab)
+            else:  # a stitched quote: the start of this sentence, the end of another one
+                other = rng.choice([p for _, p in pool if p != sent]).split()
+                words = words[: len(words) // 2] + other[len(other) // 2 :]
             quote = " ".join(words)
             text = _paraphrase(quote, rng)
         elif kind == "altered_number":
