@@ -1,21 +1,618 @@
-"""Clean stage: keep the article (headline, byline, body) of a web-page text dump and drop the chrome."""
+"""Clean stage: keep the article (headline, byline, body) of a web-page text dump or HTML page and drop the chrome."""
 
 from __future__ import annotations
 
+import re
+import warnings
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import lru_cache
+
 from briefing.models import CleanedDoc, Dropped, RawDoc
 
-# INTERIM: drops short lines only; the cleaner issue (#3) replaces this module.
+GOOD, NEAR, SHORT, BAD = "good", "near", "short", "bad"
+
+# jusText-style thresholds (characters and stopword density), tuned on flattened text dumps.
+LENGTH_LOW = 70
+LENGTH_HIGH = 150
+STOP_LOW = 0.30
+STOP_HIGH = 0.32
+MIN_BODY_WORDS_BEFORE_CUT = 60
+
+_LANGS = {
+    "English": "en", "French": "fr", "German": "de", "Spanish": "es", "Italian": "it",
+    "Portuguese": "pt", "Dutch": "nl", "Russian": "ru", "Polish": "pl",
+}  # fmt: skip
+
+_WORD_RE = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
+_TOKEN_RE = re.compile(r"\S+")
+_BULLET_RE = re.compile(r"^\s*(?:[•·▪▸►◦‣∙*+–—-]|\d{1,2}[.)])\s+")
+_TERMINAL_RE = re.compile(r"""[.!?:;…"”’»)\]]\s*$""")
+_HANGUL_RE = re.compile(r"[\uac00-\ud7a3]")
+_KANA_RE = re.compile(r"[\u3040-\u30ff]")
+_HAN_RE = re.compile(r"[\u4e00-\u9fff]")
+_NON_SPACED_RE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff\uac00-\ud7a3]")
+_EMAIL_URL_RE = re.compile(r"^\S*(?:@\S+\.\w+|https?://\S+|www\.\S+)\S*$", re.I)
+
+# A line that is just one of these ends the article: what follows is site chrome.
+_CUTOFF_RE = re.compile(
+    r"""^\W*(?:
+        related(?:\s+(?:posts?|articles?|stories|content|coverage|reading|news|links|topics|items))?
+      | you\s+(?:may|might)\s+(?:also\s+)?(?:like|enjoy|be\s+interested\s+in)
+      | more\s+(?:stories|articles|news|from\s+[\w\s]{1,30}|on\s+this\s+(?:topic|story)|in\s+[\w\s]{1,25})
+      | recommended(?:\s+(?:for\s+you|stories|articles|reading))?
+      | read\s+next | what\s+to\s+read\s+next | also\s+on\s+\w+
+      | most\s+(?:read|popular|viewed|shared|commented)(?:\s+\w+)?
+      | trending(?:\s+now)?
+      | share\s+this(?:\s+(?:article|story|post|page))? | share\s+(?:on|via)\s*\w*
+      | (?:leave|post|add|write)\s+a\s+(?:comment|reply|response)
+      | \d+\s+(?:comments?|responses?|replies|thoughts\s+on\s+.*)
+      | comments?(?:\s*\(\d+\))? | join\s+the\s+(?:conversation|discussion)
+      | (?:previous|next|older|newer)\s+(?:post|article|story|entry)
+      | about\s+the\s+authors?
+      | (?:foot|end)?notes | references | sources
+      | like\s+this(?:\s*:)? | loading\.*
+    )\W*$""",
+    re.I | re.X,
+)
+_CUTOFF_PREFIX_RE = re.compile(
+    r"^\W*(?:tags?|tagged(?:\s+(?:with|as|in))?|topics|filed\s+under|categories|posted\s+in)\s*:"
+    r"|^\s*(?:©|\(c\)\s*\d{4}|copyright\b)|all\s+rights\s+reserved",
+    re.I,
+)
+# Boilerplate phrases: the line goes, but the article may continue after it.
+_BOILER_RE = re.compile(
+    r"""(?:
+        \bcookies?\b.{0,80}\b(?:use|accept|consent|browsing|experience|policy|settings)\b
+      | \b(?:accept|reject|manage)\s+(?:all\s+)?cookies\b
+      | \bprivacy\s+(?:policy|notice|settings)\b | \bterms\s+(?:of\s+(?:use|service)|and\s+conditions)\b
+      | \b(?:sign|log)\s+(?:up|in)\b | \bsubscribe\b | \bnewsletters?\b | \bunsubscribe\b
+      | \bclick\s+here\b | \bread\s+more\b | \bcontinue\s+reading\b | \bskip\s+to\s+(?:main\s+)?content\b
+      | \bfollow\s+us\b | ^\W*share\b | \bshare\s+(?:on|via|this)\b
+      | \b(?:facebook|twitter|linkedin|whatsapp|pinterest)\b
+      | ^\W*advertisement\W*$ | ^\W*(?:sponsored|promoted)(?:\s+content)?\W*$ | \benable\s+javascript\b
+      | \breading\s+time\b | \b\d+\s+min(?:ute)?s?\s+read\b | ^\W*(?:menu|search|home|close|toggle\s+navigation)\W*$
+      | \b(?:required\s+fields?|email\s+address|first\s+name|last\s+name)\b | \bthank\s+you\s+for\s+sign
+      | \bsupport\s+(?:us|our\s+(?:work|journalism))\b | \bdonate\b | \bpowered\s+by\b
+      | \ball\s+rights\s+reserved\b | © | \bphoto\s*(?:credit)?\s*:
+      | \b(?:updated|published|posted)\s*(?:on|at)?\s*:?\s*\d | \b\d+\s+(?:hours?|minutes?|days?)\s+ago\b
+    )""",
+    re.I | re.X,
+)
+# End of a wire story: agency tag "[City=Agency]", "(Reporting by ...)", "-30-", "###", "ENDS".
+_SIGNOFF_RE = re.compile(
+    r"""^\s*(?:
+        [\[(【〔][^\])】〕=]{1,40}=[^\])】〕]{1,40}[\])】〕]
+      | \(?\s*(?:additional\s+)?(?:reporting|writing|editing|compiled|translated)\s+by\b[^)]{0,300}\)?
+      | -\s*30\s*- | \#{3,} | (?:/\s*)?ends? | -+\s*end\s*-+ | \(end\) | \[end\]
+    )\s*\.?\s*$""",
+    re.I | re.X,
+)
+_DATELINE_RE = re.compile(
+    r"^\s*[A-Z][A-Z.'’ -]{2,40}(?:,\s*[A-Z][A-Za-z.]{0,12}\s*\d{1,2}(?:,\s*\d{4})?)?\s*\([A-Z][\w .&-]{1,30}\)\s*[-–—]+\s"  # noqa: E501
+)
+_SPEAKER_RE = re.compile(r"^\s*([A-Z][\w.'’-]{0,20}(?:\s+[A-Z][\w.'’-]{0,20}){0,2})\s*:\s+\S")
+_DATE_ONLY_RE = re.compile(
+    r"^\W*(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day,?\s*)?"
+    r"(?:\d{1,2}\s+)?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?:,?\s+\d{4})?"
+    r"(?:\s*(?:at\s+)?\d{1,2}[:.]\d{2}\s*(?:am|pm)?\s*\w{0,4})?\W*$"
+    r"|^\W*(?:\w+day,?\s*)?\d{1,2}(?:st|nd|rd|th)?\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?,?\s+\d{4}"  # noqa: E501
+    r"(?:,?\s*\d{1,2}[:.]\d{2}\s*(?:am|pm)?\s*\w{0,4})?\W*$"
+    r"|^\W*\d{4}-\d{2}-\d{2}\W*$|^\W*\d{1,2}[./]\d{1,2}[./]\d{2,4}\W*$",
+    re.I,
+)
+_LABEL_RE = re.compile(r"^\W*[A-Za-z][A-Za-z ]{1,20}:\s*")
+_BREADCRUMB_RE = re.compile(r"^(?:you\s+are\s+here\b.*|(?:[^>›»/|]{1,30}\s[>›»/|]\s){2,}[^>›»/|]{1,40})$", re.I)
+_MT_ARTIFACTS = (
+    re.compile(r"\(local\s+time\)", re.I),
+    re.compile(r"\bon\s+the\s+\d{1,2}(?:st|nd|rd|th)\b(?!\s+(?:of\s+)?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec))", re.I),  # noqa: E501
+    re.compile(r"\bit\s+was\s+decided\s+to\b", re.I),
+    re.compile(r"[”\"]\s+\.\s*$|\s\.\s*$", re.M),
+    re.compile(r"\b(?:machine[- ]translated|automatically\s+translated|translated\s+by\s+(?:google|deepl|ai))\b", re.I),
+)
+
+
+@dataclass
+class _Block:
+    """One paragraph of the dump (usually one line) with its features and verdict."""
+
+    text: str
+    start: int
+    end: int
+    key: str
+    words: int
+    chars: int
+    stop: float
+    terminal: bool
+    bullet: bool
+    letters: float
+    cls: str = BAD
+    reason: str | None = None  # set when a hard rule drops the block
+    keep: bool = False
+
+
+@lru_cache(maxsize=32)
+def _stoplist(language: str) -> frozenset[str]:
+    """jusText stoplist for a language name (empty when unknown)."""
+    import justext
+
+    try:
+        return frozenset(justext.get_stoplist(language))
+    except (ValueError, OSError, KeyError):
+        return frozenset()
+
+
+def detect_language(text: str) -> tuple[str | None, str | None]:
+    """Guess (ISO 639-1 code, jusText stoplist name) from script and stopword hits; (None, None) if unsure."""
+    sample = text[:20000]
+    letters = sum(1 for c in sample if c.isalpha())
+    if letters == 0:
+        return None, None
+    hangul = len(_HANGUL_RE.findall(sample))
+    kana = len(_KANA_RE.findall(sample))
+    han = len(_HAN_RE.findall(sample))
+    if hangul > 0.3 * letters:
+        return "ko", "Korean"
+    if kana > 0.1 * letters:
+        return "ja", None
+    if han > 0.3 * letters:
+        return "zh", None
+    words = [w.lower() for w in _WORD_RE.findall(sample[:8000])]
+    if len(words) < 5:
+        return None, None
+    best, best_hits = None, 0
+    for name in _LANGS:
+        stops = _stoplist(name)
+        hits = sum(1 for w in words if w in stops)
+        if hits > best_hits:
+            best, best_hits = name, hits
+    if best is None or best_hits < 0.15 * len(words):
+        return None, None
+    return _LANGS[best], best
+
+
+def _key(text: str) -> str:
+    """Normalised form of a block for repetition checks (case, bullets, punctuation and spacing ignored)."""
+    return " ".join(_WORD_RE.findall(_BULLET_RE.sub("", text).lower()))
+
+
+def _segment(text: str) -> list[tuple[str, int, int]]:
+    """Split a dump into (paragraph, first line, last line); hard-wrapped prose lines are joined."""
+    out: list[tuple[str, int, int]] = []
+    cur: list[str] = []
+    start = 0
+    prev_line = ""
+    for n, raw_line in enumerate(text.split("\n"), 1):
+        line = " ".join(raw_line.split())
+        if not line:
+            if cur:
+                out.append((" ".join(cur), start, n - 1))
+                cur = []
+            prev_line = ""
+            continue
+        if cur and _is_wrapped(prev_line, line):
+            cur.append(line)
+        else:
+            if cur:
+                out.append((" ".join(cur), start, n - 1))
+            cur, start = [line], n
+        prev_line = line
+    if cur:
+        out.append((" ".join(cur), start, start + len(cur) - 1))
+    return out
+
+
+def _is_wrapped(prev: str, line: str) -> bool:
+    """True when `line` continues a hard-wrapped sentence from `prev`."""
+    if len(prev) < 45 or _TERMINAL_RE.search(prev) or _BULLET_RE.match(line) or _BULLET_RE.match(prev):
+        return False
+    first = line[0]
+    return first.islower() or (first.isalpha() and prev.rsplit(" ", 1)[-1].lower() in _stoplist("English"))
+
+
+def _make_block(text: str, start: int, end: int, stops: frozenset[str]) -> _Block:
+    """Compute the features of one paragraph."""
+    words = _WORD_RE.findall(text)
+    n_tokens = len(_TOKEN_RE.findall(text))
+    cjk = len(_NON_SPACED_RE.findall(text))
+    if cjk > len(text) / 3:
+        n_words = max(n_tokens, cjk // 2)
+        stop = 0.4 if len(text) > 30 else 0.0
+    else:
+        n_words = n_tokens
+        stop = (sum(1 for w in words if w.lower() in stops) / len(words)) if words and stops else 0.0
+        if not stops and words:
+            stop = 0.35
+    nonspace = sum(1 for c in text if not c.isspace())
+    letters = sum(1 for c in text if c.isalpha()) / nonspace if nonspace else 0.0
+    return _Block(
+        text=text,
+        start=start,
+        end=end,
+        key=_key(text),
+        words=n_words,
+        chars=len(text),
+        stop=stop,
+        terminal=bool(_TERMINAL_RE.search(text)),
+        bullet=bool(_BULLET_RE.match(text)),
+        letters=letters,
+    )
+
+
+def _base_class(b: _Block) -> str:
+    """jusText-like classification from length and stopword density, demoted when a line lacks end punctuation."""
+    if b.chars < LENGTH_LOW or b.words < 4:
+        return SHORT
+    if b.stop >= STOP_HIGH:
+        cls = GOOD if b.chars > LENGTH_HIGH else NEAR
+    elif b.stop >= STOP_LOW:
+        cls = NEAR
+    else:
+        return BAD
+    if not b.terminal:
+        cls = NEAR if cls == GOOD else SHORT
+    if b.bullet and cls == GOOD and b.words < 25:
+        cls = NEAR
+    return cls
+
+
+def _hard_rules(blocks: list[_Block], repeated: set[str]) -> None:
+    """Apply rules that drop a block whatever its neighbours: repetition, boilerplate phrases, menus, non-prose."""
+    seen: dict[str, int] = {}
+    for b in blocks:
+        if b.key and b.key in seen and b.words < 60:
+            b.reason = f"repeats line {seen[b.key]}"
+        elif b.key and b.key in repeated:
+            b.reason = "repeated in other files of the batch (site chrome)"
+        elif b.letters < 0.5 and b.chars < 200:
+            b.reason = "not prose (mostly digits or symbols)"
+        elif _EMAIL_URL_RE.match(b.text):
+            b.reason = "contact address or bare link"
+        elif b.words < 40 and (_BOILER_RE.search(b.text) or _BREADCRUMB_RE.match(b.text)):
+            b.reason = "boilerplate phrase"
+        elif _DATE_ONLY_RE.match(_LABEL_RE.sub("", b.text, count=1)):
+            b.reason = "date line"
+        elif b.text.count(",") >= 3 and b.stop < 0.3 and not b.terminal:
+            b.reason = "category or keyword list"
+        if b.key and b.key not in seen:
+            seen[b.key] = b.start
+        b.cls = BAD if b.reason else _base_class(b)
+    _mark_menus(blocks)
+
+
+def _mark_menus(blocks: list[_Block]) -> None:
+    """Runs of 4+ short list items or short unpunctuated lines are navigation menus or link lists."""
+
+    def menu_like(b: _Block) -> bool:
+        if b.terminal and not b.bullet:
+            return False
+        return (b.bullet and b.words <= 10) or (b.words <= 6 and not b.terminal)
+
+    i = 0
+    while i < len(blocks):
+        j = i
+        while j < len(blocks) and menu_like(blocks[j]):
+            j += 1
+        if j - i >= 4:
+            for b in blocks[i:j]:
+                if not b.reason:
+                    b.reason = "menu or link list (run of short items)"
+                    b.cls = BAD
+        i = max(j, i + 1)
+
+
+def _find_cut(blocks: list[_Block]) -> tuple[int, str, bool]:
+    """Index where the article ends (len(blocks) if it does not), the reason, and whether it was appended content."""
+    good_words = 0
+    good_paras = 0
+    speaker_lines = 0
+    for i, b in enumerate(blocks):
+        body_started = good_words >= MIN_BODY_WORDS_BEFORE_CUT and good_paras >= 1
+        if body_started and b.words <= 40 and _SIGNOFF_RE.match(b.text):
+            return i, f"agency sign-off or end marker ({b.text[:40]})", True
+        if body_started and good_words >= 100 and _DATELINE_RE.match(b.text):
+            return i, "a new dateline starts another story", True
+        if body_started and b.words <= 8 and (_CUTOFF_RE.match(b.text) or _CUTOFF_PREFIX_RE.search(b.text)):
+            return i, f"end-of-article marker ({b.text[:40]})", False
+        if body_started and b.words <= 20 and _CUTOFF_PREFIX_RE.search(b.text) and not b.cls == GOOD:
+            return i, f"end-of-article marker ({b.text[:40]})", False
+        if good_words >= 100 and speaker_lines < 2 and _SPEAKER_RE.match(b.text) and _qa_run(blocks, i):
+            start = i - 1 if i > 0 and not blocks[i - 1].terminal and blocks[i - 1].words <= 15 else i
+            return start, "appended Q&A transcript (change of genre)", True
+        if _SPEAKER_RE.match(b.text):
+            speaker_lines += 1
+        if b.cls in (GOOD, NEAR) and not b.reason:
+            good_words += b.words
+            good_paras += b.cls == GOOD
+    return len(blocks), "", False
+
+
+def _qa_run(blocks: list[_Block], i: int) -> bool:
+    """True when blocks[i:] start a dialogue: 4+ of the next 8 lines carry speaker labels, 2+ speakers alternating."""
+    labels = []
+    for b in blocks[i : i + 8]:
+        m = _SPEAKER_RE.match(b.text)
+        if m:
+            labels.append(m.group(1).lower())
+    counts: dict[str, int] = defaultdict(int)
+    for lab in labels:
+        counts[lab] += 1
+    return len(labels) >= 4 and sum(1 for c in counts.values() if c >= 2) >= 2
+
+
+def _resolve_context(blocks: list[_Block]) -> None:
+    """Decide near-good and short blocks from their neighbours (jusText-style), then set keep."""
+    n = len(blocks)
+    base = [b.cls for b in blocks]
+
+    def neighbour(i: int, step: int, classes: list[str]) -> str:
+        j = i + step
+        while 0 <= j < n:
+            if classes[j] != SHORT:
+                return classes[j]
+            j += step
+        return BAD
+
+    stage = list(base)
+    for i, c in enumerate(base):
+        if c == NEAR:
+            stage[i] = GOOD if GOOD in (neighbour(i, -1, base), neighbour(i, 1, base)) else BAD
+    final = list(stage)
+    for i, c in enumerate(stage):
+        if c == SHORT and not blocks[i].reason:
+            prev, nxt = neighbour(i, -1, stage), neighbour(i, 1, stage)
+            b = blocks[i]
+            if prev == GOOD and nxt == GOOD:
+                final[i] = GOOD
+            elif prev == GOOD and b.terminal and b.words >= 4 and b.stop >= 0.3 and not b.bullet:
+                final[i] = GOOD
+            else:
+                final[i] = BAD
+    for b, c in zip(blocks, final, strict=True):
+        b.cls = c
+        b.keep = c == GOOD and not b.reason
+
+
+def _main_region(blocks: list[_Block]) -> None:
+    """Drop small clusters of prose far from the main article (sidebars, promos)."""
+    kept = [i for i, b in enumerate(blocks) if b.keep]
+    if not kept:
+        return
+    clusters: list[list[int]] = [[kept[0]]]
+    for a, b in zip(kept, kept[1:], strict=False):
+        gap = sum(1 for x in blocks[a + 1 : b] if x.words > 0)
+        if gap >= 5:
+            clusters.append([b])
+        else:
+            clusters[-1].append(b)
+    if len(clusters) == 1:
+        return
+    weights = [sum(blocks[i].words for i in c) for c in clusters]
+    top = max(weights)
+    for c, w in zip(clusters, weights, strict=True):
+        if w < 0.3 * top:
+            for i in c:
+                blocks[i].keep = False
+                blocks[i].reason = "isolated text away from the main article (sidebar or promo)"
+
+
+def _header(blocks: list[_Block], body_start: int) -> list[int]:
+    """Indices of headline, standfirst and byline lines just above the body."""
+    out: list[int] = []
+    bad_run = 0
+    for i in range(body_start - 1, max(-1, body_start - 12), -1):
+        b = blocks[i]
+        if b.reason and b.reason.startswith("menu"):
+            break
+        if b.words < 3:
+            continue
+        if b.reason:
+            bad_run += 1
+            if bad_run >= 5:
+                break
+            continue
+        bad_run = 0
+        if b.words < 3 or b.words > 70 or b.letters < 0.6 or (b.bullet and b.words < 8):
+            continue
+        out.append(i)
+        if len(out) >= 6:
+            break
+    return sorted(out)
+
+
+def clean_text(text: str, repeated: set[str] | None = None) -> tuple[list[_Block], list[int], list[Dropped], list[str]]:
+    """Clean one text dump: returns (blocks, header indices, dropped blocks, flags)."""
+    lang_code, lang_name = detect_language(text)
+    stops = _stoplist(lang_name) if lang_name else frozenset()
+    blocks = [_make_block(t, s, e, stops) for t, s, e in _segment(text)]
+    _hard_rules(blocks, repeated or set())
+    cut, cut_reason, appended = _find_cut(blocks)
+    flags: list[str] = []
+    dropped: list[Dropped] = []
+    tail = blocks[cut:]
+    body = blocks[:cut]
+    _resolve_context(body)
+    _main_region(body)
+    kept_idx = [i for i, b in enumerate(body) if b.keep]
+    header: list[int] = []
+    if kept_idx:
+        header = _header(body, kept_idx[0])
+        for i in header:
+            body[i].keep = True
+    for b in body:
+        if not b.keep:
+            reason = b.reason or _soft_reason(b)
+            dropped.append(Dropped(b.text, reason, b.start, b.end))
+    for b in tail:
+        dropped.append(Dropped(b.text, f"after the article: {cut_reason}", b.start, b.end))
+    if appended and any(b.words >= 12 and b.stop >= STOP_LOW for b in tail):
+        flags.append("appended_content_removed")
+    return body, header, dropped, flags
+
+
+def _soft_reason(b: _Block) -> str:
+    """Explain a drop decided by the length/stopword/context classifier."""
+    if b.words < 4 or b.chars < LENGTH_LOW:
+        return "short line not inside article prose"
+    if b.stop < STOP_LOW:
+        return f"few function words ({b.stop:.0%}): not running prose"
+    return "prose-like line surrounded by boilerplate"
+
+
+def machine_translation_signals(text: str) -> list[str]:
+    """Evidence that an English text is a machine translation (agency tags in another script, translation artifacts)."""
+    found: list[str] = []
+    for line in text.split("\n"):
+        s = line.strip()
+        if s and len(s) <= 60 and _SIGNOFF_RE.match(s) and _NON_SPACED_RE.search(s):
+            found.append(f"agency tag in another script: {s}")
+    for rx in _MT_ARTIFACTS:
+        if rx.search(text):
+            found.append(f"translation artifact: {rx.pattern[:30]}")
+    return found
+
+
+def clean_document(raw: RawDoc, repeated: set[str] | None = None) -> CleanedDoc:
+    """Clean one document (text dump or HTML); never raises on odd input."""
+    from briefing import metadata
+
+    try:
+        if raw.is_html:
+            return _clean_html(raw)
+        body, header, dropped, flags = clean_text(raw.text, repeated)
+        kept = [b for b in body if b.keep]
+        text = "\n\n".join(b.text for b in kept)
+        header_lines = [body[i].text for i in header]
+        meta = metadata.extract(raw.text, header_lines, text)
+        signals = machine_translation_signals(raw.text)
+        if meta.language == "en" and len(signals) >= 2:
+            flags.insert(0, "machine_translated")
+        return CleanedDoc(
+            path=raw.path,
+            text=text,
+            sha256=raw.sha256,
+            title=meta.title,
+            authors=meta.authors,
+            publisher=meta.publisher,
+            original_publisher=meta.original_publisher,
+            published=meta.published,
+            language=meta.language,
+            url=meta.url,
+            flags=flags,
+            dropped=dropped,
+        )
+    except Exception as exc:  # noqa: BLE001 - the cleaner must never take the run down
+        return CleanedDoc(
+            path=raw.path,
+            text=raw.text.strip(),
+            sha256=raw.sha256,
+            dropped=[Dropped("", f"cleaner failed ({type(exc).__name__}); text kept as is", 0, 0)],
+        )
+
+
+def _clean_html(raw: RawDoc) -> CleanedDoc:
+    """Extract the article of an HTML page with trafilatura, then clean the result like a dump."""
+    import logging
+
+    import trafilatura
+
+    from briefing import metadata
+
+    logging.getLogger("trafilatura").setLevel(logging.CRITICAL)
+    logging.getLogger("htmldate").setLevel(logging.CRITICAL)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        doc = trafilatura.bare_extraction(
+            raw.text,
+            url=raw.path if raw.path.startswith(("http://", "https://")) else None,
+            include_comments=False,
+            include_tables=True,
+            with_metadata=True,
+            favor_precision=False,
+        )
+    body_text = ""
+    title = author = date = site = url = lang = None
+    if doc is not None and not isinstance(doc, dict):
+        body_text = doc.text or ""
+        title, author, date, site, url = doc.title, doc.author, doc.date, doc.sitename, doc.url
+        lang = getattr(doc, "language", None)
+    if not body_text.strip():
+        from lxml import html as lxml_html
+
+        try:
+            tree = lxml_html.fromstring(raw.text)
+            for bad in tree.xpath("//script|//style|//noscript"):
+                bad.drop_tree()
+            body_text = "\n".join(t.strip() for t in tree.itertext() if t.strip())
+        except Exception:  # noqa: BLE001 - malformed HTML falls back to the raw text
+            body_text = raw.text
+    paragraphs = [" ".join(p.split()) for p in body_text.split("\n") if p.strip()]
+    text = "\n\n".join(paragraphs)
+    meta = metadata.extract(text, [title] if title else [], text)
+    authors = metadata.split_authors(author) if author else meta.authors
+    published = date if date and re.match(r"^\d{4}-\d{2}-\d{2}$", date) else meta.published
+    language = lang or detect_language(text)[0]
+    flags = ["machine_translated"] if language == "en" and len(machine_translation_signals(text)) >= 2 else []
+    return CleanedDoc(
+        path=raw.path,
+        text=text,
+        sha256=raw.sha256,
+        title=title or meta.title,
+        authors=authors,
+        publisher=site or meta.publisher,
+        original_publisher=meta.original_publisher,
+        published=published,
+        language=language,
+        url=url or meta.url,
+        flags=flags,
+        dropped=[Dropped("(HTML markup, navigation and boilerplate)", "removed by HTML article extraction", 1, 1)],
+    )
+
+
+def repeated_keys(raws: list[RawDoc]) -> list[set[str]]:
+    """For each document, the block keys that also occur in another (non-copy) document of the batch."""
+    keysets: list[set[str]] = []
+    long_keys: list[set[str]] = []
+    for raw in raws:
+        ks: set[str] = set()
+        lk: set[str] = set()
+        if not raw.is_html:
+            for line in raw.text.split("\n"):
+                k = _key(line)
+                if k:
+                    ks.add(k)
+                    if k.count(" ") >= 24:
+                        lk.add(k)
+        keysets.append(ks)
+        long_keys.append(lk)
+    index: dict[str, list[int]] = defaultdict(list)
+    for d, ks in enumerate(keysets):
+        for k in ks:
+            index[k].append(d)
+    out: list[set[str]] = []
+    for d, ks in enumerate(keysets):
+        shared: dict[int, int] = defaultdict(int)
+        for k in long_keys[d]:
+            for e in index[k]:
+                if e != d:
+                    shared[e] += 1
+        copies = {e for e, c in shared.items() if c >= 2 and c >= 0.3 * len(long_keys[d])}
+        copies |= {e for e in range(len(raws)) if e != d and raws[e].sha256 == raws[d].sha256}
+        out.append({k for k in ks if any(e != d and e not in copies for e in index[k])})
+    return out
 
 
 def clean_documents(raws: list[RawDoc]) -> list[CleanedDoc]:
-    """Clean each document (the real cleaner also uses blocks repeated across files of one site)."""
-    out = []
-    for raw in raws:
-        kept, dropped = [], []
-        for n, line in enumerate(raw.text.splitlines(), 1):
-            if len(line.split()) >= 12:
-                kept.append(line.strip())
-            elif line.strip():
-                dropped.append(Dropped(line, "short line", n, n))
-        out.append(CleanedDoc(path=raw.path, text="\n\n".join(kept), sha256=raw.sha256, dropped=dropped))
-    return out
+    """Clean a batch (same order as input) using blocks repeated across files of a site; group same-event reports."""
+    from briefing import dedup
+
+    try:
+        repeated = repeated_keys(raws)
+    except Exception:  # noqa: BLE001
+        repeated = [set() for _ in raws]
+    docs = [clean_document(raw, rep) for raw, rep in zip(raws, repeated, strict=True)]
+    try:
+        dedup.mark_duplicates(docs)
+    except Exception:  # noqa: BLE001 - grouping is an extra; never lose the batch over it
+        pass
+    return docs

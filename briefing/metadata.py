@@ -1,0 +1,262 @@
+"""Metadata of a cleaned article (title, authors, outlets, date, language, URL) found in the text, never invented."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+_MONTHS = {
+    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6,
+    "jul": 7, "aug": 8, "sep": 9, "oct": 10, "nov": 11, "dec": 12,
+}  # fmt: skip
+_WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+_MONTH_RX = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"  # noqa: E501
+_DATE_RX = (
+    rf"(?:{_MONTH_RX}\s+\d{{1,2}}(?:\s*[-–]\s*\d{{1,2}})?(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?"
+    rf"|\d{{1,2}}(?:st|nd|rd|th)?(?:\s*[-–]\s*\d{{1,2}})?\s+(?:of\s+)?{_MONTH_RX},?(?:\s+\d{{4}})?"
+    r"|\d{4}-\d{2}-\d{2})"
+)
+_DATE_RE = re.compile(_DATE_RX, re.I)
+_MDY_RE = re.compile(rf"^({_MONTH_RX})\s+(\d{{1,2}})(?:\s*[-–]\s*\d{{1,2}})?(?:st|nd|rd|th)?(?:,?\s+(\d{{4}}))?$", re.I)
+_DMY_RE = re.compile(
+    rf"^(\d{{1,2}})(?:st|nd|rd|th)?(?:\s*[-–]\s*\d{{1,2}})?\s+(?:of\s+)?({_MONTH_RX}),?(?:\s+(\d{{4}}))?$", re.I
+)
+_ISO_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_RELATIVE_RE = re.compile(
+    r"^(?:(last|this|next|on)\s+)?(monday|tuesday|wednesday|thursday|friday|saturday|sunday)$|^(today|yesterday|tomorrow)$",  # noqa: E501
+    re.I,
+)
+_PUBLISHED_RE = re.compile(
+    rf"\b(?:(?:first|originally)\s+)?(?:published|posted|appeared)\s*(?:on|:)?\s*(?:\w+day,?\s*)?({_DATE_RX})", re.I
+)
+_BYLINE_RE = re.compile(r"^\s*(?:by|written\s+by|authors?\s*:)\s+(.{2,200})$", re.I)
+_NAME_TOKEN_RE = re.compile(r"^(?:[A-Z][\w'’.-]*|[A-Z]\.|(?:de|da|del|van|von|der|den|bin|al|la|le|di|du|dos)|[A-Z]\.[A-Z]\.)$")  # noqa: E501
+_OUTLET_RX = (
+    r"(?!(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? \d)"
+    r"((?:[Tt]he )?[A-Z][\w&'’.-]*(?: (?:[A-Z][\w&'’.-]*|and|of|for|&|on|de)){0,6})"
+)
+_ORIGINAL_RE = re.compile(
+    rf"\b(?:originally|first)\s+(?:appeared|published|ran|posted)\b[^.]{{0,60}}?\b(?:in|on|at|by)\s+{_OUTLET_RX}"
+)
+_SOURCE_LINE_RE = re.compile(rf"^\s*(?:source|originally\s+published\s+(?:in|by))\s*:\s*{_OUTLET_RX}\s*\.?\s*$")
+_TITLE_OUTLET_RE = re.compile(rf":\s+([^:]{{3,120}}?)\s+(?:in|for|on)\s+(?:the\s+)?{_OUTLET_RX}\s*$")
+_COPYRIGHT_RE = re.compile(
+    r"(?:©|\(c\)|copyright)\s*(?:©\s*)?(?:\d{4}(?:\s*[-–]\s*\d{4})?,?\s*)?"
+    r"((?:[Tt]he\s+)?[A-Z][\w&'’.-]*(?:\s+(?:[A-Z][\w&'’.-]*|and|of|for|&)){0,6}?)"
+    r"\s*(?:\.|,|\||$|all\s+rights|inc\b|ltd\b|llc\b)",
+    re.I,
+)
+_URL_LINE_RE = re.compile(r"^\s*(?:(?:url|link|source|canonical|original(?:\s+url)?)\s*:\s*)?<?(https?://[^\s>]+)>?\s*$", re.I)  # noqa: E501
+_INSTITUTION_RE = re.compile(r"\b(?:Institute|Institution|Centre|Center|Council|Foundation|University|Agency|Ministry)\b")  # noqa: E501
+_STOP_NAMES = {"The", "This", "A", "An", "Staff", "Editor", "Editors", "Reuters", "Continuing", "Using", "Clicking"}
+
+
+@dataclass
+class Meta:
+    """Metadata found in a document; unknown fields stay None/empty."""
+
+    title: str | None = None
+    authors: list[str] = field(default_factory=list)
+    publisher: str | None = None
+    original_publisher: str | None = None
+    published: str | None = None
+    language: str | None = None
+    url: str | None = None
+
+
+def extract(raw_text: str, header_lines: list[str], body_text: str) -> Meta:
+    """Read metadata from the raw dump, the header lines the cleaner kept, and the cleaned body."""
+    from briefing.clean import detect_language
+
+    lines = [" ".join(x.split()) for x in raw_text.split("\n")]
+    meta = Meta()
+    meta.title = _title(header_lines)
+    title_idx = lines.index(meta.title) if meta.title in lines else None
+    byline_date: str | None = None
+    search = header_lines + (lines[title_idx : title_idx + 15] if title_idx is not None else lines[:40])
+    for line in search:
+        m = _BYLINE_RE.match(line)
+        if m and len(line.split()) <= 25:
+            names, date = _parse_byline(m.group(1))
+            if names:
+                meta.authors = names
+                byline_date = date
+                break
+    title_authors, title_outlet = _title_suffix(meta.title)
+    if not meta.authors and title_authors:
+        meta.authors = title_authors
+    meta.published = _published(raw_text, byline_date, lines, title_idx)
+    meta.original_publisher = _original_publisher(lines, raw_text) or title_outlet
+    meta.publisher = _publisher(lines)
+    if meta.publisher and meta.original_publisher and meta.publisher.lower() == meta.original_publisher.lower():
+        meta.original_publisher = None
+    meta.language = detect_language(body_text or raw_text)[0]
+    meta.url = _url(lines)
+    return meta
+
+
+def _title(header_lines: list[str]) -> str | None:
+    """The headline: the first kept header line that is not a byline or a republication note."""
+    for line in header_lines:
+        if _BYLINE_RE.match(line) or _ORIGINAL_RE.search(line) or len(line.split()) > 35:
+            continue
+        return line
+    return None
+
+
+def _parse_byline(rest: str) -> tuple[list[str], str | None]:
+    """Split 'X and Y, September 13, 2023' into names and an ISO date."""
+    date = None
+    m = _DATE_RE.search(rest)
+    if m:
+        date = parse_date(m.group(0))
+        rest = rest[: m.start()]
+    rest = re.split(r"\s[|–—-]\s|\s+(?:on|updated|published)\s", rest, maxsplit=1)[0]
+    return split_authors(rest.strip(" ,;|")), date
+
+
+def split_authors(text: str) -> list[str]:
+    """Split an author string on commas and 'and', keeping only things shaped like personal names."""
+    parts = re.split(r",\s*|\s+and\s+|\s*&\s*|\s*;\s*", text.strip())
+    names = []
+    for p in parts:
+        p = p.strip(" .")
+        if p.endswith(" J") or re.search(r"\b[A-Z]$", p):
+            p += "."
+        tokens = p.split()
+        if not 1 <= len(tokens) <= 5 or tokens[0] in _STOP_NAMES:
+            continue
+        if all(_NAME_TOKEN_RE.match(t) for t in tokens) and any(len(t.strip(".")) > 1 for t in tokens):
+            names.append(p)
+    return names
+
+
+def _title_suffix(title: str | None) -> tuple[list[str], str | None]:
+    """Authors and outlet from a republication headline ending ': Author in the Outlet'."""
+    if not title:
+        return [], None
+    m = _TITLE_OUTLET_RE.search(title)
+    if not m:
+        return [], None
+    names = split_authors(m.group(1))
+    if not names:
+        return [], None
+    outlet = m.group(2)
+    return names, _the(outlet, title[m.start(2) - 4 : m.start(2)].lower().strip() == "the")
+
+
+def _the(name: str, had_the: bool) -> str:
+    """Normalise an outlet name: 'the Globe and Mail' -> 'The Globe and Mail', keep institutions bare."""
+    name = name.strip(" .,")
+    if name.lower().startswith("the "):
+        name, had_the = name[4:], True
+    if had_the and not _INSTITUTION_RE.search(name):
+        return "The " + name
+    return name
+
+
+def _original_publisher(lines: list[str], raw_text: str) -> str | None:
+    """The outlet that first ran a republished article ('Source: X', 'originally appeared in X')."""
+    for line in lines:
+        m = _SOURCE_LINE_RE.match(line)
+        if m and len(line.split()) <= 10:
+            return _the(m.group(1), False)
+    m2 = _ORIGINAL_RE.search(raw_text)
+    if m2:
+        return _the(m2.group(1), raw_text[max(0, m2.start(1) - 4) : m2.start(1)].lower().strip() == "the")
+    return None
+
+
+def _publisher(lines: list[str]) -> str | None:
+    """The site that published the page, from its copyright line."""
+    for line in reversed(lines):
+        if len(line.split()) > 20:
+            continue
+        m = _COPYRIGHT_RE.search(line)
+        if m and m.group(1).split()[0].lower() not in ("all", "rights"):
+            return _the(m.group(1), False)
+    return None
+
+
+def _published(raw_text: str, byline_date: str | None, lines: list[str], title_idx: int | None) -> str | None:
+    """Publication date: explicit 'published on' phrase, byline date, or a date line next to the headline."""
+    m = _PUBLISHED_RE.search(raw_text)
+    if m:
+        d = parse_date(m.group(1))
+        if d:
+            return d
+    if byline_date:
+        return byline_date
+    if title_idx is not None:
+        for line in lines[title_idx : title_idx + 8]:
+            if len(line.split()) <= 6 and _DATE_RE.fullmatch(line.strip(" .")):
+                d = parse_date(line.strip(" ."))
+                if d:
+                    return d
+    return None
+
+
+def _url(lines: list[str]) -> str | None:
+    """A URL given on its own line (or after 'URL:'/'Source:') near the top or bottom of the dump."""
+    for line in lines[:10] + lines[-10:]:
+        m = _URL_LINE_RE.match(line)
+        if m:
+            return m.group(1).rstrip(".,;)")
+    return None
+
+
+def parse_date(text: str, reference: dt.date | None = None) -> str | None:
+    """Parse a date expression to ISO; a missing year or a relative day is resolved only against `reference`."""
+    s = " ".join(text.strip(" .,").split())
+    s = re.sub(r"^(?:mon|tues|wednes|thurs|fri|satur|sun)day,?\s+", "", s, flags=re.I)
+    try:
+        m = _ISO_RE.match(s)
+        if m:
+            return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3))).isoformat()
+        m = _MDY_RE.match(s)
+        if m:
+            return _ymd(m.group(3), m.group(1), m.group(2), reference)
+        m = _DMY_RE.match(s)
+        if m:
+            return _ymd(m.group(3), m.group(2), m.group(1), reference)
+    except ValueError:
+        return None
+    m = _RELATIVE_RE.match(s)
+    if m and reference is not None:
+        if m.group(3):
+            delta = {"today": 0, "yesterday": -1, "tomorrow": 1}[m.group(3).lower()]
+            return (reference + dt.timedelta(days=delta)).isoformat()
+        which = (m.group(1) or "on").lower()
+        target = _WEEKDAYS.index(m.group(2).lower())
+        back = (reference.weekday() - target) % 7
+        if which == "next":
+            fwd = (target - reference.weekday()) % 7 or 7
+            return (reference + dt.timedelta(days=fwd)).isoformat()
+        if which == "last" or (which == "on" and back != 0):
+            back = back or 7
+        return (reference - dt.timedelta(days=back)).isoformat()
+    return None
+
+
+def _ymd(year: str | None, month: str, day: str, reference: dt.date | None) -> str | None:
+    """Build an ISO date; without a year, take the reference's year (the latest such date not after it)."""
+    mon = _MONTHS[month.lower()[:3]]
+    if year:
+        return dt.date(int(year), mon, int(day)).isoformat()
+    if reference is None:
+        return None
+    d = dt.date(reference.year, mon, int(day))
+    if d > reference + dt.timedelta(days=31):
+        d = dt.date(reference.year - 1, mon, int(day))
+    return d.isoformat()
+
+
+def find_dates(text: str, reference: dt.date | None = None) -> list[str]:
+    """All dates mentioned in a text as ISO strings ('May 16-17' takes its year from `reference`)."""
+    out = []
+    for m in _DATE_RE.finditer(text):
+        d = parse_date(m.group(0), reference)
+        if d:
+            out.append(d)
+    return out
