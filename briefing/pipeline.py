@@ -24,7 +24,7 @@ from briefing.errors import BriefingError, NoUsableSourcesError
 from briefing.models import Chunk, Claim, Source, SourceSummary, Synthesis
 from briefing.render import make_attribution, render_brief
 from briefing.sources import load_raw
-from briefing.summarize import summarize_sources
+from briefing.summarize import engine_key, summarize_sources
 from briefing.synthesize import flatten, synthesize
 from briefing.templates import search_path
 from briefing.tokens import count_tokens
@@ -268,12 +268,13 @@ def _run(settings: Settings, report: Reporter, engine: Engine | None = None,
 
     with Cache(out_root / ".cache" / "cache.sqlite") as cache:
         report.info(f"summarizing {len(sources)} source(s) with the {engine.name} engine")
-        summaries, hits = summarize_sources(engine, sources, chunks, profile, cache)
+        eid = engine_key(engine, settings, dirs)
+        summaries, hits = summarize_sources(engine, sources, chunks, profile, cache, eid)
         if hits:
             report.info(f"{hits} of {len(sources)} summaries reused from the cache")
         t = lap("summarize", t)
         report.info("synthesizing across sources")
-        synthesis, synth_hit = synthesize(engine, sources, summaries, profile, cache)
+        synthesis, synth_hit = synthesize(engine, sources, summaries, profile, cache, eid)
         if synth_hit:
             report.info("synthesis reused from the cache (nothing changed)")
         t = lap("synthesize", t)

@@ -2,17 +2,33 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import asdict
+from pathlib import Path
 
 from briefing.cache import Cache, digest
+from briefing.config import Settings
 from briefing.engines.base import Engine
 from briefing.models import Chunk, Profile, Source, SourceSummary, summary_from_dict
 
 
-def engine_key(engine: Engine) -> str | None:
-    """What makes an engine's output reproducible (model, prompts, settings); None if it should not be cached."""
+def engine_key(engine: Engine, settings: Settings, template_dirs: list[Path]) -> str | None:
+    """What makes an engine's output reproducible: model, generation settings and the prompt files that resolve.
+
+    None for engines not worth caching (the extractive engine is free and ranks sentences corpus-wide).
+    """
     key = getattr(engine, "cache_key", None)
-    return key() if callable(key) else None
+    if callable(key):
+        return str(key())
+    if engine.name == "extractive":
+        return None
+    prompts = {}
+    for d in reversed(template_dirs):  # first directory wins, as in the template loader
+        for f in d.glob("*.j2"):
+            if f.name != "brief.md.j2":
+                prompts[f.name] = hashlib.sha256(f.read_bytes()).hexdigest()
+    llm = settings.llm
+    return digest(engine.name, engine.model, llm.temperature, llm.context_window, llm.max_output_tokens, prompts)
 
 
 def summary_key(engine_id: str, source: Source, profile: Profile) -> str:
@@ -31,7 +47,7 @@ def _rebind(summary: SourceSummary, source_id: int) -> SourceSummary:
 
 
 def summarize_sources(engine: Engine, sources: list[Source], chunks: dict[int, list[Chunk]], profile: Profile,
-                      cache: Cache | None = None) -> tuple[list[SourceSummary], int]:
+                      cache: Cache | None = None, eid: str | None = None) -> tuple[list[SourceSummary], int]:
     """Per-source summaries in source order, and how many came from the cache.
 
     Each new summary is cached as soon as the engine reports it (engines may offer an `on_summary` hook), so a
@@ -39,7 +55,6 @@ def summarize_sources(engine: Engine, sources: list[Source], chunks: dict[int, l
     """
     if not sources:
         return [], 0
-    eid = engine_key(engine) if cache is not None else None
     done: dict[int, SourceSummary] = {}
     keys: dict[int, str] = {}
     if cache is not None and eid is not None:

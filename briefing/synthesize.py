@@ -7,13 +7,11 @@ from dataclasses import asdict
 from briefing.cache import Cache, digest
 from briefing.engines.base import Engine
 from briefing.models import Claim, Profile, Source, SourceSummary, Synthesis, synthesis_from_dict
-from briefing.summarize import engine_key
 
 
 def synthesize(engine: Engine, sources: list[Source], summaries: list[SourceSummary], profile: Profile,
-               cache: Cache | None = None) -> tuple[Synthesis, bool]:
+               cache: Cache | None = None, eid: str | None = None) -> tuple[Synthesis, bool]:
     """The synthesis (sections in profile order) and whether it came from the cache."""
-    eid = engine_key(engine) if cache is not None else None
     key = None
     if cache is not None and eid is not None:
         meta = [(s.id, s.title, s.published, s.publisher, s.flags, s.same_event_as) for s in sources]
