@@ -321,7 +321,7 @@ def _run(settings: Settings, report: Reporter, engine: Engine | None = None,
         "changes": changes,
     }
     context["attribution"] = make_attribution(src_json, {s.source_id: s.stance for s in summaries},
-                                              context["offline"])
+                                              engine.name == "extractive")
     markdown = render_brief(context, dirs)
     t = lap("render", t)
     timings["total"] = round(time.perf_counter() - t0, 3)

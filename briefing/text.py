@@ -66,7 +66,7 @@ def sentences(text: str) -> list[tuple[int, int]]:
         start = ps
         for m in _SENT_END.finditer(text, ps, pe):
             end = m.end()
-            if _ABBREV.search(text[max(start, end - 12) : end]) and not text[end - 1] in "!?…\"'”’":
+            if _ABBREV.search(text[max(start, end - 12) : end]) and text[end - 1] not in "!?…\"'”’":
                 continue
             spans.append((start, end))
             start = end
@@ -92,7 +92,8 @@ _DATE_PATTERNS = [
     re.compile(rf"\b(?:in|since|by|during|of|until)\s+{_MON}\s+(?P<year>(?:19|20)\d\d)\b"),
     re.compile(r"\b(?:on\s+(?:the\s+)?|the\s+)(?P<day>\d{1,2})(?:st|nd|rd|th)\b(?!\s+[A-Z])"
                r"(?P<lastmonth>\s+of\s+last\s+month)?"),
-    re.compile(r"\b(?P<rel>last|this past|on|this)\s+(?P<wd>Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b"),
+    re.compile(r"\b(?P<rel>last|this past|on|this)\s+"
+               r"(?P<wd>Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b"),
     re.compile(rf"\b(?:in|since|by|during|until)\s+{_MON}\b(?!\s+\d)"),
     re.compile(r"\b(?:in|since|by|during|until)\s+(?P<year>(?:19|20)\d\d)\b"),
     re.compile(r"\b[Ll]ast\s+month\b"),

@@ -175,7 +175,8 @@ class ExtractiveEngine:
         return Claim(text=s.text, source_ids=[s.source_id], evidence=[Evidence(s.source_id, s.text, (s.start, s.end))],
                      **extra)  # type: ignore[arg-type]
 
-    def _relevance(self, query: dict[str, float], centrality: dict[tuple[int, int], float]) -> list[tuple[float, _Sent]]:
+    def _relevance(self, query: dict[str, float],
+                   centrality: dict[tuple[int, int], float]) -> list[tuple[float, _Sent]]:
         out = []
         for sents in self._sents.values():
             for s in sents:
