@@ -495,8 +495,9 @@ def _build_corpus(seed: int = 7) -> tuple[dict[int, Source], list[tuple[Claim, s
     return srcs, claims
 
 
-def test_statistical_fault_detection_on_seed_sentences() -> None:
-    srcs, labelled = _build_corpus()
+@pytest.mark.parametrize("seed", [7, 11, 23])
+def test_statistical_fault_detection_on_seed_sentences(seed: int) -> None:
+    srcs, labelled = _build_corpus(seed)
     verify_claims([c for c, _ in labelled], srcs)
     faulty = [(c, k) for c, k in labelled if k != "sound"]
     sound = [c for c, k in labelled if k == "sound"]
