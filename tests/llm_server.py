@@ -34,7 +34,8 @@ _YEAR = re.compile(r"\b(19[5-9]\d|20[0-4]\d)\b")
 _ARTICLE = re.compile(r'<article id="(\d+)">\n(.*?)\n</article>', re.S)
 _NOTE = re.compile(r"^- (.*?) ((?:\[\d+\])+)((?: \| \[\d+\] \".*?\")*)$", re.M)
 _EVID = re.compile(r' \| \[(\d+)\] "(.*?)"(?= \| \[|$)')
-_KEYS = re.compile(r'^\s*- "([a-z0-9_]+)"', re.M)
+_KEYS = re.compile(r'^[ \t]+- "([a-z0-9_]+)" \(', re.M)  # focus keys in the synthesis system prompt
+_KEYS2 = re.compile(r'^- "([a-z0-9_]+)": ', re.M)  # ... and in the condense one
 _INJECTION = re.compile(r"ignore (all )?previous instructions", re.I)
 
 
@@ -65,13 +66,16 @@ def _claim(text: str, ids: list[int], ev: list[tuple[int, str]]) -> dict[str, An
 def summarize(article: str) -> dict[str, Any]:
     """A deterministic summary whose quotes are verbatim sentences of the article."""
     sents = sentences(article) or [article.strip()[:200] or "empty"]
-    summary = [{"text": f"The article states: {s}", "quote": s} for s in sents[:4]]
-    key = [{"text": f"Key point: {s}", "quote": s} for s in sents[4:7]]
+    def gist(s: str) -> str:  # a model paraphrases; a short gist keeps output sizes realistic
+        return " ".join(s.split()[:8]).rstrip(".,;:") + "."
+
+    summary = [{"text": f"The article reports: {gist(s)}", "quote": s} for s in sents[:4]]
+    key = [{"text": f"Key point: {gist(s)}", "quote": s} for s in sents[4:7]]
     events = []
     for s in sents:
         m = _YEAR.search(s)
         if m and len(events) < 3:
-            events.append({"date": m.group(1), "text": f"Event: {s}", "quote": s})
+            events.append({"date": m.group(1), "text": f"Event: {gist(s)}", "quote": s})
     actors = sorted({w for w in re.findall(r"\b[A-Z][a-z]{3,}\b", article) if article.count(w) > 1})[:6]
     stance = "opinion" if re.search(r"\b(I|we) (argue|believe|think)\b", article) else "news report"
     return {"summary": summary, "key_points": key, "events": events, "actors": actors, "stance": stance}
@@ -121,7 +125,7 @@ def synthesize(system: str, user: str, planted: bool = False) -> dict[str, Any]:
 
 def condense(system: str, user: str) -> dict[str, Any]:
     """Theme notes for the hierarchical synthesis: the first two notes of each source, themed round-robin."""
-    keys = _KEYS.findall(system) or ["other"]
+    keys = _KEYS2.findall(system) or ["other"]
     seen: dict[int, int] = {}
     out = []
     for n, (t, i, e) in enumerate(_notes(user)):
@@ -277,8 +281,11 @@ class LLMServer:
                 self.send_header("Content-Length", str(len(data)))
                 for k, v in (headers or {}).items():
                     self.send_header(k, v)
-                self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.end_headers()
+                    self.wfile.write(data)
+                except OSError:  # the client gave up (timeout, cancelled after a fatal error)
+                    self.close_connection = True
 
             def _error(self, status: int, message: str, code: str | None = None,
                        headers: dict[str, str] | None = None) -> None:

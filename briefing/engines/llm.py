@@ -340,14 +340,19 @@ class LLMEngine:
             out["temperature"] = self.settings.llm.temperature
         return out
 
-    def _check_budget(self, label: str, prompt_tokens: int) -> float:
-        """Reserve the worst-case cost of the next call, or stop before it could push the run over --max-cost."""
+    async def _reserve(self, label: str, prompt_tokens: int) -> float:
+        """Reserve the worst-case cost of the next call, or stop before it could push the run over --max-cost.
+
+        While other calls are in flight their actual cost is not known yet: wait for them before deciding.
+        """
         llm = self.settings.llm
         worst = pricing.cost(self.model, prompt_tokens, llm.max_output_tokens, llm.prices)
-        if llm.max_cost is not None and self.usage.cost_usd + self._reserved + worst > llm.max_cost:
-            raise BudgetExceededError(
-                f"stopped before {label}: ${self.usage.cost_usd:.4f} spent, the next call could cost up to "
-                f"${worst:.4f}, over --max-cost ${llm.max_cost:.4f}")
+        while llm.max_cost is not None and self.usage.cost_usd + self._reserved + worst > llm.max_cost:
+            if self._reserved <= 0:
+                raise BudgetExceededError(
+                    f"stopped before {label}: ${self.usage.cost_usd:.4f} spent, the next call could cost up to "
+                    f"${worst:.4f}, over --max-cost ${llm.max_cost:.4f}")
+            await asyncio.sleep(0.02)
         self._reserved += worst
         return worst
 
@@ -361,7 +366,7 @@ class LLMEngine:
             if self.schema_supported and call.template != "repair":
                 kwargs["response_format"] = {"type": "json_schema", "json_schema": {
                     "name": call.schema, "schema": llm_json.SCHEMAS[call.schema], "strict": True}}
-            reserved = self._check_budget(call.label, ptok)
+            reserved = await self._reserve(call.label, ptok)
             t0 = time.monotonic()
             try:
                 await self._limiter.acquire(ptok + self.settings.llm.max_output_tokens)
@@ -372,7 +377,9 @@ class LLMEngine:
                         model=self.model, messages=[{"role": "system", "content": system},
                                                     {"role": "user", "content": user}], **kwargs)
             except openai.APIStatusError as e:
-                if self.schema_supported and self._rejects_schema(e):
+                if "response_format" in kwargs and self._rejects_schema(e):
+                    if not self.schema_supported:  # a concurrent request already switched modes
+                        continue
                     self.schema_supported = False
                     self.warnings.append("the server rejected response_format json_schema "
                                          f"({_one_line(e.message, 80)}); using JSON requested in the prompt")
@@ -409,7 +416,7 @@ class LLMEngine:
                     n = attempt.retry_state.attempt_number
                     content, finish = await self._send(client, call, n)
                     try:
-                        return llm_json.parse_json(content)
+                        return llm_json.parse_json(content, expect=list(llm_json.SCHEMAS[call.schema]["required"]))
                     except llm_json.ParseError as e:
                         reason = str(e) + (" (output truncated: finish_reason length)" if finish == "length" else "")
                         if not repair:
@@ -529,6 +536,10 @@ class LLMEngine:
                                       "hierarchical reduction; raise --context-window")
                 notes = await self._reduce_notes(client, profile, meta, notes)
             data = await self._request(client, self._synth_call("synthesize", profile, meta, notes))
+        keys = {q.key for q in profile.focus_questions}
+        for t in data.get("themes") or []:
+            if isinstance(t, dict) and t.get("key") not in keys and t.get("claims"):
+                self.warnings.append(f"synthesis: dropped claims under unknown theme key {t.get('key')!r}")
         return llm_json.to_synthesis(data, profile)
 
     async def _reduce_notes(self, client: openai.AsyncOpenAI, profile: Profile, meta: list[dict[str, Any]],

@@ -65,25 +65,33 @@ class ParseError(ValueError):
     """Model output that is not the JSON object asked for."""
 
 
-def parse_json(text: str) -> dict[str, Any]:
-    """Parse a JSON object from model text: reasoning blocks, ``` fences and leading/trailing prose are ignored."""
+def parse_json(text: str, expect: list[str] | None = None) -> dict[str, Any]:
+    """Parse the JSON object in model text: reasoning blocks, ``` fences and surrounding prose are ignored.
+
+    A candidate must be followed only by prose (no closing brace), so an inner object of a broken reply is never
+    mistaken for the answer; with `expect`, at least one of those keys must be present.
+    """
     text = strip_reasoning(text)
     candidates = [m.group(1) for m in _FENCE.finditer(text)] + [text]
     decoder = json.JSONDecoder()
     error = "no JSON object found"
     for cand in candidates:
         pos = cand.find("{")
-        while pos != -1:
+        tries = 0
+        while pos != -1 and tries < 50:
+            tries += 1
             try:
-                value, _ = decoder.raw_decode(cand, pos)
+                value, end = decoder.raw_decode(cand, pos)
             except json.JSONDecodeError as e:
-                error = f"invalid JSON: {e.msg} at char {e.pos}"
+                if error == "no JSON object found":
+                    error = f"invalid JSON: {e.msg} at char {e.pos}"
             else:
-                if isinstance(value, dict):
-                    return value
+                if isinstance(value, dict) and "}" not in cand[end:]:
+                    if expect and not any(k in value for k in expect):
+                        error = f"JSON object without the expected keys ({', '.join(expect)})"
+                    else:
+                        return value
             pos = cand.find("{", pos + 1)
-            if pos > 2000 and error != "no JSON object found":
-                break  # a broken object: scanning every inner brace would be quadratic
     raise ParseError(error)
 
 
