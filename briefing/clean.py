@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -25,7 +25,7 @@ _LANGS = {
 }  # fmt: skip
 
 _WORD_RE = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
-_TOKEN_RE = re.compile(r"\S+")
+_NONALPHA_RE = re.compile(r"[\W\d_]+")
 _BULLET_RE = re.compile(r"^\s*(?:[•·▪▸►◦‣∙*+–—-]|\d{1,2}[.)])\s+")
 _TERMINAL_RE = re.compile(r"""[.!?:;…"”’»)\]]\s*$""")
 _HANGUL_RE = re.compile(r"[\uac00-\ud7a3]")
@@ -77,8 +77,8 @@ _BOILER_RE = re.compile(
       | \ball\s+rights\s+reserved\b | © | \bphoto\s*(?:credit)?\s*:
       | \b(?:updated|published|posted)\s*(?:on|at)?\s*:?\s*\d | \b\d+\s+(?:hours?|minutes?|days?)\s+ago\b
     )""",
-    re.I | re.X,
-)
+    re.X,
+)  # applied to lower-cased text
 # End of a wire story: agency tag "[City=Agency]", "(Reporting by ...)", "-30-", "###", "ENDS".
 _SIGNOFF_RE = re.compile(
     r"""^\s*(?:
@@ -104,11 +104,11 @@ _DATE_ONLY_RE = re.compile(
 _LABEL_RE = re.compile(r"^\W*[A-Za-z][A-Za-z ]{1,20}:\s*")
 _BREADCRUMB_RE = re.compile(r"^(?:you\s+are\s+here\b.*|(?:[^>›»/|]{1,30}\s[>›»/|]\s){2,}[^>›»/|]{1,40})$", re.I)
 _MT_ARTIFACTS = (
-    re.compile(r"\(local\s+time\)", re.I),
-    re.compile(r"\bon\s+the\s+\d{1,2}(?:st|nd|rd|th)\b(?!\s+(?:of\s+)?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec))", re.I),  # noqa: E501
-    re.compile(r"\bit\s+was\s+decided\s+to\b", re.I),
-    re.compile(r"[”\"]\s+\.\s*$|\s\.\s*$", re.M),
-    re.compile(r"\b(?:machine[- ]translated|automatically\s+translated|translated\s+by\s+(?:google|deepl|ai))\b", re.I),
+    re.compile(r"\(local\s+time\)"),
+    re.compile(r"\bon\s+the\s+\d{1,2}(?:st|nd|rd|th)\b(?!\s+(?:of\s+)?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec))"),  # noqa: E501
+    re.compile(r"\bit\s+was\s+decided\s+to\b"),
+    re.compile(r" \.[ \t]*$", re.M),
+    re.compile(r"\b(?:machine[- ]translated|automatically\s+translated|translated\s+by\s+(?:google|deepl|ai))\b"),
 )
 
 
@@ -144,8 +144,8 @@ def _stoplist(language: str) -> frozenset[str]:
 
 def detect_language(text: str) -> tuple[str | None, str | None]:
     """Guess (ISO 639-1 code, jusText stoplist name) from script and stopword hits; (None, None) if unsure."""
-    sample = text[:20000]
-    letters = sum(1 for c in sample if c.isalpha())
+    sample = "\n".join(sorted(text[:200000].split("\n"), key=len, reverse=True)[:12])[:3000]
+    letters = len(_NONALPHA_RE.sub("", sample))
     if letters == 0:
         return None, None
     hangul = len(_HANGUL_RE.findall(sample))
@@ -157,13 +157,14 @@ def detect_language(text: str) -> tuple[str | None, str | None]:
         return "ja", None
     if han > 0.3 * letters:
         return "zh", None
-    words = [w.lower() for w in _WORD_RE.findall(sample[:8000])]
+    words = _WORD_RE.findall(sample.lower())
     if len(words) < 5:
         return None, None
+    counts = Counter(words)
     best, best_hits = None, 0
     for name in _LANGS:
         stops = _stoplist(name)
-        hits = sum(1 for w in words if w in stops)
+        hits = sum(c for w, c in counts.items() if w in stops)
         if hits > best_hits:
             best, best_hits = name, hits
     if best is None or best_hits < 0.15 * len(words):
@@ -213,8 +214,8 @@ def _is_wrapped(prev: str, line: str) -> bool:
 def _make_block(text: str, start: int, end: int, stops: frozenset[str]) -> _Block:
     """Compute the features of one paragraph."""
     words = _WORD_RE.findall(text)
-    n_tokens = len(_TOKEN_RE.findall(text))
-    cjk = len(_NON_SPACED_RE.findall(text))
+    n_tokens = len(text.split())
+    cjk = len(_NON_SPACED_RE.findall(text)) if _NON_SPACED_RE.search(text) else 0
     if cjk > len(text) / 3:
         n_words = max(n_tokens, cjk // 2)
         stop = 0.4 if len(text) > 30 else 0.0
@@ -223,13 +224,13 @@ def _make_block(text: str, start: int, end: int, stops: frozenset[str]) -> _Bloc
         stop = (sum(1 for w in words if w.lower() in stops) / len(words)) if words and stops else 0.0
         if not stops and words:
             stop = 0.35
-    nonspace = sum(1 for c in text if not c.isspace())
-    letters = sum(1 for c in text if c.isalpha()) / nonspace if nonspace else 0.0
+    nonspace = len(text) - text.count(" ")
+    letters = (sum(map(len, words)) + cjk) / nonspace if nonspace else 0.0
     return _Block(
         text=text,
         start=start,
         end=end,
-        key=_key(text),
+        key=" ".join(words).lower(),
         words=n_words,
         chars=len(text),
         stop=stop,
@@ -268,7 +269,7 @@ def _hard_rules(blocks: list[_Block], repeated: set[str]) -> None:
             b.reason = "not prose (mostly digits or symbols)"
         elif _EMAIL_URL_RE.match(b.text):
             b.reason = "contact address or bare link"
-        elif b.words < 40 and (_BOILER_RE.search(b.text) or _BREADCRUMB_RE.match(b.text)):
+        elif b.words < 40 and (_BOILER_RE.search(b.text.lower()) or _BREADCRUMB_RE.match(b.text)):
             b.reason = "boilerplate phrase"
         elif _DATE_ONLY_RE.match(_LABEL_RE.sub("", b.text, count=1)):
             b.reason = "date line"
@@ -420,8 +421,10 @@ def _header(blocks: list[_Block], body_start: int) -> list[int]:
     return sorted(out)
 
 
-def clean_text(text: str, repeated: set[str] | None = None) -> tuple[list[_Block], list[int], list[Dropped], list[str]]:
-    """Clean one text dump: returns (blocks, header indices, dropped blocks, flags)."""
+def clean_text(
+    text: str, repeated: set[str] | None = None
+) -> tuple[list[_Block], list[int], list[Dropped], list[str], str | None]:
+    """Clean one text dump: returns (blocks, header indices, dropped blocks, flags, language code)."""
     lang_code, lang_name = detect_language(text)
     stops = _stoplist(lang_name) if lang_name else frozenset()
     blocks = [_make_block(t, s, e, stops) for t, s, e in _segment(text)]
@@ -447,7 +450,7 @@ def clean_text(text: str, repeated: set[str] | None = None) -> tuple[list[_Block
         dropped.append(Dropped(b.text, f"after the article: {cut_reason}", b.start, b.end))
     if appended and any(b.words >= 12 and b.stop >= STOP_LOW for b in tail):
         flags.append("appended_content_removed")
-    return body, header, dropped, flags
+    return body, header, dropped, flags, lang_code
 
 
 def _soft_reason(b: _Block) -> str:
@@ -462,12 +465,13 @@ def _soft_reason(b: _Block) -> str:
 def machine_translation_signals(text: str) -> list[str]:
     """Evidence that an English text is a machine translation (agency tags in another script, translation artifacts)."""
     found: list[str] = []
-    for line in text.split("\n"):
+    for line in text.split("\n") if _NON_SPACED_RE.search(text) else []:
         s = line.strip()
-        if s and len(s) <= 60 and _SIGNOFF_RE.match(s) and _NON_SPACED_RE.search(s):
+        if s and len(s) <= 60 and _NON_SPACED_RE.search(s) and _SIGNOFF_RE.match(s):
             found.append(f"agency tag in another script: {s}")
+    low = text.lower()
     for rx in _MT_ARTIFACTS:
-        if rx.search(text):
+        if rx.search(low):
             found.append(f"translation artifact: {rx.pattern[:30]}")
     return found
 
@@ -479,11 +483,11 @@ def clean_document(raw: RawDoc, repeated: set[str] | None = None) -> CleanedDoc:
     try:
         if raw.is_html:
             return _clean_html(raw)
-        body, header, dropped, flags = clean_text(raw.text, repeated)
+        body, header, dropped, flags, lang = clean_text(raw.text, repeated)
         kept = [b for b in body if b.keep]
         text = "\n\n".join(b.text for b in kept)
         header_lines = [body[i].text for i in header]
-        meta = metadata.extract(raw.text, header_lines, text)
+        meta = metadata.extract(raw.text, header_lines, text, language=lang)
         signals = machine_translation_signals(raw.text)
         if meta.language == "en" and len(signals) >= 2:
             flags.insert(0, "machine_translated")

@@ -39,7 +39,7 @@ _OUTLET_RX = (
 _ORIGINAL_RE = re.compile(
     rf"\b(?:originally|first)\s+(?:appeared|published|ran|posted)\b[^.]{{0,60}}?\b(?:in|on|at|by)\s+{_OUTLET_RX}"
 )
-_SOURCE_LINE_RE = re.compile(rf"^\s*(?:source|originally\s+published\s+(?:in|by))\s*:\s*{_OUTLET_RX}\s*\.?\s*$")
+_SOURCE_LINE_RE = re.compile(rf"^\s*(?i:source|originally\s+published\s+(?:in|by))\s*:\s*{_OUTLET_RX}\s*\.?\s*$")
 _TITLE_OUTLET_RE = re.compile(rf":\s+([^:]{{3,120}}?)\s+(?:in|for|on)\s+(?:the\s+)?{_OUTLET_RX}\s*$")
 _COPYRIGHT_RE = re.compile(
     r"(?:©|\(c\)|copyright)\s*(?:©\s*)?(?:\d{4}(?:\s*[-–]\s*\d{4})?,?\s*)?"
@@ -65,7 +65,7 @@ class Meta:
     url: str | None = None
 
 
-def extract(raw_text: str, header_lines: list[str], body_text: str) -> Meta:
+def extract(raw_text: str, header_lines: list[str], body_text: str, language: str | None = None) -> Meta:
     """Read metadata from the raw dump, the header lines the cleaner kept, and the cleaned body."""
     from briefing.clean import detect_language
 
@@ -91,7 +91,7 @@ def extract(raw_text: str, header_lines: list[str], body_text: str) -> Meta:
     meta.publisher = _publisher(lines)
     if meta.publisher and meta.original_publisher and meta.publisher.lower() == meta.original_publisher.lower():
         meta.original_publisher = None
-    meta.language = detect_language(body_text or raw_text)[0]
+    meta.language = language or detect_language(body_text or raw_text)[0]
     meta.url = _url(lines)
     return meta
 
@@ -159,7 +159,7 @@ def _the(name: str, had_the: bool) -> str:
 def _original_publisher(lines: list[str], raw_text: str) -> str | None:
     """The outlet that first ran a republished article ('Source: X', 'originally appeared in X')."""
     for line in lines:
-        m = _SOURCE_LINE_RE.match(line)
+        m = _SOURCE_LINE_RE.match(line) if ":" in line and len(line) < 120 else None
         if m and len(line.split()) <= 10:
             return _the(m.group(1), False)
     m2 = _ORIGINAL_RE.search(raw_text)
@@ -171,7 +171,7 @@ def _original_publisher(lines: list[str], raw_text: str) -> str | None:
 def _publisher(lines: list[str]) -> str | None:
     """The site that published the page, from its copyright line."""
     for line in reversed(lines):
-        if len(line.split()) > 20:
+        if len(line) > 200 or not ("©" in line or "opyright" in line or "(c)" in line.lower()):
             continue
         m = _COPYRIGHT_RE.search(line)
         if m and m.group(1).split()[0].lower() not in ("all", "rights"):
@@ -181,7 +181,8 @@ def _publisher(lines: list[str]) -> str | None:
 
 def _published(raw_text: str, byline_date: str | None, lines: list[str], title_idx: int | None) -> str | None:
     """Publication date: explicit 'published on' phrase, byline date, or a date line next to the headline."""
-    m = _PUBLISHED_RE.search(raw_text)
+    low = raw_text.lower()
+    m = _PUBLISHED_RE.search(raw_text) if ("publish" in low or "posted" in low or "appeared" in low) else None
     if m:
         d = parse_date(m.group(1))
         if d:
