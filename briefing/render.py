@@ -31,9 +31,10 @@ def reference(src: dict[str, Any]) -> str:
     """`Author(s). "Title." Outlet (original outlet), date. File or URL.` with "unknown" for missing fields."""
     authors = ", ".join(src.get("authors") or []) or "Unknown author"
     title = src.get("title") or "Untitled"
-    outlet = src.get("publisher") or "unknown outlet"
-    if src.get("original_publisher") and src.get("original_publisher") != outlet:
-        outlet = f"{outlet} (originally in {src['original_publisher']})"
+    original = src.get("original_publisher")
+    outlet = src.get("publisher") or original or "unknown outlet"
+    if original and original != outlet:
+        outlet = f"{outlet} (originally in {original})"
     date = src.get("published") or "date unknown"
     where = src.get("url") or src.get("path") or "unknown"
     return f'{md_escape(authors)}. "{md_escape(title)}." {md_escape(outlet)}, {date}. `{where}`'.replace("``", "`")

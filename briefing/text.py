@@ -90,7 +90,7 @@ _DATE_PATTERNS = [
     re.compile(rf"\b(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\s+{_MON}\s+(?P<year>(?:19|20)\d\d)\b"),
     re.compile(rf"\b{_MON}\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?(?:\s*[-–]\s*\d{{1,2}})?\b(?!,?\s*(?:19|20)\d\d)"),
     re.compile(rf"\b(?:in|since|by|during|of|until)\s+{_MON}\s+(?P<year>(?:19|20)\d\d)\b"),
-    re.compile(r"\b(?:on\s+(?:the\s+)?|the\s+)(?P<day>\d{1,2})(?:st|nd|rd|th)\b(?!\s+[A-Z])"
+    re.compile(r"\b(?:on\s+(?:the\s+)?|the\s+)(?P<day>\d{1,2})(?:st|nd|rd|th)\b(?!\s+(?:[A-Z]|centur|anniversar|time|year|round))"
                r"(?P<lastmonth>\s+of\s+last\s+month)?"),
     re.compile(r"\b(?P<rel>last|this past|on|this)\s+"
                r"(?P<wd>Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b"),

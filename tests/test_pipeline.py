@@ -86,10 +86,12 @@ def test_offline_claims_all_verify(seeds_run: RunResult) -> None:
 
 
 def test_seed_sources_have_titles_and_dates(seeds_run: RunResult) -> None:
-    srcs = seeds_run.data["sources"]
-    assert all(s["title"] for s in srcs)
-    dated = [s for s in srcs if s["published"]]
-    assert len(dated) >= 3
+    srcs = {Path(s["path"]).name[:3]: s for s in seeds_run.data["sources"]}
+    assert srcs["000"]["title"].startswith("Putin and Kim") and srcs["000"]["published"] == "2023-09-13"
+    assert srcs["001"]["published"] == "2019-08-28" and srcs["002"]["published"] == "2024-05-23"
+    assert srcs["003"]["title"] and srcs["003"]["same_event_as"] == [srcs["004"]["id"]]
+    md = seeds_run.brief_md.read_text(encoding="utf-8")
+    assert "The Globe and Mail" in md.split("## Sources", 1)[1]
 
 
 def test_other_articles_work_the_same_way(tmp_path: Path) -> None:

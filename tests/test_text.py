@@ -30,6 +30,8 @@ def test_sentences_never_cross_lines() -> None:
         ("the test launch on the 31st of last month", date(2024, 11, 2), "2024-10-31"),
         ("held the ’1st Korea-Canada meeting", date(2024, 11, 2), None),
         ("the Vostok exercises in 2018, which", None, "2018"),
+        ("the realities of the 21st century.", date(2024, 5, 23), None),
+        ("for the 3rd time", date(2024, 5, 23), None),
         ("Last month, there was", date(2019, 8, 28), "2019-07"),
         ("in December, officials", date(2024, 2, 1), "2023-12"),
     ],
