@@ -1,92 +1,143 @@
-"""Chunk stage: split a source into pieces that never exceed a token budget, at paragraph then sentence bounds."""
+"""Chunk stage: split a source into pieces that never exceed a token budget, at paragraph then sentence bounds.
+
+Speed: token counts of two texts add up to the count of their concatenation when the cut is a pretoken boundary
+of the cl100k split pattern (BPE never merges across pretokens, and the pattern has no lookbehind). We only cut
+(a) right after a newline when the next char is not whitespace -- every alternative of the pattern that can
+contain a newline ends at the last newline of a run -- and (b) at a single space between a non-space char and a
+non-space char -- no alternative crosses from a non-space char into a following space, and " word" starts a new
+pretoken. So each text is encoded about once and chunk counts are sums. Token-level hard splits of over-long
+sentences are not boundaries of this kind: chunks containing them are re-encoded and shrunk if needed.
+"""
 
 from __future__ import annotations
 
+import bisect
+import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 from briefing.models import Chunk
 from briefing.tokens import encoding
 
-_PARA = re.compile(r"\n\s*\n")
-_SENT = re.compile(r"(?<=[.!?…。])[\"'”’)\]]*\s+")
+MIN_TOKENS = 4  # one code point is at most 4 UTF-8 bytes, so any single char fits in 4 tokens
+
+# Safe cuts, best first: after a blank line, after a newline, before the single space that follows a sentence end.
+_CUTS = re.compile(r"(?P<nl>\n(?:[^\S\n]*\n)*)(?=\S)|[.!?…。！？][\"'”’)\]]?(?= \S)")
+HARD = 3  # rank of a token-level cut (not additive)
+END = -1  # rank of the end of the text
 
 
-def _spans(text: str, pattern: re.Pattern[str], start: int, end: int) -> list[tuple[int, int]]:
-    """Split text[start:end] after each separator match; pieces tile the range exactly."""
-    out, pos = [], start
-    for m in pattern.finditer(text, start, end):
-        if m.end() > pos and m.start() > pos:
-            out.append((pos, m.end()))
-            pos = m.end()
-    if pos < end:
-        out.append((pos, end))
-    return out
+def _count(text: str) -> int:
+    return len(encoding().encode_ordinary(text))
 
 
-def _hard_split(text: str, start: int, end: int, max_tokens: int) -> list[tuple[int, int]]:
-    """Split an over-long sentence by tokens, mapping token boundaries back to char offsets."""
+def _counts(text: str, spans: list[tuple[int, int]]) -> list[int]:
+    """Token counts of many spans; big texts are counted in a few threads (tiktoken releases the GIL)."""
+    enc = encoding()
+
+    def count(group: list[tuple[int, int]]) -> list[int]:
+        return [len(enc.encode_ordinary(text[a:b])) for a, b in group]
+
+    if len(text) < 1_000_000 or len(spans) < 16:
+        return count(spans)
+    n = min(8, os.cpu_count() or 1)
+    size = -(-len(spans) // n)
+    groups = [spans[i:i + size] for i in range(0, len(spans), size)]
+    with ThreadPoolExecutor(n) as pool:
+        return [c for part in pool.map(count, groups) for c in part]
+
+
+def _hard(text: str, start: int, end: int, max_tokens: int) -> list[tuple[int, int, int]]:
+    """Split a run with no safe cut by tokens, mapping token starts back to char offsets; each piece re-counted."""
     enc = encoding()
     toks = enc.encode_ordinary(text[start:end])
-    out, pos = [], start
-    for i in range(0, len(toks), max_tokens):
-        piece = enc.decode(toks[i : i + max_tokens])
-        nxt = min(end, pos + len(piece)) if i + max_tokens < len(toks) else end
-        if nxt > pos:
-            out.append((pos, nxt))
+    _, offsets = enc.decode_with_offsets(toks)
+    out: list[tuple[int, int, int]] = []
+    pos, i = start, 0
+    while pos < end:
+        i = min(len(toks), i + max_tokens)
+        nxt = end if i >= len(toks) else max(pos + 1, start + offsets[i])
+        n = _count(text[pos:nxt])
+        while n > max_tokens and nxt - pos > 1:  # re-encoding the slice may merge differently: shrink
+            nxt = pos + max(1, (nxt - pos) * max_tokens // (n + 1))
+            n = _count(text[pos:nxt])
+        out.append((pos, nxt, n))
         pos = nxt
+        i = bisect.bisect_left(offsets, pos - start)  # first token starting at or after the new position
     return out
 
 
-def _pieces(text: str, max_tokens: int) -> list[tuple[int, int, int]]:
-    """(start, end, tokens) pieces, each within budget: paragraphs, else sentences, else token slices."""
-    enc = encoding()
-    out: list[tuple[int, int, int]] = []
-    for ps, pe in _spans(text, _PARA, 0, len(text)):
-        n = len(enc.encode_ordinary(text[ps:pe]))
+def _pieces(text: str, max_tokens: int) -> list[tuple[int, int, int, int]]:
+    """(start, end, tokens, rank of the cut after it): text between safe cuts, counted once; hard-split if needed."""
+    bounds, ranks = [0], []
+    for m in _CUTS.finditer(text):
+        p = m.end()
+        if 0 < p < len(text) and p > bounds[-1]:
+            bounds.append(p)
+            nl = m.group("nl")
+            ranks.append(2 if nl is None else 0 if nl.count("\n") > 1 else 1)  # sentence, paragraph, line
+    bounds.append(len(text))
+    ranks.append(END)
+    spans = list(zip(bounds, bounds[1:], strict=False))
+    out: list[tuple[int, int, int, int]] = []
+    for (a, b), n, rank in zip(spans, _counts(text, spans), ranks, strict=True):
         if n <= max_tokens:
-            out.append((ps, pe, n))
-            continue
-        for ss, se in _spans(text, _SENT, ps, pe):
-            n = len(enc.encode_ordinary(text[ss:se]))
-            if n <= max_tokens:
-                out.append((ss, se, n))
-            else:
-                for hs, he in _hard_split(text, ss, se, max_tokens):
-                    out.append((hs, he, len(enc.encode_ordinary(text[hs:he]))))
+            out.append((a, b, n, rank))
+        else:
+            hard = _hard(text, a, b, max_tokens)
+            out.extend((x, y, k, HARD if idx < len(hard) - 1 else rank) for idx, (x, y, k) in enumerate(hard))
     return out
 
 
 def chunk_text(text: str, max_tokens: int, overlap: int = 0, source_id: int = 0) -> list[Chunk]:
-    """Pack pieces greedily into chunks of at most max_tokens; `overlap` repeats up to that many trailing tokens."""
-    if max_tokens < 1:
-        raise ValueError("max_tokens must be at least 1")
-    enc = encoding()
+    """Pack pieces into chunks of at most max_tokens, ending at the best cut in the last part of the room.
+
+    A chunk ends at a paragraph break when one lies in its last 40%, else at a line break, else a sentence end.
+    `overlap` repeats up to that many trailing tokens of a chunk at the start of the next. chunk.text ==
+    text[chunk.start:chunk.end]; without overlap the chunks tile the text.
+    """
+    if max_tokens < MIN_TOKENS:
+        raise ValueError(f"max_tokens must be at least {MIN_TOKENS}")
+    if not text:
+        return []
     pieces = _pieces(text, max_tokens)
     chunks: list[Chunk] = []
     i = 0
     while i < len(pieces):
         start = pieces[i][0]
         j, total = i, 0
+        cum = []
         while j < len(pieces) and total + pieces[j][2] <= max_tokens:
             total += pieces[j][2]
+            cum.append(total)
             j += 1
         j = max(j, i + 1)
+        if j < len(pieces) and j - i > 1:  # prefer a better cut among the last 40% of the chunk
+            best, best_rank = j, pieces[j - 1][3]
+            for k in range(j - 1, i, -1):
+                if cum[k - 1 - i] < 0.6 * total:
+                    break
+                if 0 <= pieces[k - 1][3] < best_rank:
+                    best, best_rank = k, pieces[k - 1][3]
+            j = best
         end = pieces[j - 1][1]
-        # Token counts of adjacent pieces are additive at these boundaries, but check and shrink to be sure.
-        real = len(enc.encode_ordinary(text[start:end]))
-        while real > max_tokens and j > i + 1:
-            j -= 1
-            end = pieces[j - 1][1]
-            real = len(enc.encode_ordinary(text[start:end]))
-        chunks.append(Chunk(source_id, len(chunks), text[start:end], start, end, real))
+        if any(pieces[k][3] == HARD for k in range(i, j - 1)):  # token-level cut inside: measure, shrink
+            total = _count(text[start:end])
+            while total > max_tokens and j > i + 1:
+                j -= 1
+                end = pieces[j - 1][1]
+                total = _count(text[start:end])
+        else:
+            total = sum(p[2] for p in pieces[i:j])
+        chunks.append(Chunk(source_id, len(chunks), text[start:end], start, end, total))
         if j >= len(pieces):
             break
         nxt = j
         if overlap > 0:
             back, k = 0, j - 1
-            while k > i and back + pieces[k][2] <= overlap:
+            while k > i and back + pieces[k][2] <= overlap and pieces[k - 1][3] != HARD:
                 back += pieces[k][2]
                 k -= 1
-            nxt = k + 1 if k + 1 < j else j
+            nxt = k + 1
         i = nxt
     return chunks

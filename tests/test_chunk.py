@@ -1,0 +1,93 @@
+"""Chunker: budget never exceeded, offsets exact, paragraph/sentence cuts, overlap, and speed."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from briefing.chunk import MIN_TOKENS, chunk_text
+from briefing.tokens import count_tokens, encoding
+
+WORDS = st.sampled_from(["the", "Kim", "Putin", "2024", "troops", "Seoul", "missile", "é", "한국", "中国", "🙂", "x" * 30])
+SEPS = st.sampled_from([" ", " ", " ", ". ", "! ", ".\n", "\n\n", "\n \n", "  ", "\t", "\r\n", "。", "", "\n\n\n "])
+PROSE = st.lists(st.tuples(WORDS, SEPS), max_size=200).map(lambda xs: "".join(w + s for w, s in xs))
+TEXT = st.one_of(st.text(max_size=400), PROSE, st.text(alphabet=st.characters(codec="utf-8"), max_size=300))
+
+
+def check(text: str, budget: int, overlap: int = 0) -> list:
+    chunks = chunk_text(text, budget, overlap=overlap, source_id=3)
+    for i, c in enumerate(chunks):
+        assert c.text == text[c.start:c.end]
+        assert c.tokens == count_tokens(c.text) <= budget
+        assert c.index == i and c.source_id == 3 and c.end > c.start
+    if chunks:
+        assert chunks[0].start == 0 and chunks[-1].end == len(text)
+        for a, b in zip(chunks, chunks[1:], strict=False):
+            assert b.start <= a.end and b.start > a.start  # contiguous, or overlapping backwards; always progressing
+            if overlap == 0:
+                assert b.start == a.end
+    else:
+        assert text == ""
+    return chunks
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(TEXT, st.integers(min_value=MIN_TOKENS, max_value=120))
+def test_budget_never_exceeded_and_offsets_exact(text: str, budget: int) -> None:
+    check(text, budget)
+
+
+@settings(max_examples=150, deadline=None)
+@given(PROSE, st.integers(min_value=MIN_TOKENS, max_value=80), st.integers(min_value=1, max_value=40))
+def test_overlap_keeps_budget_and_progress(text: str, budget: int, overlap: int) -> None:
+    check(text, budget, overlap)
+
+
+def test_small_budget_rejected() -> None:
+    with pytest.raises(ValueError):
+        chunk_text("abc", MIN_TOKENS - 1)
+
+
+def test_cuts_at_paragraphs_then_sentences() -> None:
+    paras = [f"Paragraph {i} starts here. It has a second sentence. And a third one." for i in range(6)]
+    text = "\n\n".join(paras)
+    per = count_tokens(paras[0] + "\n\n")
+    chunks = check(text, per * 2 + 1)
+    assert [c.text.rstrip("\n") for c in chunks] == ["\n\n".join(paras[i:i + 2]) for i in range(0, 6, 2)]
+    # a paragraph over budget is cut at sentence ends, never mid-sentence
+    chunks = check(paras[0], count_tokens("Paragraph 0 starts here. It has a second sentence."))
+    assert [c.text for c in chunks] == ["Paragraph 0 starts here. It has a second sentence.", " And a third one."]
+
+
+def test_overlap_repeats_trailing_sentences() -> None:
+    text = " ".join(f"Sentence number {i} is here." for i in range(20))
+    chunks = check(text, 40, overlap=12)
+    assert len(chunks) > 2
+    assert all(b.start < a.end for a, b in zip(chunks, chunks[1:], strict=False))
+
+
+def test_counts_are_additive_at_cut_points() -> None:
+    seeds = sorted(Path(__file__).resolve().parents[2].joinpath("shared", "seeds").glob("*.txt"))
+    text = "\n\n".join(p.read_text(encoding="utf-8") for p in seeds) or "A sentence. " * 5000
+    for budget in (16, 100, 700, 3000):
+        chunks = check(text, budget)
+        assert sum(c.tokens for c in chunks) >= count_tokens(text)
+
+
+def test_speed_is_at_least_half_of_raw_encoding() -> None:
+    para = ("North Korea sent troops to Russia, officials said on Tuesday. Analysts in Seoul expect more "
+            "munitions transfers; China has stayed quiet. ") * 6
+    text = "\n\n".join(f"{i}. {para}" for i in range(2500))  # ~2 MB
+    enc = encoding()
+    t0 = time.perf_counter()
+    enc.encode_ordinary(text)
+    raw = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    chunks = chunk_text(text, 1500)
+    ours = time.perf_counter() - t0
+    assert chunks[-1].end == len(text)
+    assert ours <= 2 * raw + 0.05, f"chunking {ours:.3f}s vs raw encode {raw:.3f}s"
