@@ -62,6 +62,7 @@ DEPENDENT_START = re.compile(
 )
 META = re.compile(r"\b(?:first published|originally appeared|photo credit|reading time|all rights reserved|"
                   r"click here|sign up|subscribe)\b", re.IGNORECASE)
+EARLY_REFERENCE = re.compile(r"^(?:\S+\s+){0,9}?(?:this|these|that|those|such)\s+(?!is\b|was\b|are\b)[a-z]+\b")
 SPEAKER = re.compile(r"^\s*[A-Z][\w .]{0,30}:\s")  # "Editor: ...", "Q: ..." transcript lines
 
 
@@ -82,7 +83,8 @@ def _usable(text: str) -> bool:
 def _standalone(text: str) -> float:
     """Weight for how well a sentence stands on its own when lifted out of its article."""
     n = len(words(text))
-    return (0.4 if DEPENDENT_START.match(text) else 1.0) * min(1.0, n / 16) ** 0.5
+    weight = 0.4 if DEPENDENT_START.match(text) else 0.6 if EARLY_REFERENCE.match(text) else 1.0
+    return weight * min(1.0, n / 16) ** 0.5
 
 
 class ExtractiveEngine:
