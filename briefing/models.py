@@ -25,6 +25,10 @@ class RawDoc:
     sha256: str  # hash of the raw bytes
     encoding: str = "utf-8"
     is_html: bool = False
+    # Metadata known before cleaning (feed entries): fallbacks for what the cleaner finds in the text.
+    title: str | None = None
+    authors: list[str] = field(default_factory=list)
+    published: str | None = None  # ISO date YYYY-MM-DD
 
 
 @dataclass
