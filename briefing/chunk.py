@@ -12,6 +12,7 @@ sentences are not boundaries of this kind: chunks containing them are re-encoded
 from __future__ import annotations
 
 import bisect
+import itertools
 import os
 import re
 from concurrent.futures import ThreadPoolExecutor
@@ -48,44 +49,64 @@ def _counts(text: str, spans: list[tuple[int, int]]) -> list[int]:
 
 
 def _hard(text: str, start: int, end: int, max_tokens: int) -> list[tuple[int, int, int]]:
-    """Split a run with no safe cut by tokens, mapping token starts back to char offsets; each piece re-counted."""
+    """Split a run with no safe cut every max_tokens tokens (char offsets from token byte lengths); re-counted."""
     enc = encoding()
-    toks = enc.encode_ordinary(text[start:end])
-    _, offsets = enc.decode_with_offsets(toks)
+    run = text[start:end]
+    raw = run.encode("utf-8")
+    toks = enc.encode_ordinary(run)
+    byte_ends = list(itertools.accumulate(map(len, enc.decode_tokens_bytes(toks))))
     out: list[tuple[int, int, int]] = []
-    pos, i = start, 0
+    pos = start
     while pos < end:
-        i = min(len(toks), i + max_tokens)
-        nxt = end if i >= len(toks) else max(pos + 1, start + offsets[i])
+        done = len(text[start:pos].encode("utf-8"))
+        i = bisect.bisect_right(byte_ends, done)  # tokens fully before pos
+        b = byte_ends[min(len(byte_ends), i + max_tokens) - 1] if i + max_tokens < len(byte_ends) else len(raw)
+        nxt = end if b >= len(raw) else max(pos + 1, start + len(raw[:b].decode("utf-8", "ignore")))
         n = _count(text[pos:nxt])
         while n > max_tokens and nxt - pos > 1:  # re-encoding the slice may merge differently: shrink
             nxt = pos + max(1, (nxt - pos) * max_tokens // (n + 1))
             n = _count(text[pos:nxt])
         out.append((pos, nxt, n))
         pos = nxt
-        i = bisect.bisect_left(offsets, pos - start)  # first token starting at or after the new position
     return out
 
 
 def _pieces(text: str, max_tokens: int) -> list[tuple[int, int, int, int]]:
-    """(start, end, tokens, rank of the cut after it): text between safe cuts, counted once; hard-split if needed."""
-    bounds, ranks = [0], []
+    """(start, end, tokens, rank of the cut after it), each within budget.
+
+    Paragraphs are counted first (one encode of the text); only paragraphs over budget are counted again piecewise
+    between their line and sentence cuts, and runs with no safe cut are hard-split.
+    """
+    cuts: list[tuple[int, int]] = []  # (position, rank)
     for m in _CUTS.finditer(text):
         p = m.end()
-        if 0 < p < len(text) and p > bounds[-1]:
-            bounds.append(p)
+        if 0 < p < len(text) and (not cuts or p > cuts[-1][0]):
             nl = m.group("nl")
-            ranks.append(2 if nl is None else 0 if nl.count("\n") > 1 else 1)  # sentence, paragraph, line
-    bounds.append(len(text))
-    ranks.append(END)
-    spans = list(zip(bounds, bounds[1:], strict=False))
+            cuts.append((p, 2 if nl is None else 0 if nl.count("\n") > 1 else 1))  # sentence, paragraph, line
+    cuts.append((len(text), END))
+    paras: list[tuple[int, int, int, list[tuple[int, int]]]] = []  # start, end, rank after, inner cuts
+    start = 0
+    inner: list[tuple[int, int]] = []
+    for p, rank in cuts:
+        if rank in (0, END):
+            paras.append((start, p, rank, inner))
+            start, inner = p, []
+        else:
+            inner.append((p, rank))
     out: list[tuple[int, int, int, int]] = []
-    for (a, b), n, rank in zip(spans, _counts(text, spans), ranks, strict=True):
+    for (a, b, rank, inner), n in zip(paras, _counts(text, [(a, b) for a, b, _, _ in paras]), strict=True):
         if n <= max_tokens:
             out.append((a, b, n, rank))
-        else:
-            hard = _hard(text, a, b, max_tokens)
-            out.extend((x, y, k, HARD if idx < len(hard) - 1 else rank) for idx, (x, y, k) in enumerate(hard))
+            continue
+        bounds = [a, *(p for p, _ in inner), b]
+        ranks = [r for _, r in inner] + [rank]
+        spans = list(zip(bounds, bounds[1:], strict=False))
+        for (x, y), k, r in zip(spans, _counts(text, spans), ranks, strict=True):
+            if k <= max_tokens:
+                out.append((x, y, k, r))
+            else:
+                hard = _hard(text, x, y, max_tokens)
+                out.extend((u, v, c, HARD if idx < len(hard) - 1 else r) for idx, (u, v, c) in enumerate(hard))
     return out
 
 
