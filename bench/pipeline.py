@@ -1,0 +1,200 @@
+"""Pipeline: our LLM run vs LangChain map_reduce summarization on the loopback server; unchanged-rerun cost."""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+from bench.corpus import ROOT, SEEDS, write_articles
+from briefing.clean import clean_documents
+from briefing.config import load_settings
+from briefing.pipeline import Reporter, run
+from briefing.sources import load_raw
+from briefing.tokens import ENCODING_NAME, count_tokens, encoding
+
+sys.path.insert(0, str(ROOT / "tests"))
+from llm_server import LLMServer, Record, sentences  # noqa: E402
+
+MODEL = "gpt-4o-mini"
+
+
+class BenchServer(LLMServer):
+    """The loopback test server, answering prompts it does not recognise (LangChain's) with a prose summary.
+
+    The stock server answers unknown prompts with {"answer": "ok"} (a few tokens), which would hide LangChain's
+    per-output-token time; here such prompts get a concise summary of the quoted text, about 100 tokens.
+    """
+
+    def _answer(self, body: dict[str, Any], fault: str | None) -> tuple[str, str, str]:
+        task, content, finish = super()._answer(body, fault)
+        if task == "other":
+            msgs = body.get("messages", [])
+            user = next((m["content"] for m in msgs if m.get("role") == "user"), "")
+            gists = [" ".join(s.split()[:12]).rstrip(".,;:") + "." for s in sentences(user)[:6]]
+            content = "The text reports that " + " ".join(gists or ["nothing of substance."])
+        return task, content, finish
+
+
+def floor(records: list[Record], latency: float, per_token: float) -> dict[str, Any]:
+    """Critical path if every independent call ran at once: per dependency level, latency + the longest output.
+
+    Levels of our pipeline: per-article summaries (map calls of chunked articles), per-article reduces, rounds of
+    hierarchical synthesis reduction (told apart by start time: a round starts after the previous one ended), the
+    final synthesis. Repair calls, if any, are counted as an extra level.
+    """
+    ok = sorted((r for r in records if r.status == 200 and r.path.endswith("/chat/completions")),
+                key=lambda r: r.start)
+    levels: list[list[Record]] = []
+    order = ["summarize", "reduce", "synthesize_reduce", "repair", "synthesize", "other", None]
+    for task in order:
+        group = [r for r in ok if r.task == task]
+        while group:
+            first_end = min(r.end for r in group)
+            level = [r for r in group if r.start < first_end]
+            levels.append(level)
+            group = [r for r in group if r.start >= first_end] if task == "synthesize_reduce" else []
+    per_level = [{"task": lv[0].task, "calls": len(lv), "max_completion_tokens": max(r.completion_tokens for r in lv),
+                  "seconds": round(latency + per_token * max(r.completion_tokens for r in lv), 3)} for lv in levels]
+    return {"depth": len(levels), "seconds": round(sum(x["seconds"] for x in per_level), 3), "levels": per_level}
+
+
+def _settings(sources: Path, out: Path, base_url: str, concurrency: int) -> Any:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    cfg = out.parent / "bench.toml"
+    cfg.write_text("", encoding="utf-8")  # hermetic: ignore any briefing.toml in the working directory
+    return load_settings(cfg, {"run.sources": [str(sources)], "run.out": str(out), "run.engine": "llm",
+                               "llm.base_url": base_url, "llm.api_key": "x", "llm.model": MODEL,
+                               "llm.concurrency": concurrency}, environ={}, dotenv_path=None)
+
+
+def _counters(srv: LLMServer) -> dict[str, int]:
+    return {"requests": srv.requests, "prompt_tokens": srv.prompt_tokens, "completion_tokens": srv.completion_tokens}
+
+
+def run_ours(articles: Path, work: Path, latency: float, per_token: float, concurrency: int) -> dict[str, Any]:
+    """One fresh run of our pipeline (engine llm) against a new loopback server."""
+    with BenchServer(latency=latency, per_token=per_token) as srv:
+        settings = _settings(articles, work / "out", srv.base_url, concurrency)
+        t = time.perf_counter()
+        result = run(settings, Reporter())
+        wall = time.perf_counter() - t
+        out = {"wall_s": round(wall, 3), **_counters(srv), "max_in_flight": srv.max_in_flight,
+               "floor": floor(srv.records, latency, per_token)}
+    out["wall_over_floor"] = round(wall / out["floor"]["seconds"], 3)
+    out["stage_timings_s"] = getattr(result, "data", {}).get("timings")
+    return out
+
+
+def langchain_status() -> str | None:
+    """None when LangChain's map_reduce summarize chain can be imported, else why not."""
+    try:
+        import langchain_classic.chains.summarize  # noqa: F401
+        import langchain_openai  # noqa: F401
+        import langchain_text_splitters  # noqa: F401
+    except ImportError as e:
+        return f"not installed ({e.name}); pip install -e '.[bench]'"
+    return None
+
+
+def run_langchain(articles: Path, latency: float, per_token: float) -> dict[str, Any]:
+    """LangChain's map_reduce summarize chain as its summarization guide sets it up, on the raw files.
+
+    Guide: load the documents, CharacterTextSplitter.from_tiktoken_encoder(chunk_size=1000, chunk_overlap=0),
+    load_summarize_chain(llm, chain_type="map_reduce") with default prompts and token_max, chain.invoke(docs).
+    Offline changes only: the splitter uses the bundled cl100k encoding, and ChatOpenAI counts tokens with it too
+    (custom_get_token_ids); by default it would download o200k_base for gpt-4o-mini.
+    """
+    from langchain_classic.chains.summarize import load_summarize_chain
+    from langchain_core.documents import Document
+    from langchain_openai import ChatOpenAI
+    from langchain_text_splitters import CharacterTextSplitter
+
+    raws, _ = load_raw([str(articles)])
+    docs = [Document(page_content=r.text, metadata={"source": r.path}) for r in raws]
+    with BenchServer(latency=latency, per_token=per_token) as srv:
+        t = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            splitter = CharacterTextSplitter.from_tiktoken_encoder(encoding_name=ENCODING_NAME, chunk_size=1000,
+                                                                   chunk_overlap=0)
+            split_docs = splitter.split_documents(docs)
+            llm = ChatOpenAI(base_url=srv.base_url, api_key="x", model=MODEL, temperature=0,
+                             custom_get_token_ids=encoding().encode_ordinary)
+            chain = load_summarize_chain(llm, chain_type="map_reduce")
+            result = chain.invoke({"input_documents": split_docs})
+        wall = time.perf_counter() - t
+        out = {"wall_s": round(wall, 3), **_counters(srv), "max_in_flight": srv.max_in_flight,
+               "map_calls": len(split_docs), "output_chars": len(result.get("output_text", ""))}
+    return out
+
+
+def body_tokens(articles: Path) -> tuple[int, int]:
+    """(tokens of the raw files, tokens of the cleaned article bodies) of a folder."""
+    raws, _ = load_raw([str(articles)])
+    return sum(count_tokens(r.text) for r in raws), sum(count_tokens(d.text) for d in clean_documents(raws))
+
+
+def run_sizes(sizes: list[int], latency: float = 0.2, per_token: float = 0.001, langchain_max: int = 50,
+              log: Any = None) -> dict[str, Any]:
+    """Ours and LangChain side by side for each N (LangChain only up to langchain_max articles)."""
+    rows = []
+    lc_status = langchain_status()
+    with tempfile.TemporaryDirectory(prefix="briefing-bench-") as tmp:
+        for n in sizes:
+            articles = write_articles(n, Path(tmp) / f"articles-{n}")
+            raw_tok, body_tok = body_tokens(articles)
+            if log:
+                log(f"pipeline N={n}: ours")
+            ours = run_ours(articles, Path(tmp) / f"ours-{n}", latency, per_token, max(n, 8))
+            row: dict[str, Any] = {"n": n, "raw_tokens": raw_tok, "body_tokens": body_tok, "ours": ours,
+                                   "ours_prompt_over_body": round(ours["prompt_tokens"] / body_tok, 3)}
+            if lc_status is not None:
+                row["langchain"] = {"skipped": lc_status}
+            elif n > langchain_max:
+                row["langchain"] = {"skipped": f"N > {langchain_max}: pass --langchain-max {n} to run it (slow)"}
+            else:
+                if log:
+                    log(f"pipeline N={n}: langchain map_reduce")
+                try:
+                    lc = run_langchain(articles, latency, per_token)
+                except Exception as e:  # noqa: BLE001 - reported in the table, never fatal
+                    row["langchain"] = {"skipped": f"failed: {type(e).__name__}: {str(e)[:200]}"}
+                else:
+                    row["langchain"] = lc
+                    row["speedup_vs_langchain"] = round(lc["wall_s"] / ours["wall_s"], 2)
+                    row["prompt_tokens_ratio"] = round(ours["prompt_tokens"] / lc["prompt_tokens"], 3)
+            rows.append(row)
+    at50 = next((r for r in rows if r["n"] == 50), None)
+    targets: dict[str, bool | None] = {
+        "wall <= 1.5x floor at N=50": None if at50 is None else at50["ours"]["wall_over_floor"] <= 1.5,
+        ">= 5x faster than LangChain at N=50": None if at50 is None or "speedup_vs_langchain" not in at50
+        else at50["speedup_vs_langchain"] >= 5,
+        "prompt tokens <= 0.7x LangChain (all N run)": None if not any("prompt_tokens_ratio" in r for r in rows)
+        else all(r["prompt_tokens_ratio"] <= 0.7 for r in rows if "prompt_tokens_ratio" in r),
+    }
+    return {"latency_s": latency, "per_token_s": per_token, "model": MODEL, "rows": rows, "targets": targets,
+            "langchain_skipped": lc_status}
+
+
+def run_regeneration(latency: float = 0.2, per_token: float = 0.001, seeds: Path = SEEDS) -> dict[str, Any]:
+    """First run on the seeds, then an unchanged rerun into the same output root: time and requests of the rerun."""
+    with tempfile.TemporaryDirectory(prefix="briefing-bench-regen-") as tmp, \
+            BenchServer(latency=latency, per_token=per_token) as srv:
+        settings = _settings(seeds, Path(tmp) / "out", srv.base_url, 8)
+        t = time.perf_counter()
+        run(settings, Reporter())
+        first = time.perf_counter() - t
+        before = _counters(srv)
+        t = time.perf_counter()
+        result = run(settings, Reporter())
+        rerun = time.perf_counter() - t
+        after = _counters(srv)
+    cache = getattr(result, "data", {}).get("cache", {})
+    out = {"first_run_s": round(first, 3), "first_run_requests": before["requests"], "rerun_s": round(rerun, 3),
+           "rerun_requests": after["requests"] - before["requests"], "cache": cache}
+    out["targets"] = {"rerun makes 0 requests": out["rerun_requests"] == 0, "rerun < 2 s": rerun < 2.0}
+    return out
