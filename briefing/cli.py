@@ -67,7 +67,8 @@ def _run_overrides(**kw: Any) -> dict[str, Any]:
     keys = {
         "out": "run.out", "engine": "run.engine", "prompts": "run.prompts", "verify_policy": "run.verify_policy",
         "keep": "run.keep", "model": "llm.model", "base_url": "llm.base_url", "context_window": "llm.context_window",
-        "concurrency": "llm.concurrency", "max_cost": "llm.max_cost",
+        "concurrency": "llm.concurrency", "max_cost": "llm.max_cost", "feed_limit": "run.feed_limit",
+        "since": "run.since",
     }
     out = {keys[k]: v for k, v in kw.items() if k in keys}
     if kw.get("sources"):
@@ -100,6 +101,10 @@ def run_options(f: F) -> F:
         click.option("--verify-policy", type=click.Choice(["flag", "drop"]),
                      help="Unverifiable claims: flag (keep, marked) or drop.  [default: flag]"),
         click.option("--keep", type=click.IntRange(min=1), metavar="N", help="Briefs kept under the output root."),
+        click.option("--feed-limit", type=click.IntRange(min=1), metavar="N",
+                     help="Entries taken per RSS/Atom feed.  [default: 20]"),
+        click.option("--since", metavar="WHEN", help="Skip feed entries published before WHEN: 7d, 12h, 2w or a "
+                     "date like 2024-11-01 (undated entries are kept)."),
     ]
     for opt in reversed(opts):
         f = opt(f)
@@ -112,7 +117,9 @@ def run_options(f: F) -> F:
 @click.option("--json", "as_json", is_flag=True, help="With --dry-run: one JSON object on stdout.")
 @common
 def run(config: str | None, dry_run: bool, as_json: bool, quiet: bool, debug: bool, **kw: Any) -> None:
-    """Build a brief from SOURCES (files or folders; default: the profile's sources, seeds/).
+    """Build a brief from SOURCES (files, folders, http(s) URLs, RSS/Atom feeds; default: seeds/).
+
+    A URL serving RSS/Atom is read as a feed; prefix a source with feed: to force it (feed:FILE works too).
 
     Writes OUT/<UTC timestamp>/brief.md and brief.json, points OUT/latest at them, and prints the
     path of brief.md as the last line of stdout.

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from dotenv import dotenv_values
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from briefing.errors import ConfigError
 from briefing.models import FocusQuestion, Profile
@@ -86,6 +86,17 @@ class RunSettings(_Strict):
     verify_policy: Literal["flag", "drop"] = "flag"
     max_file_mb: float = Field(default=5.0, gt=0)
     prompts: str | None = None  # directory searched first for prompt and brief templates
+    feed_limit: int = Field(default=20, ge=1, description="entries taken per RSS/Atom feed")
+    since: str | None = None  # feed entries dated before this are skipped: 7d, 12h, 2w or 2024-11-01
+
+    @field_validator("since")
+    @classmethod
+    def _since_parses(cls, v: str | None) -> str | None:
+        if v is not None:
+            from briefing.fetch import parse_since
+
+            parse_since(v)  # ValueError -> a validation error naming run.since
+        return v
 
 
 class LLMSettings(_Strict):

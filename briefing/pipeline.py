@@ -58,7 +58,9 @@ class RunResult:
 
 def load_sources(paths: list[str], settings: Settings, report: Reporter) -> tuple[list[Source], list[str]]:
     """Ingest and clean; returns sources with run-wide ids (1..n, in input order) and warnings for skipped files."""
-    raws, warnings = load_raw(paths, max_bytes=int(settings.run.max_file_mb * 1024 * 1024))
+    raws, warnings = load_raw(paths, max_bytes=int(settings.run.max_file_mb * 1024 * 1024),
+                              cache_dir=Path(settings.run.out) / ".cache", feed_limit=settings.run.feed_limit,
+                              since=settings.run.since)
     for w in warnings:
         report.warn(w)
     report.info(f"cleaning {len(raws)} file(s)")
