@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from briefing.chunk import MIN_TOKENS, chunk_text
 from briefing.tokens import count_tokens, encoding
 
-WORDS = st.sampled_from(["the", "Kim", "Putin", "2024", "troops", "Seoul", "missile", "é", "한국", "中国", "🙂", "x" * 30])
+WORDS = st.sampled_from(["the", "Kim", "Putin", "2024", "troops", "Seoul", "missile", "é", "한국", "中国", "🙂",
+                        "x" * 30])
 SEPS = st.sampled_from([" ", " ", " ", ". ", "! ", ".\n", "\n\n", "\n \n", "  ", "\t", "\r\n", "。", "", "\n\n\n "])
 PROSE = st.lists(st.tuples(WORDS, SEPS), max_size=200).map(lambda xs: "".join(w + s for w, s in xs))
 TEXT = st.one_of(st.text(max_size=400), PROSE, st.text(alphabet=st.characters(codec="utf-8"), max_size=300))

@@ -1,0 +1,91 @@
+"""Prompt files: list, show, locate, copy for editing, and preview with real data (logic behind `briefing prompts`)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+from briefing.config import Settings
+from briefing.errors import TemplateError
+from briefing.templates import locate, packaged_dir, search_path
+
+TASKS = ("summarize", "reduce", "synthesize", "synthesize_reduce", "repair")
+
+
+def dirs_for(settings: Settings, prompts_dir: str | Path | None = None) -> list[Path]:
+    """Search path: --prompts DIR, the configured directory, ./prompts, packaged defaults."""
+    return search_path(prompts_dir, settings.run.prompts)
+
+
+def list_prompts(dirs: list[Path]) -> list[tuple[str, Path]]:
+    """Every template name (*.j2) visible on the search path, with the file that wins."""
+    names = sorted({p.name for d in dirs for p in d.glob("*.j2")})
+    return [(n, locate(dirs, n)) for n in names]
+
+
+def _name(name: str) -> str:
+    """Accept "summarize.system", "summarize.system.j2"; a bare task name is an error listing the parts."""
+    if name in TASKS:
+        raise TemplateError(f"{name!r} has two parts: use {name}.system or {name}.user")
+    return name if name.endswith(".j2") else name + ".j2"
+
+
+def show(dirs: list[Path], name: str) -> str:
+    """The template's source text."""
+    return locate(dirs, _name(name)).read_text(encoding="utf-8")
+
+
+def path(dirs: list[Path], name: str) -> Path:
+    """The file a template name resolves to."""
+    return locate(dirs, _name(name))
+
+
+def copy_for_edit(dirs: list[Path], name: str, target: Path) -> Path:
+    """Copy a template into `target` (e.g. ./prompts) unless it is already there; returns the file to edit."""
+    src = locate(dirs, _name(name))
+    dest = target / src.name
+    if not dest.exists():
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, dest)
+    return dest
+
+
+def render(settings: Settings, name: str, source_file: str, dirs: list[Path]) -> str:
+    """Render a prompt (both parts of a task, or one part) with a real file, loaded and cleaned as in a run."""
+    from briefing.engines.llm import LLMEngine
+    from briefing.models import Claim, Evidence, SourceSummary
+    from briefing.pipeline import Reporter, load_sources
+
+    task, _, part = name.removesuffix(".j2").partition(".")
+    if task not in TASKS or part not in ("", "system", "user"):
+        raise TemplateError(f"unknown prompt {name!r}; choose one of: {', '.join(TASKS)} (optionally .system/.user)")
+    sources, _ = load_sources([source_file], settings, Reporter())
+    engine = LLMEngine(settings, prompts_dirs=dirs)
+    profile = settings.to_profile()
+    src = sources[0]
+    if task in ("summarize", "reduce", "repair"):
+        call = engine._summary_call(src, profile, src.text, None)
+        if task == "reduce":
+            call = engine._reduce_call(src, profile, ['{"summary": [], "key_points": [], "events": [], '
+                                                      '"actors": [], "stance": "news report"}'])
+        if task == "repair":
+            from briefing.engines.llm import _Call
+
+            call = _Call("repair", "repair", "source_summary", "", src.id,
+                         {"error": "invalid JSON", "output": '{"summary": [', "target_schema": "source_summary"})
+    else:
+        sents = [s.strip() for s in re.findall(r"[^.!?\n]{20,300}[.!?]", src.text)][:3]
+        summ = SourceSummary(src.id, [Claim(s, [src.id], [Evidence(src.id, s)]) for s in sents], "news report")
+        meta, notes = engine._notes(sources, [summ])
+        call = engine._synth_call(task, profile, meta, notes)
+    system, user = engine._render(call)
+    parts = {"system": system, "user": user}
+    if part:
+        return parts[part]
+    return f"=== {task}.system.j2 ===\n{system}\n\n=== {task}.user.j2 ===\n{user}\n"
+
+
+def packaged(name: str) -> Path:
+    """The packaged default of a template (to diff an edited copy against)."""
+    return packaged_dir() / _name(name)
