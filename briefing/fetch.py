@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential, wait_random
 
 from briefing import __version__
 from briefing.models import RawDoc
@@ -232,7 +232,7 @@ class Fetcher:
             if cached[1]:
                 headers["If-Modified-Since"] = cached[1]
         o = self.opts
-        backoff = wait_exponential_jitter(initial=o.backoff, max=o.max_backoff, jitter=o.backoff / 2)
+        backoff = wait_exponential(multiplier=o.backoff, max=o.max_backoff) + wait_random(0, o.backoff / 2)
 
         def wait(state: RetryCallState) -> float:
             base = float(backoff(state))
@@ -315,7 +315,9 @@ class Fetcher:
         """Entries of an RSS/Atom feed (first feed_limit in feed order within the date window), fetched or inline."""
         import feedparser
 
-        parsed = feedparser.parse(io.BytesIO(body), response_headers={"content-location": feed_url})
+        # never let feedparser fetch anything itself: it gets bytes, a base URL and an XML content type
+        parsed = feedparser.parse(io.BytesIO(body), response_headers={"content-location": feed_url,
+                                                                      "content-type": "application/xml"})
         if not parsed.entries:
             why = f" ({parsed.get('bozo_exception')})" if parsed.get("bozo") else ""
             return [], [f"{feed_url}: feed has no entries{why}, skipped"]
