@@ -26,6 +26,7 @@ _LANGS = {
 
 _WORD_RE = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
 _NONALPHA_RE = re.compile(r"[\W\d_]+")
+_LETTER_RE = re.compile(r"[^\W\d_]")
 _BULLET_RE = re.compile(r"^\s*(?:[•·▪▸►◦‣∙*+–—-]|\d{1,2}[.)])\s+")
 _TERMINAL_RE = re.compile(r"""[.!?:;…"”’»)\]]\s*$""")
 _HANGUL_RE = re.compile(r"[\uac00-\ud7a3]")
@@ -79,6 +80,13 @@ _BOILER_RE = re.compile(
     )""",
     re.X,
 )  # applied to lower-cased text
+# Every alternative of _BOILER_RE contains one of these literals: a cheap substring check spares most lines the regex.
+_BOILER_WORDS = (
+    "cookie", "privacy", "terms", "sign", "log", "subscribe", "newsletter", "click", "read", "continue", "skip",
+    "follow", "share", "facebook", "twitter", "linkedin", "whatsapp", "pinterest", "advertisement", "sponsored",
+    "promoted", "javascript", "menu", "search", "home", "close", "toggle", "field", "address", "name", "thank",
+    "support", "donate", "powered", "rights", "©", "photo", "updated", "published", "posted", "ago",
+)  # fmt: skip
 # End of a wire story: agency tag "[City=Agency]", "(Reporting by ...)", "-30-", "###", "ENDS".
 _SIGNOFF_RE = re.compile(
     r"""^\s*(?:
@@ -142,31 +150,44 @@ def _stoplist(language: str) -> frozenset[str]:
         return frozenset()
 
 
+@lru_cache(maxsize=1)
+def _stopword_languages() -> dict[str, tuple[str, ...]]:
+    """Map each stopword of the candidate languages to the languages (in _LANGS order) whose stoplist has it."""
+    table: dict[str, list[str]] = defaultdict(list)
+    for name in _LANGS:
+        for w in _stoplist(name):
+            table[w].append(name)
+    return {w: tuple(names) for w, names in table.items()}
+
+
 def detect_language(text: str) -> tuple[str | None, str | None]:
     """Guess (ISO 639-1 code, jusText stoplist name) from script and stopword hits; (None, None) if unsure."""
     sample = "\n".join(sorted(text[:200000].split("\n"), key=len, reverse=True)[:12])[:3000]
-    letters = len(_NONALPHA_RE.sub("", sample))
-    if letters == 0:
+    if not _LETTER_RE.search(sample):
         return None, None
-    hangul = len(_HANGUL_RE.findall(sample))
-    kana = len(_KANA_RE.findall(sample))
-    han = len(_HAN_RE.findall(sample))
-    if hangul > 0.3 * letters:
-        return "ko", "Korean"
-    if kana > 0.1 * letters:
-        return "ja", None
-    if han > 0.3 * letters:
-        return "zh", None
+    if _NON_SPACED_RE.search(sample):  # script counts matter only when some CJK is present
+        letters = len(_NONALPHA_RE.sub("", sample))
+        hangul = len(_HANGUL_RE.findall(sample))
+        kana = len(_KANA_RE.findall(sample))
+        han = len(_HAN_RE.findall(sample))
+        if hangul > 0.3 * letters:
+            return "ko", "Korean"
+        if kana > 0.1 * letters:
+            return "ja", None
+        if han > 0.3 * letters:
+            return "zh", None
     words = _WORD_RE.findall(sample.lower())
     if len(words) < 5:
         return None, None
-    counts = Counter(words)
+    hits: Counter[str] = Counter()
+    table = _stopword_languages()
+    for w, c in Counter(words).items():
+        for name in table.get(w, ()):
+            hits[name] += c
     best, best_hits = None, 0
     for name in _LANGS:
-        stops = _stoplist(name)
-        hits = sum(c for w, c in counts.items() if w in stops)
-        if hits > best_hits:
-            best, best_hits = name, hits
+        if hits[name] > best_hits:
+            best, best_hits = name, hits[name]
     if best is None or best_hits < 0.15 * len(words):
         return None, None
     return _LANGS[best], best
@@ -269,7 +290,7 @@ def _hard_rules(blocks: list[_Block], repeated: set[str]) -> None:
             b.reason = "not prose (mostly digits or symbols)"
         elif _EMAIL_URL_RE.match(b.text):
             b.reason = "contact address or bare link"
-        elif b.words < 40 and (_BOILER_RE.search(b.text.lower()) or _BREADCRUMB_RE.match(b.text)):
+        elif b.words < 40 and (_is_boilerplate(b.text.lower()) or _BREADCRUMB_RE.match(b.text)):
             b.reason = "boilerplate phrase"
         elif _DATE_ONLY_RE.match(_LABEL_RE.sub("", b.text, count=1)):
             b.reason = "date line"
@@ -279,6 +300,11 @@ def _hard_rules(blocks: list[_Block], repeated: set[str]) -> None:
             seen[b.key] = b.start
         b.cls = BAD if b.reason else _base_class(b)
     _mark_menus(blocks)
+
+
+def _is_boilerplate(low: str) -> bool:
+    """True when a lower-cased line contains a boilerplate phrase (keyword pre-filter, then the regex)."""
+    return any(w in low for w in _BOILER_WORDS) and _BOILER_RE.search(low) is not None
 
 
 def _mark_menus(blocks: list[_Block]) -> None:
