@@ -290,7 +290,7 @@ def test_hierarchical_synthesis_keeps_every_source(make: Callable[..., LLMEngine
 
 
 @pytest.mark.parametrize(("server", "match"), [
-    ({"api_key": "right-key"}, r"source \[1\] inbox/article-1.txt \(Article 1\): authentication failed \(401\)"),
+    ({"api_key": "right-key"}, r"source \[\d\] inbox/article-\d.txt \(Article \d\): authentication failed \(401\)"),
     ({"models": ["other-model"]}, r"source \[\d\] .*model 'gpt-4o-mini' not found .*\(404\)"),
     ({"max_context": 100}, r"prompt too long .*context-window"),
 ])
