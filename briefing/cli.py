@@ -258,6 +258,94 @@ def verify(path: str, quiet: bool, debug: bool) -> None:
         sys.exit(1)
 
 
+@cli.group()
+def prompts() -> None:
+    """Prompt and brief templates: list, show, locate, copy for editing, preview with real data.
+
+    Templates are searched in order: --prompts DIR, the configured run.prompts directory, ./prompts,
+    the packaged defaults. Copy one into ./prompts with `briefing prompts edit NAME` to change it.
+    """
+
+
+def _prompt_dirs(config: str | None, prompts_dir: str | None) -> tuple[Any, list[Path]]:
+    from briefing.prompts import dirs_for
+
+    settings = load_settings(config)
+    return settings, dirs_for(settings, prompts_dir)
+
+
+def prompt_options(f: F) -> F:
+    """Options of the `prompts` subcommands."""
+    f = click.option("--prompts", "prompts_dir", type=click.Path(file_okay=False), metavar="DIR",
+                     help="Directory searched first.")(f)
+    f = click.option("--config", "-c", "config", type=click.Path(dir_okay=False), metavar="FILE",
+                     help="Settings file.")(f)
+    return f
+
+
+@prompts.command("list")
+@prompt_options
+def prompts_list(config: str | None, prompts_dir: str | None) -> None:
+    """List every template and the file that is used for it."""
+    from briefing.prompts import list_prompts
+
+    _, dirs = _prompt_dirs(config, prompts_dir)
+    for name, where in list_prompts(dirs):
+        click.echo(f"{name:<32} {where}")
+
+
+@prompts.command("show")
+@click.argument("name")
+@prompt_options
+def prompts_show(name: str, config: str | None, prompts_dir: str | None) -> None:
+    """Print a template's source (NAME like summarize.system or brief.md)."""
+    from briefing.prompts import show
+
+    _, dirs = _prompt_dirs(config, prompts_dir)
+    click.echo(show(dirs, name), nl=False)
+
+
+@prompts.command("path")
+@click.argument("name")
+@prompt_options
+def prompts_path(name: str, config: str | None, prompts_dir: str | None) -> None:
+    """Print the path of the file used for a template."""
+    from briefing.prompts import path
+
+    _, dirs = _prompt_dirs(config, prompts_dir)
+    click.echo(str(path(dirs, name)))
+
+
+@prompts.command("edit")
+@click.argument("name")
+@click.option("--to", "target", type=click.Path(file_okay=False), default="prompts", show_default=True,
+              help="Directory to copy the template into.")
+@click.option("--no-editor", is_flag=True, help="Only copy and print the path; do not open $EDITOR.")
+@prompt_options
+def prompts_edit(name: str, target: str, no_editor: bool, config: str | None, prompts_dir: str | None) -> None:
+    """Copy a template into ./prompts (if not there yet) and open it in $EDITOR."""
+    from briefing.prompts import copy_for_edit
+
+    _, dirs = _prompt_dirs(config, prompts_dir)
+    dest = copy_for_edit(dirs, name, Path(target))
+    if not no_editor and sys.stdin.isatty():
+        click.edit(filename=str(dest))
+    click.echo(str(dest))
+
+
+@prompts.command("render")
+@click.argument("name")
+@click.option("--source", "source_file", type=click.Path(), required=True, metavar="FILE",
+              help="An article to fill the template with (loaded and cleaned as in a run).")
+@prompt_options
+def prompts_render(name: str, source_file: str, config: str | None, prompts_dir: str | None) -> None:
+    """Preview a prompt (e.g. summarize, synthesize.user) filled with real data from FILE."""
+    from briefing.prompts import render
+
+    settings, dirs = _prompt_dirs(config, prompts_dir)
+    click.echo(render(settings, name, source_file, dirs), nl=False)
+
+
 def main() -> None:
     """Entry point: one clear line per error, exit 2 for usage and config errors, 1 for failures."""
     try:

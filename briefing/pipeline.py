@@ -267,6 +267,8 @@ def _run(settings: Settings, report: Reporter, engine: Engine | None = None,
     t = lap("chunk", t)
     if dry_run:
         return engine.estimate(sources, chunks, profile)  # type: ignore[attr-defined, no-any-return]
+    if settings.llm.max_cost is not None and hasattr(engine, "check_estimate"):
+        engine.check_estimate(engine.estimate(sources, chunks, profile))  # type: ignore[attr-defined]
 
     with Cache(out_root / ".cache" / "cache.sqlite") as cache:
         report.info(f"summarizing {len(sources)} source(s) with the {engine.name} engine")
@@ -281,6 +283,8 @@ def _run(settings: Settings, report: Reporter, engine: Engine | None = None,
             report.info("synthesis reused from the cache (nothing changed)")
         t = lap("synthesize", t)
 
+    for w in getattr(engine, "warnings", []):
+        report.warn(w)
     by_id = {s.id: s for s in sources}
     claims = flatten(synthesis, summaries)
     verified, total = verify_claims([c for _, c in claims], by_id)

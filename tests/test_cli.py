@@ -91,3 +91,21 @@ def test_python_dash_m_and_console_script_agree() -> None:
         pytest.skip("console script not installed in this environment")
     r = subprocess.run([str(exe), "--version"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and r.stdout == cli("--version").stdout
+
+
+def test_prompts_commands(tmp_path: Path) -> None:
+    r = cli("prompts", "list")
+    assert r.returncode == 0 and "summarize.system.j2" in r.stdout and "brief.md.j2" in r.stdout
+    r = cli("prompts", "show", "synthesize.user")
+    assert r.returncode == 0 and "{{" in r.stdout
+    r = cli("prompts", "path", "brief.md")
+    assert r.returncode == 0 and r.stdout.strip().endswith("brief.md.j2")
+    r = cli("prompts", "edit", "summarize.system", "--no-editor", cwd=tmp_path)
+    assert r.returncode == 0 and (tmp_path / "prompts" / "summarize.system.j2").is_file()
+    # The local copy now wins the search.
+    r = cli("prompts", "path", "summarize.system", cwd=tmp_path)
+    assert Path(r.stdout.strip()).resolve() == (tmp_path / "prompts" / "summarize.system.j2").resolve()
+    r = cli("prompts", "render", "summarize.user", "--source", str(OTHER / "shells_report.txt"))
+    assert r.returncode == 0 and '<article id="1">' in r.stdout and "9,000 containers" in r.stdout
+    r = cli("prompts", "show", "nope.user")
+    assert r.returncode == 1 and "not found" in r.stderr and "Traceback" not in r.stderr
