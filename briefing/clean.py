@@ -118,6 +118,15 @@ _MT_ARTIFACTS = (
     re.compile(r" \.[ \t]*$", re.M),
     re.compile(r"\b(?:machine[- ]translated|automatically\s+translated|translated\s+by\s+(?:google|deepl|ai))\b"),
 )
+# Whatever each artifact pattern matches also matches its quick pattern, which starts with a literal and so is
+# scanned fast; a leading \b makes Python's regex engine try the full pattern at every position of the text.
+_MT_QUICK = (
+    _MT_ARTIFACTS[0],
+    re.compile(r"on\s+the\s+\d"),
+    re.compile(r"decided"),
+    _MT_ARTIFACTS[3],
+    re.compile(r"translated"),
+)
 
 
 @dataclass
@@ -496,8 +505,8 @@ def machine_translation_signals(text: str) -> list[str]:
         if s and len(s) <= 60 and _NON_SPACED_RE.search(s) and _SIGNOFF_RE.match(s):
             found.append(f"agency tag in another script: {s}")
     low = text.lower()
-    for rx in _MT_ARTIFACTS:
-        if rx.search(low):
+    for quick, rx in zip(_MT_QUICK, _MT_ARTIFACTS, strict=True):
+        if quick.search(low) and rx.search(low):
             found.append(f"translation artifact: {rx.pattern[:30]}")
     return found
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections import defaultdict
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from briefing.models import CleanedDoc
 
@@ -23,12 +26,12 @@ class _Features:
     anchors: set[str]  # the subset that pins an event: numbers and multi-word proper names
 
 
-def _features(text: str, stops: frozenset[str]) -> _Features:
-    """Content-word pairs, multi-digit numbers (not years) and capitalised name pairs of a text."""
+def _features(words: list[str], stops: frozenset[str]) -> _Features:
+    """Content-word pairs, multi-digit numbers (not years) and capitalised name pairs of a tokenised text."""
     phrases: set[str] = set()
     anchors: set[str] = set()
     prev, prev_cap = "", False
-    for w in _WORD_RE.findall(text):
+    for w in words:
         lw = w.lower().replace("’", "'")
         if w[0].isdigit():
             digits = re.sub(r"\D", "", w)
@@ -51,13 +54,22 @@ def _features(text: str, stops: frozenset[str]) -> _Features:
     return _Features(phrases, anchors)
 
 
-def _minhash(text: str) -> object:
-    """MinHash of the word 3-shingles of a text."""
+@lru_cache(maxsize=1)
+def _minhash_template() -> object:
+    """An empty MinHash whose permutations (costly to draw) every text's MinHash reuses."""
     from datasketch import MinHash
 
-    words = [w.lower() for w in _WORD_RE.findall(text)]
-    mh = MinHash(num_perm=64, seed=7)
-    shingles = {" ".join(words[i : i + 3]).encode() for i in range(max(1, len(words) - 2))}
+    return MinHash(num_perm=64, seed=7)
+
+
+def _minhash(words: list[str]) -> object:
+    """MinHash of the word 3-shingles of a tokenised text."""
+    from datasketch import MinHash
+
+    template = _minhash_template()
+    mh = MinHash(num_perm=64, seed=7, permutations=template.permutations, scheme=template.scheme)  # type: ignore[attr-defined]
+    lowered = [w.lower() for w in words]
+    shingles = {" ".join(lowered[i : i + 3]).encode() for i in range(max(1, len(lowered) - 2))}
     mh.update_batch(list(shingles))
     return mh
 
@@ -82,28 +94,73 @@ def similarity_matrix(texts: list[str]) -> list[list[float]]:
     return sims
 
 
-def _all_features(texts: list[str]) -> list[_Features]:
-    """Features of every text, with the English stoplist as the function-word filter."""
+@lru_cache(maxsize=1)
+def _english_stops() -> frozenset[str]:
+    """The English jusText stoplist, the function-word filter of event features."""
     import justext
 
-    stops = frozenset(justext.get_stoplist("English"))
-    return [_features(t, stops) for t in texts]
+    return frozenset(justext.get_stoplist("English"))
+
+
+def _all_features(texts: list[str]) -> list[_Features]:
+    """Features of every text, with the English stoplist as the function-word filter."""
+    return [_features(_WORD_RE.findall(t), _english_stops()) for t in texts]
 
 
 def groups(texts: list[str]) -> list[list[int]]:
     """For each text, the 0-based indices of the other texts reporting the same event."""
     n = len(texts)
-    out: list[set[int]] = [set() for _ in range(n)]
     if n < 2:
         return [[] for _ in range(n)]
-    hashes = [_minhash(t) for t in texts]
-    feats = _all_features(texts)
-    for a in range(n):
-        for b in range(a + 1, n):
-            if hashes[a].jaccard(hashes[b]) >= TEXT_JACCARD or same_event(feats[a], feats[b])[0]:  # type: ignore[attr-defined]
-                out[a].add(b)
-                out[b].add(a)
+    # Identical texts always group (equal MinHashes); compare each distinct text once.
+    copies: dict[str, list[int]] = defaultdict(list)
+    for i, t in enumerate(texts):
+        copies[t].append(i)
+    members = list(copies.values())
+    out: list[set[int]] = [set() for _ in range(n)]
+    for m in members:
+        for i in m:
+            out[i].update(j for j in m if j != i)
+    for a, b in _linked_pairs(list(copies)):
+        for i in members[a]:
+            out[i].update(members[b])
+        for j in members[b]:
+            out[j].update(members[a])
     return [sorted(s) for s in out]
+
+
+def _linked_pairs(texts: list[str]) -> list[tuple[int, int]]:
+    """Pairs (a < b) of distinct texts that are near-copies or report the same event, without comparing every pair."""
+    tokens = [_WORD_RE.findall(t) for t in texts]
+    hashes = [_minhash(words) for words in tokens]
+    feats = [_features(words, _english_stops()) for words in tokens]
+    # A pair can pass only if enough MinHash positions hold equal values or it shares MIN_ANCHORS anchors.
+    equal_positions = _co_occurrences([enumerate(h.hashvalues.tolist()) for h in hashes])  # type: ignore[attr-defined]
+    shared_anchors = _co_occurrences([f.anchors for f in feats])
+    num_perm = len(hashes[0].hashvalues)  # type: ignore[attr-defined]
+    candidates = {p for p, c in equal_positions.items() if c / num_perm >= TEXT_JACCARD}
+    candidates |= {p for p, c in shared_anchors.items() if c >= MIN_ANCHORS}
+    if TEXT_JACCARD <= 0 or MIN_ANCHORS <= 0:
+        candidates = {(a, b) for a in range(len(texts)) for b in range(a + 1, len(texts))}
+    return [
+        (a, b)
+        for a, b in sorted(candidates)
+        if hashes[a].jaccard(hashes[b]) >= TEXT_JACCARD or same_event(feats[a], feats[b])[0]  # type: ignore[attr-defined]
+    ]
+
+
+def _co_occurrences(items: list[Iterable[Hashable]]) -> dict[tuple[int, int], int]:
+    """For pairs (a < b) of item collections with something in common, how many items they share (hash index)."""
+    index: dict[Hashable, list[int]] = defaultdict(list)
+    for d, its in enumerate(items):
+        for it in its:
+            index[it].append(d)
+    counts: dict[tuple[int, int], int] = defaultdict(int)
+    for docs in index.values():
+        for x in range(len(docs)):
+            for y in range(x + 1, len(docs)):
+                counts[docs[x], docs[y]] += 1
+    return counts
 
 
 def mark_duplicates(docs: list[CleanedDoc]) -> None:
