@@ -28,7 +28,7 @@ _WORD_RE = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
 _NONALPHA_RE = re.compile(r"[\W\d_]+")
 _LETTER_RE = re.compile(r"[^\W\d_]")
 _BULLET_RE = re.compile(r"^\s*(?:[•·▪▸►◦‣∙*+–—-]|\d{1,2}[.)])\s+")
-_TERMINAL_RE = re.compile(r"""[.!?:;…"”’»)\]]\s*$""")
+_TERMINAL_CHARS = frozenset(""".!?:;…"”’»)]""")  # a line ending in one of these (then spaces) ends a sentence
 _HANGUL_RE = re.compile(r"[\uac00-\ud7a3]")
 _KANA_RE = re.compile(r"[\u3040-\u30ff]")
 _HAN_RE = re.compile(r"[\u4e00-\u9fff]")
@@ -235,15 +235,22 @@ def _segment(text: str) -> list[tuple[str, int, int]]:
 
 def _is_wrapped(prev: str, line: str) -> bool:
     """True when `line` continues a hard-wrapped sentence from `prev`."""
-    if len(prev) < 45 or _TERMINAL_RE.search(prev) or _BULLET_RE.match(line) or _BULLET_RE.match(prev):
+    if len(prev) < 45 or _ends_sentence(prev) or _BULLET_RE.match(line) or _BULLET_RE.match(prev):
         return False
     first = line[0]
     return first.islower() or (first.isalpha() and prev.rsplit(" ", 1)[-1].lower() in _stoplist("English"))
 
 
+def _ends_sentence(text: str) -> bool:
+    """True when the text ends in sentence-final punctuation, a closing quote or bracket (trailing spaces ignored)."""
+    stripped = text.rstrip()
+    return bool(stripped) and stripped[-1] in _TERMINAL_CHARS
+
+
 def _make_block(text: str, start: int, end: int, stops: frozenset[str]) -> _Block:
     """Compute the features of one paragraph."""
     words = _WORD_RE.findall(text)
+    key = " ".join(words).lower()
     n_tokens = len(text.split())
     cjk = len(_NON_SPACED_RE.findall(text)) if _NON_SPACED_RE.search(text) else 0
     if cjk > len(text) / 3:
@@ -251,7 +258,7 @@ def _make_block(text: str, start: int, end: int, stops: frozenset[str]) -> _Bloc
         stop = 0.4 if len(text) > 30 else 0.0
     else:
         n_words = n_tokens
-        stop = (sum(1 for w in words if w.lower() in stops) / len(words)) if words and stops else 0.0
+        stop = (sum(w in stops for w in key.split(" ")) / len(words)) if words and stops else 0.0
         if not stops and words:
             stop = 0.35
     nonspace = len(text) - text.count(" ")
@@ -260,11 +267,11 @@ def _make_block(text: str, start: int, end: int, stops: frozenset[str]) -> _Bloc
         text=text,
         start=start,
         end=end,
-        key=" ".join(words).lower(),
+        key=key,
         words=n_words,
         chars=len(text),
         stop=stop,
-        terminal=bool(_TERMINAL_RE.search(text)),
+        terminal=_ends_sentence(text),
         bullet=bool(_BULLET_RE.match(text)),
         letters=letters,
     )
