@@ -107,9 +107,9 @@ class ExtractiveEngine:
 
     def estimate(self, sources: list[Source], chunks: dict[int, list[Chunk]], profile: Profile) -> dict[str, object]:
         """A dry run of the extractive engine costs nothing."""
-        zero = {"calls": 0, "prompt_tokens": 0, "completion_tokens": 0, "cost_usd": 0.0}
-        return {"stages": {"summarize": dict(zero), "synthesize": dict(zero)}, "requests": 0, "prompt_tokens": 0,
-                "completion_tokens": 0, "cost_usd": 0.0}
+        zero = {"requests": 0, "prompt_tokens": 0, "completion_tokens": 0, "cost_usd": 0.0}
+        return {"engine": self.name, "model": self.model, "stages": {"summarize": dict(zero), "synthesize": dict(zero)},
+                **zero}
 
     # -- indexing ---------------------------------------------------------------------------------------------
 

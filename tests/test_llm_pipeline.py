@@ -1,0 +1,104 @@
+"""Issue 4 acceptance through the CLI: `briefing run` against an OpenAI-compatible server on loopback."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from llm_server import LLMServer
+
+from briefing.config import load_settings
+from briefing.engines.llm import LLMEngine
+
+ROOT = Path(__file__).parent.parent
+SEEDS = ROOT / "seeds"
+
+
+def cli(srv: LLMServer, *args: str, key: str = "test-key", cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "BRIEFING_"))}
+    env.update({"OPENAI_BASE_URL": srv.base_url, "OPENAI_API_KEY": key, "BRIEFING_MODEL": "test-model"})
+    return subprocess.run([sys.executable, "-m", "briefing", *args], capture_output=True, text=True, env=env,
+                          cwd=cwd, timeout=180)
+
+
+def test_run_on_seeds_requests_budget_overlap_and_usage(tmp_path: Path) -> None:
+    with LLMServer(latency=0.3) as srv:
+        r = cli(srv, "run", str(SEEDS), "--out", str(tmp_path / "out"), cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        recs = srv.completions()
+        counted = (srv.requests, srv.prompt_tokens, srv.completion_tokens)
+    assert "engine: llm" in r.stderr
+    brief = Path(r.stdout.strip().splitlines()[-1])
+    data = json.loads((brief.parent / "brief.json").read_text(encoding="utf-8"))
+    assert data["engine"] == "llm" and data["model"] == "test-model"
+    tasks = [x.task for x in recs]
+    assert tasks.count("summarize") == 5 and tasks.count("synthesize") == 1 and len(tasks) == 6
+    # No request exceeds the prompt budget the engine derives from the model's context window.
+    settings = load_settings(None, {"llm.model": "test-model", "llm.base_url": srv.base_url}, environ={},
+                             dotenv_path=None)
+    limit = LLMEngine(settings).prompt_limit()
+    assert max(x.prompt_tokens for x in recs) <= limit
+    # Summary requests overlap in time.
+    summaries = sorted((x for x in recs if x.task == "summarize"), key=lambda x: x.start)
+    assert any(b.start < a.end for a, b in zip(summaries, summaries[1:], strict=False))
+    usage = data["usage"]
+    assert (usage["requests"], usage["prompt_tokens"], usage["completion_tokens"]) == counted
+    # Every citation resolves and the verifier ran.
+    ids = {s["id"] for s in data["sources"]}
+    assert all(set(c["source_ids"]) <= ids for c in data["claims"] if c["verified"])
+    assert data["verification"]["total"] == len(data["claims"]) > 0
+
+
+def test_dry_run_sends_nothing_and_estimates_within_ten_percent(tmp_path: Path) -> None:
+    with LLMServer() as srv:
+        r = cli(srv, "run", str(SEEDS), "--out", str(tmp_path / "dry"), "--dry-run", "--json", cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        assert srv.completions() == []
+        est = json.loads(r.stdout)
+        assert set(est) >= {"requests", "prompt_tokens", "completion_tokens", "cost_usd"}
+        real = cli(srv, "run", str(SEEDS), "--out", str(tmp_path / "real"), cwd=tmp_path)
+        assert real.returncode == 0, real.stderr
+        sent = srv.prompt_tokens
+    assert est["requests"] == 6
+    assert abs(est["prompt_tokens"] - sent) <= 0.10 * sent
+    assert not (tmp_path / "dry").exists() or not (tmp_path / "dry" / "latest").exists()
+
+
+def test_dry_run_table_is_readable(tmp_path: Path) -> None:
+    with LLMServer() as srv:
+        r = cli(srv, "run", str(SEEDS), "--out", str(tmp_path / "dry"), "--dry-run", cwd=tmp_path)
+    assert r.returncode == 0 and "summarize" in r.stdout and "synthesize" in r.stdout and "total" in r.stdout
+
+
+def test_bad_key_and_unknown_model_fail_fast_with_one_line(tmp_path: Path) -> None:
+    with LLMServer(api_key="right-key", models=["test-model"]) as srv:
+        t0 = time.perf_counter()
+        r = cli(srv, "run", str(SEEDS), "--out", str(tmp_path / "out"), key="wrong-key", cwd=tmp_path)
+        elapsed = time.perf_counter() - t0
+        assert r.returncode == 1 and elapsed < 10
+        lines = [line for line in r.stderr.splitlines() if "error" in line.lower()]
+        assert len(lines) == 1 and "Traceback" not in r.stderr and "wrong-key" not in r.stderr
+        r = cli(srv, "run", str(SEEDS), "--out", str(tmp_path / "out"), "--model", "no-such-model",
+                key="right-key", cwd=tmp_path)
+        assert r.returncode == 1 and "no-such-model" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "out" / "latest").exists()
+
+
+def test_thirty_percent_faults_give_the_same_brief(tmp_path: Path) -> None:
+    with LLMServer() as srv:
+        clean_run = cli(srv, "run", str(SEEDS), "--out", str(tmp_path / "a"), cwd=tmp_path)
+    faults = {"429": 0.06, "500": 0.06, "503": 0.05, "timeout": 0.04, "drop": 0.05, "html": 0.04}
+    with LLMServer(faults=faults, seed=7, hang=1.5) as srv:
+        env_timeout = ["--concurrency", "4"]
+        faulty_run = cli(srv, "run", str(SEEDS), "--out", str(tmp_path / "b"), *env_timeout, cwd=tmp_path)
+        injected = [x.fault for x in srv.completions() if x.fault]
+    assert clean_run.returncode == 0 and faulty_run.returncode == 0, faulty_run.stderr
+    assert injected, "the server injected no faults"
+
+    def claims(r: subprocess.CompletedProcess[str]) -> list[tuple[str, str]]:
+        data = json.loads((Path(r.stdout.strip().splitlines()[-1]).parent / "brief.json").read_text("utf-8"))
+        return [(c["section"], c["text"]) for c in data["claims"]]
+
+    assert claims(clean_run) == claims(faulty_run)
