@@ -29,8 +29,8 @@ class BenchServer(LLMServer):
     per-output-token time; here such prompts get a concise summary of the quoted text, about 100 tokens.
     """
 
-    def _answer(self, body: dict[str, Any], fault: str | None) -> tuple[str, str, str]:
-        task, content, finish = super()._answer(body, fault)
+    def _answer(self, body: dict[str, Any], fault: str | None, *args: Any, **kwargs: Any) -> tuple[str, str, str]:
+        task, content, finish = super()._answer(body, fault, *args, **kwargs)
         if task == "other":
             msgs = body.get("messages", [])
             user = next((m["content"] for m in msgs if m.get("role") == "user"), "")
