@@ -112,6 +112,7 @@ class LLMSettings(_Strict):
     tokens_per_minute: int | None = Field(default=None, gt=0)
     timeout: float = Field(default=120.0, gt=0)
     max_retries: int = Field(default=6, ge=0)
+    retry_backoff: float = Field(default=1.0, ge=0)  # seconds before the first retry; doubles each time (max 30)
     max_cost: float | None = Field(default=None, ge=0)
     temperature: float = Field(default=0.0, ge=0, le=2)
     # USD per million tokens: {"model": {"input": x, "output": y}}; merged over the packaged table.

@@ -26,8 +26,12 @@ from typing import Any
 from briefing.tokens import count_tokens
 
 FAULTS = ("429", "500", "503", "timeout", "drop", "html",  # transport faults: retried by the client
-          "invalid_json", "think", "fence", "length", "planted")  # content faults
+          "invalid_json", "think", "fence", "length", "planted",  # content faults
+          "empty_choices", "refusal", "refusal_text")  # answers without usable content
 TRANSPORT = {"429", "500", "503", "timeout", "drop", "html"}
+PLANT_KINDS = ("wrong_id", "fabricated_quote", "altered_number")  # faults planted in synthesis claims (plant_share)
+FABRICATED = "Officials confirmed in a closed briefing that the accord had been quietly renegotiated."
+_NUM = re.compile(r"\b\d[\d,]*\b")
 
 _SENT = re.compile(r"[^.!?\n]{20,400}[.!?]")
 _YEAR = re.compile(r"\b(19[5-9]\d|20[0-4]\d)\b")
@@ -123,6 +127,54 @@ def synthesize(system: str, user: str, planted: bool = False) -> dict[str, Any]:
             "implications": imp, "indicators": ind}
 
 
+def plant(data: dict[str, Any], share: float, rng: random.Random, known: str) -> list[dict[str, Any]]:
+    """Corrupt about `share` of the synthesis claims in place, cycling PLANT_KINDS; returns the corrupted claims.
+
+    wrong_id cites another real source (quote kept), fabricated_quote replaces the evidence with a sentence no
+    source has, altered_number restates the quote with one of its numbers changed. `known` (the prompt) is used to
+    pick replacement numbers that appear nowhere in it.
+    """
+    claims = [c for key in ("bluf", "judgments", "timeline", "implications", "indicators") for c in data[key]]
+    claims += [c for t in data["themes"] for c in t["claims"]]
+    ids = sorted({i for c in claims for i in c["source_ids"]})
+    out: list[dict[str, Any]] = []
+    n = 0
+    for c in claims:
+        if not c["evidence"] or rng.random() >= share:
+            continue
+        kind = PLANT_KINDS[n % len(PLANT_KINDS)]
+        others = [i for i in ids if i not in c["source_ids"]]
+        numbered = [e for e in c["evidence"] if _NUM.search(e["quote"])]
+        if kind == "wrong_id" and not others:
+            kind = "fabricated_quote"
+        if kind == "altered_number" and not numbered:
+            kind = "fabricated_quote" if n % 2 else ("wrong_id" if others else "fabricated_quote")
+        n += 1
+        if kind == "wrong_id":
+            old, new = c["source_ids"][0], rng.choice(others)
+            c["source_ids"] = [new if i == old else i for i in c["source_ids"]]
+            for e in c["evidence"]:
+                if e["source_id"] == old:
+                    e["source_id"] = new
+        elif kind == "fabricated_quote":
+            for e in c["evidence"]:
+                e["quote"] = FABRICATED
+        else:
+            quote = numbered[0]["quote"]
+            m = _NUM.search(quote)
+            assert m is not None
+            value = int(m.group(0).replace(",", ""))
+            new_value = value * 3 + 17
+            while str(new_value) in known:
+                new_value += 101
+            c["text"] = quote[: m.start()] + str(new_value) + quote[m.end():]
+            c["source_ids"] = [numbered[0]["source_id"]]
+            c["evidence"] = [dict(numbered[0])]
+        out.append({"kind": kind, "text": c["text"], "source_ids": list(c["source_ids"]),
+                    "quotes": [e["quote"] for e in c["evidence"]]})
+    return out
+
+
 def condense(system: str, user: str) -> dict[str, Any]:
     """Theme notes for the hierarchical synthesis: the first two notes of each source, themed round-robin."""
     keys = _KEYS2.findall(system) or ["other"]
@@ -156,13 +208,19 @@ class LLMServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, latency: float = 0.0, per_token: float = 0.0,
                  faults: dict[str, float] | None = None, script: list[str | None] | None = None, seed: int = 0,
                  api_key: str | None = None, models: list[str] | None = None, reject_response_format: bool = False,
-                 max_context: int | None = None, hang: float = 3.0, retry_after: str = "0") -> None:
+                 max_context: int | None = None, hang: float = 3.0, retry_after: str = "0",
+                 fail_marker: str | None = None, marker_fault: str = "500", plant_share: float = 0.0) -> None:
         self.latency, self.per_token = latency, per_token  # seconds per request, and per completion token
         self.faults = dict(faults or {})  # fault kind -> probability per request
         self.script = list(script or [])  # faults for the first requests, in order (None = no fault)
         self.api_key, self.models = api_key, models
         self.reject_response_format, self.max_context = reject_response_format, max_context
         self.hang, self.retry_after = hang, retry_after
+        # requests whose body (prompt, schema) contains fail_marker always get marker_fault, a persistent failure:
+        # a string planted in one article fails that source; "bluf" (in the synthesis schema) fails the synthesis
+        self.fail_marker, self.marker_fault = fail_marker, marker_fault
+        self.plant_share = plant_share  # with the "planted" fault: share of synthesis claims corrupted (PLANT_KINDS)
+        self.planted: list[dict[str, Any]] = []  # the claims corrupted so far: kind, text, source_ids, quotes
         self.records: list[Record] = []
         self.requests = self.prompt_tokens = self.completion_tokens = 0  # usage of successful completions
         self.in_flight = self.max_in_flight = 0
@@ -211,9 +269,15 @@ class LLMServer:
         """Records of chat-completion requests."""
         return [r for r in self.records if r.path.endswith("/chat/completions")]
 
-    def _pick_fault(self) -> str | None:
+    def _pick_fault(self, body: dict[str, Any] | None = None) -> str | None:
+        """The fault for this request: the marker's, the script's next (an "always_X" entry stays), or a random one."""
+        if self.fail_marker and body and self.fail_marker in json.dumps(body, ensure_ascii=False):
+            return "always_" + self.marker_fault
         with self._lock:
             if self.script:
+                head = self.script[0]
+                if head and head.startswith("always_"):
+                    return head
                 return self.script.pop(0)
             r = self._rng.random()
             for kind, p in self.faults.items():
@@ -224,8 +288,8 @@ class LLMServer:
 
     # ----- request handling ------------------------------------------------------------------------------------
 
-    def _answer(self, body: dict[str, Any], fault: str | None) -> tuple[str, str, str]:
-        """(task, content, finish_reason) for a chat request."""
+    def _answer(self, body: dict[str, Any], fault: str | None, persistent: bool = False) -> tuple[str, str, str]:
+        """(task, content, finish_reason) for a chat request; a persistent fault corrupts repair answers too."""
         msgs = body.get("messages", [])
         system = next((m["content"] for m in msgs if m.get("role") == "system"), "")
         user = next((m["content"] for m in msgs if m.get("role") == "user"), "")
@@ -237,19 +301,11 @@ class LLMServer:
             good = self._repairs.get(hashlib.sha256(bad.strip().encode()).hexdigest())
             if good is None:
                 good = re.sub(r",\s*([}\]])", r"\1", bad[bad.find("{"):])
-            return "repair", good, "stop"
-        m = _ARTICLE.search(user)
-        if m:
-            task, data = "summarize", summarize(m.group(2))
-        elif "<partials" in user:
-            task, data = "reduce", merge(user)
-        elif "<notes>" in user and "condense" in system.lower():
-            task, data = "synthesize_reduce", condense(system, user)
-        elif "<notes>" in user:
-            task, data = "synthesize", synthesize(system, user, planted=fault == "planted")
+            if not persistent:
+                return "repair", good, "stop"
+            task, content = "repair", good
         else:
-            task, data = "other", {"answer": "ok"}
-        content = json.dumps(data, ensure_ascii=False)
+            task, content = self._task(system, user, fault)
         finish = "stop"
         if fault in ("invalid_json", "length"):
             bad = content[: len(content) // 2] if fault == "length" else content[:-1] + ",}"
@@ -262,7 +318,27 @@ class LLMServer:
             content = f"<think>Let me think about {{this}}. The answer is {{\"no\": 1}}.</think>\n{content}"
         elif fault == "fence":
             content = f"Sure! Here is the JSON:\n```json\n{content}\n```\nHope this helps."
+        elif fault == "refusal_text":  # a prose refusal; its repair request gets no JSON either
+            content = "I'm sorry, but I can't help with that."
         return task, content, finish
+
+    def _task(self, system: str, user: str, fault: str | None) -> tuple[str, str]:
+        """(task, JSON content) of a non-repair request."""
+        m = _ARTICLE.search(user)
+        if m:
+            task, data = "summarize", summarize(m.group(2))
+        elif "<partials" in user:
+            task, data = "reduce", merge(user)
+        elif "<notes>" in user and "condense" in system.lower():
+            task, data = "synthesize_reduce", condense(system, user)
+        elif "<notes>" in user:
+            task, data = "synthesize", synthesize(system, user, planted=fault == "planted" and not self.plant_share)
+            if fault == "planted" and self.plant_share:
+                with self._lock:
+                    self.planted += plant(data, self.plant_share, self._rng, user)
+        else:
+            task, data = "other", {"answer": "ok"}
+        return task, json.dumps(data, ensure_ascii=False)
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         srv = self
@@ -349,7 +425,9 @@ class LLMServer:
                 if srv.reject_response_format and "response_format" in rec.body:
                     rec.status = 400
                     return self._error(400, "response_format of type json_schema is not supported by this server")
-                fault = rec.fault = srv._pick_fault()
+                picked = srv._pick_fault(rec.body)
+                persistent = bool(picked and picked.startswith("always_"))
+                fault = rec.fault = picked.removeprefix("always_") if picked else None
                 if fault == "429":
                     rec.status = 429
                     return self._error(429, "Rate limit reached. Please try again later.", "rate_limit_exceeded",
@@ -374,7 +452,18 @@ class LLMServer:
                     rec.status = 200
                     return self._send(200, b"<html><body><h1>502 Bad Gateway</h1>nginx</body></html>",
                                       ctype="text/html")
-                rec.task, content, finish = srv._answer(rec.body, fault)
+                if fault == "empty_choices":
+                    rec.status = 200
+                    return self._send(200, {"id": "chatcmpl-empty", "object": "chat.completion",
+                                            "created": int(time.time()), "model": model, "choices": []})
+                if fault == "refusal":
+                    rec.status = 200
+                    return self._send(200, {
+                        "id": "chatcmpl-refusal", "object": "chat.completion", "created": int(time.time()),
+                        "model": model, "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None, "message": {
+                            "role": "assistant", "content": None,
+                            "refusal": "I'm sorry, I cannot assist with that request."}}]})
+                rec.task, content, finish = srv._answer(rec.body, fault, persistent)
                 rec.completion_tokens = count_tokens(content)
                 delay = srv.latency + srv.per_token * rec.completion_tokens
                 if delay:

@@ -27,6 +27,7 @@ from briefing.engines import llm_json
 from briefing.errors import BriefingError, BudgetExceededError, EngineError
 from briefing.limits import RateLimiter
 from briefing.models import Chunk, Claim, Profile, Source, SourceSummary, Synthesis, Usage
+from briefing.sources import redact_url
 from briefing.templates import render_template, search_path
 from briefing.tokens import count_tokens
 
@@ -54,6 +55,10 @@ class _Retryable(Exception):
         self.retry_after = retry_after
 
 
+class _Unrepaired(Exception):
+    """A repair request answered with invalid JSON again: the attempt fails (the outer request may retry)."""
+
+
 @dataclass
 class _Call:
     """One logical request: templates plus variables, rendered per attempt (the JSON mode can change)."""
@@ -70,6 +75,21 @@ def _one_line(text: object, limit: int = 200) -> str:
     s = re.sub(r"<[^>]{1,200}>", " ", str(text))  # HTML error pages
     s = " ".join(s.split())
     return s if len(s) <= limit else s[: limit - 1] + "…"
+
+
+def _root_cause(e: BaseException) -> BaseException:
+    """The innermost OS-level error (refused, DNS, TLS) behind a transport error, else its direct cause."""
+    chain: list[BaseException] = []
+    seen: set[int] = set()
+    cur: BaseException | None = e
+    while cur is not None and id(cur) not in seen and len(chain) < 12:
+        seen.add(id(cur))
+        chain.append(cur)
+        cur = cur.__cause__ or cur.__context__
+    os_errors = [x for x in chain if isinstance(x, OSError) and str(x)]
+    if os_errors:
+        return os_errors[-1]
+    return e.__cause__ or e
 
 
 def _retry_after(headers: Any) -> float | None:
@@ -159,7 +179,10 @@ class LLMEngine:
         self.warnings: list[str] = []  # things the run should report (e.g. a source lost in hierarchical synthesis)
         self.call_log = call_log
         self.prompts_dirs = prompts_dirs if prompts_dirs is not None else search_path(None, settings.run.prompts)
-        self.retry = retry or RetryPolicy(attempts=settings.llm.max_retries + 1)
+        self.retry = retry or RetryPolicy(attempts=settings.llm.max_retries + 1,
+                                          backoff_base=settings.llm.retry_backoff,
+                                          backoff_max=max(settings.llm.retry_backoff, 30.0))
+        self.on_summary: Callable[[SourceSummary], None] | None = None  # told of each summary as it completes
         self.schema_supported = True  # flips to False once the server rejects response_format json_schema
         self._client = client
         self._limiter = RateLimiter(settings.llm.requests_per_minute, settings.llm.tokens_per_minute)
@@ -295,10 +318,11 @@ class LLMEngine:
     def _classify(self, e: Exception, label: str) -> Exception:
         """Map an SDK error to _Retryable (transient) or EngineError (one clear line naming the source)."""
         llm = self.settings.llm
+        where = redact_url(llm.base_url) if llm.base_url else "the OpenAI API"
         if isinstance(e, openai.APITimeoutError):
-            return _Retryable("timeout")
+            return _Retryable(f"timed out after {llm.timeout:g}s (llm.timeout) at {where}")
         if isinstance(e, openai.APIConnectionError):
-            return _Retryable(f"connection error: {_one_line(e.__cause__ or e, 80)}")
+            return _Retryable(f"connection to {where} failed: {_one_line(_root_cause(e), 120)}")
         if isinstance(e, openai.APIStatusError):
             status, msg = e.status_code, _one_line(e.message)
             body = e.body if isinstance(e.body, dict) else {}
@@ -307,7 +331,6 @@ class LLMEngine:
                 return _Retryable("429 rate limited", _retry_after(e.response.headers))
             if status >= 500 or status in (408, 409):
                 return _Retryable(f"{status} server error", _retry_after(e.response.headers))
-            where = llm.base_url or "the OpenAI API"
             if status == 401:
                 cause = f"authentication failed (401) at {where}: {msg}; check OPENAI_API_KEY or llm.api_key"
             elif status == 403:
@@ -395,9 +418,16 @@ class LLMEngine:
             finally:
                 self._reserved -= reserved
             latency = time.monotonic() - t0
-            if not isinstance(resp, openai.types.chat.ChatCompletion) or not resp.choices:
+            if not isinstance(resp, openai.types.chat.ChatCompletion):
                 self._log(call, sha, attempt, "bad response body (not a chat completion)", latency)
                 raise _Retryable("bad response body (not a chat completion, e.g. an HTML error page)")
+            if not resp.choices:
+                self._log(call, sha, attempt, "empty choices", latency)
+                raise _Retryable("the server answered with no choices")
+            refusal = getattr(resp.choices[0].message, "refusal", None)
+            if refusal:
+                self._log(call, sha, attempt, "refusal", latency)
+                raise EngineError(f"{call.label}: the model refused the request: {_one_line(refusal, 120)}")
             u = resp.usage
             pt = u.prompt_tokens if u else ptok
             ct = u.completion_tokens if u else count_tokens(resp.choices[0].message.content or "")
@@ -419,14 +449,16 @@ class LLMEngine:
                         return llm_json.parse_json(content, expect=list(llm_json.SCHEMAS[call.schema]["required"]))
                     except llm_json.ParseError as e:
                         reason = str(e) + (" (output truncated: finish_reason length)" if finish == "length" else "")
-                        if not repair:
-                            raise _Retryable(f"invalid JSON: {reason}") from None
+                        if "{" not in content:
+                            reason += f" (the model answered {_one_line(content, 80)!r})"
+                        if not repair:  # the repair's own answer is bad: not retried (one repair per attempt)
+                            raise _Unrepaired(reason) from None
                     fix = _Call("repair", "repair", call.schema, call.label, call.source_id,
                                 {"error": reason, "output": _neutralise(llm_json.strip_reasoning(content)[-12000:]),
                                  "target_schema": call.schema})
                     try:
                         return await self._request(client, fix, repair=False)
-                    except (_Retryable, EngineError) as e:
+                    except (_Retryable, _Unrepaired, EngineError) as e:
                         raise _Retryable(f"invalid JSON after a repair retry: {reason}") from e
         except _Retryable as e:
             raise EngineError(f"{call.label}: gave up after {self.retry.attempts} attempts: {e.reason}") from None
@@ -444,8 +476,14 @@ class LLMEngine:
         self._profile = profile
         budget = self.chunk_budget()
         async with self._session() as client:
-            return await _all([self._summarize_one(client, s, self._parts(s, chunks, budget), profile)
-                               for s in sources])
+            results = await asyncio.gather(*[self._summarize_one(client, s, self._parts(s, chunks, budget), profile)
+                                             for s in sources], return_exceptions=True)
+        # Every source gets its chance (each finished summary was reported to on_summary, so the caller can cache
+        # it); then the first failure, our own typed errors first, is raised as itself.
+        errors = [r for r in results if isinstance(r, BaseException)]
+        if errors:
+            raise next((e for e in errors if isinstance(e, BriefingError)), errors[0])
+        return [r for r in results if isinstance(r, SourceSummary)]
 
     def _parts(self, source: Source, chunks: dict[int, list[Chunk]], budget: int) -> list[Chunk] | None:
         """None when the article fits one request, else its chunks (re-chunked if the given ones are too big)."""
@@ -468,7 +506,10 @@ class LLMEngine:
             partials = await _all([self._request(client, self._summary_call(
                 source, profile, c.text, {"index": i + 1, "total": len(parts)})) for i, c in enumerate(parts)])
             data = await self._reduce(client, source, profile, [json.dumps(p, ensure_ascii=False) for p in partials])
-        return llm_json.to_summary(data, source)
+        summary = llm_json.to_summary(data, source)
+        if self.on_summary is not None:
+            self.on_summary(summary)
+        return summary
 
     def _reduce_call(self, source: Source, profile: Profile, partials: list[str]) -> _Call:
         return _Call("reduce", "reduce", "source_summary", _label(source), source.id,
