@@ -23,7 +23,7 @@ from briefing.engines import Engine, make_engine
 from briefing.errors import BriefingError, NoUsableSourcesError
 from briefing.models import Chunk, Claim, Source, SourceSummary, Synthesis
 from briefing.render import make_attribution, render_brief
-from briefing.sources import load_raw
+from briefing.sources import load_raw, redact_url
 from briefing.summarize import engine_key, summarize_sources
 from briefing.synthesize import flatten, synthesize
 from briefing.templates import search_path
@@ -81,7 +81,7 @@ def load_sources(paths: list[str], settings: Settings, report: Reporter) -> tupl
         src.same_event_as = sorted(id_of[i] for i in doc.duplicates if i in id_of)
         sources.append(src)
     if not sources:
-        raise NoUsableSourcesError("no usable articles in " + ", ".join(paths) + (
+        raise NoUsableSourcesError("no usable articles in " + redact_url(", ".join(paths)) + (
             f" ({len(warnings)} skipped)" if warnings else ""))
     return sources, warnings
 
@@ -256,7 +256,7 @@ def _run(settings: Settings, report: Reporter, engine: Engine | None = None,
         timings[name] = round(now - start, 3)
         return now
 
-    report.info(f"reading sources: {', '.join(settings.run.sources)}")
+    report.info(f"reading sources: {redact_url(', '.join(settings.run.sources))}")
     sources, skipped = load_sources(settings.run.sources, settings, report)
     t = lap("ingest_clean", t0)
     profile = settings.to_profile()

@@ -22,6 +22,14 @@ _HTML_RE = re.compile(
     rb"^\s*(?:<!doctype\s+html|<html[\s>]|<head[\s>]|<body[\s>]|<\?xml[^>]*>\s*<html)|<html[\s>][\s\S]{0,4000}<(?:head|body)[\s>]",
     re.IGNORECASE,
 )
+_USERINFO = re.compile(r"(?<=://)[^/@\s?#]*@")
+
+
+def redact_url(text: str) -> str:
+    """Drop the user:password@ part of every URL in the text (for display, logs and stored paths)."""
+    return _USERINFO.sub("", text)
+
+
 _HTML_TAG_RE = re.compile(r"</?(?:p|div|span|a|article|section|h[1-6]|br|li|ul|body|head|html|meta|title)\b[^>]*>", re.I)  # noqa: E501
 
 
@@ -45,8 +53,10 @@ def load_raw(paths: list[str], max_bytes: int = DEFAULT_MAX_BYTES, *, cache_dir:
 
                     fetcher = Fetcher(max_bytes, make_options(feed_limit, since, fetch_options), cache_dir)
                 got, problems = fetcher.load(p)
+                for d in got:  # credentials in a URL are for fetching only, never shown or stored
+                    d.path = redact_url(d.path)
                 docs.extend(got)
-                warnings.extend(problems)
+                warnings.extend(redact_url(w) for w in problems)
                 continue
             for file_path, problem in _expand([p], seen_dirs):
                 if problem is not None:
