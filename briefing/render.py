@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,11 @@ def md_escape(text: object) -> str:
     return _LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), s)
 
 
+def code_text(text: object) -> str:
+    """Text for inside a `code span`: one line, and no backtick that could close the span early."""
+    return " ".join(str(text).split()).replace("`", "'") or "unknown"
+
+
 def cite(ids: list[int]) -> str:
     """Inline citation markers: [1][3]."""
     return "".join(f"[{i}]" for i in sorted(set(ids)))
@@ -37,7 +43,8 @@ def reference(src: dict[str, Any]) -> str:
         outlet = f"{outlet} (originally in {original})"
     date = src.get("published") or "date unknown"
     where = src.get("url") or src.get("path") or "unknown"
-    return f'{md_escape(authors)}. "{md_escape(title)}." {md_escape(outlet)}, {date}. `{where}`'.replace("``", "`")
+    return (f'{md_escape(authors)}. "{md_escape(title)}." {md_escape(outlet)}, {md_escape(date)}. '
+            f"`{code_text(where)}`")
 
 
 def make_attribution(sources: list[dict[str, Any]], stances: dict[int, str], offline: bool) -> Any:
@@ -59,5 +66,15 @@ def make_attribution(sources: list[dict[str, Any]], stances: dict[int, str], off
 
 
 def render_brief(context: dict[str, Any], template_dirs: list[Path]) -> str:
-    """Render the brief template with the run's data (see prompts/brief.md.j2 for the variables)."""
+    """Render the brief template with the run's data (see prompts/brief.md.j2 for the variables).
+
+    Values the template prints raw are made inert first: timeline dates come from the model (escaped), and file
+    paths shown in code spans lose their backticks.
+    """
+    context = dict(context)
+    context["timeline"] = [replace(c, date=md_escape(c.date)) if getattr(c, "date", None) else c
+                           for c in context.get("timeline") or []]
+    if isinstance(context.get("changes"), dict):
+        context["changes"] = {k: [code_text(p) for p in v] if k in ("added", "removed", "updated") else v
+                              for k, v in context["changes"].items()}
     return render_template(template_dirs, BRIEF_TEMPLATE, esc=md_escape, cite=cite, reference=reference, **context)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -120,12 +121,17 @@ def _walk(root: str, seen_dirs: set[tuple[int, int]]) -> Iterator[tuple[str, str
             yield path, None
         elif entry.is_symlink():
             yield path, f"{path}: broken or looping symlink, skipped"
+        else:
+            yield path, f"{path}: not a regular file (FIFO, socket or device), skipped"
 
 
 def _load_file(path: str, max_bytes: int) -> tuple[RawDoc | None, str | None]:
     """Read and decode one file; returns (doc, None) or (None, warning)."""
     try:
-        size = os.path.getsize(path)
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode):  # opening a FIFO or a device would block or never end
+            return None, f"{path}: not a regular file (FIFO, socket or device), skipped"
+        size = st.st_size
         if size > max_bytes:
             return None, f"{path}: file is {size} bytes, over the {max_bytes}-byte limit, refused"
         with open(path, "rb") as fh:
