@@ -537,21 +537,24 @@ def clean_document(raw: RawDoc, repeated: set[str] | None = None) -> CleanedDoc:
             path=raw.path,
             text=text,
             sha256=raw.sha256,
-            title=meta.title,
-            authors=meta.authors,
+            title=meta.title or raw.title,  # feed entries carry their own metadata: a fallback
+            authors=meta.authors or list(raw.authors),
             publisher=meta.publisher,
             original_publisher=meta.original_publisher,
-            published=meta.published,
+            published=meta.published or raw.published,
             language=meta.language,
-            url=meta.url,
+            url=meta.url or (raw.path if raw.path.startswith(("http://", "https://")) else None),
             flags=flags,
             dropped=dropped,
         )
+    except ImportError:
+        raise  # a broken install is not bad input: fail loudly instead of passing page chrome through
     except Exception as exc:  # noqa: BLE001 - the cleaner must never take the run down
         return CleanedDoc(
             path=raw.path,
             text=raw.text.strip(),
             sha256=raw.sha256,
+            flags=["cleaner_failed"],
             dropped=[Dropped("", f"cleaner failed ({type(exc).__name__}); text kept as is", 0, 0)],
         )
 
@@ -603,11 +606,11 @@ def _clean_html(raw: RawDoc) -> CleanedDoc:
         path=raw.path,
         text=text,
         sha256=raw.sha256,
-        title=title or meta.title,
-        authors=authors,
+        title=title or meta.title or raw.title,
+        authors=authors or list(raw.authors),
         publisher=site or meta.publisher,
         original_publisher=meta.original_publisher,
-        published=published,
+        published=published or raw.published,
         language=language,
         url=url or meta.url,
         flags=flags,

@@ -67,6 +67,10 @@ def load_sources(paths: list[str], settings: Settings, report: Reporter) -> tupl
     docs = clean_documents(raws)
     kept = []
     for doc in docs:
+        if "cleaner_failed" in doc.flags:
+            msg = f"{doc.path}: the cleaner failed on this file; its text is used as is"
+            warnings.append(msg)
+            report.warn(msg)
         if doc.text.strip():
             kept.append(doc)
         else:
