@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import traceback
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -358,8 +359,8 @@ def main() -> None:
         e.show()
         sys.exit(e.exit_code)
     except BriefingError as e:
-        if _State.debug:
-            raise
+        if _State.debug:  # the traceback, then the same line and exit code as without --debug
+            traceback.print_exc()
         _err.out(f"briefing: error: {e}", style="red")
         sys.exit(e.exit_code)
     except KeyboardInterrupt:
