@@ -223,7 +223,7 @@ def clean(files: tuple[str, ...], as_json: bool, config: str | None, quiet: bool
 
 @cli.command()
 @click.argument("file", type=click.Path())
-@click.option("--max-tokens", type=click.IntRange(min=1), required=True, metavar="N", help="Token budget per chunk.")
+@click.option("--max-tokens", type=click.IntRange(min=4), required=True, metavar="N", help="Token budget per chunk.")
 @click.option("--overlap", type=click.IntRange(min=0), default=0, show_default=True, metavar="N",
               help="Tokens repeated between consecutive chunks.")
 @click.option("--raw", is_flag=True, help="Chunk the file as is, without cleaning it first.")
