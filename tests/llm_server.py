@@ -138,18 +138,16 @@ def plant(data: dict[str, Any], share: float, rng: random.Random, known: str) ->
     claims += [c for t in data["themes"] for c in t["claims"]]
     ids = sorted({i for c in claims for i in c["source_ids"]})
     out: list[dict[str, Any]] = []
-    n = 0
+    counts = dict.fromkeys(PLANT_KINDS, 0)
     for c in claims:
-        if not c["evidence"] or rng.random() >= share:
-            continue
-        kind = PLANT_KINDS[n % len(PLANT_KINDS)]
         others = [i for i in ids if i not in c["source_ids"]]
         numbered = [e for e in c["evidence"] if _NUM.search(e["quote"])]
-        if kind == "wrong_id" and not others:
-            kind = "fabricated_quote"
-        if kind == "altered_number" and not numbered:
-            kind = "fabricated_quote" if n % 2 else ("wrong_id" if others else "fabricated_quote")
-        n += 1
+        # claims whose quote has a number are rarer: they always get a chance at altered_number
+        if not c["evidence"] or (rng.random() >= share and not (numbered and rng.random() < 2 * share)):
+            continue
+        possible = [k for k in PLANT_KINDS if (k != "wrong_id" or others) and (k != "altered_number" or numbered)]
+        kind = min(possible, key=lambda k: counts[k])  # keep the kinds balanced
+        counts[kind] += 1
         if kind == "wrong_id":
             old, new = c["source_ids"][0], rng.choice(others)
             c["source_ids"] = [new if i == old else i for i in c["source_ids"]]
