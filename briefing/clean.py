@@ -6,7 +6,7 @@ import re
 import warnings
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from briefing.models import CleanedDoc, Dropped, RawDoc
 
@@ -25,6 +25,10 @@ _LANGS = {
 }  # fmt: skip
 
 _WORD_RE = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
+# Neither letters nor apostrophes: stripped from the ends of a whitespace token, they cannot change its _WORD_RE words.
+_EDGE_PUNCT = ".,;:!?\"“”()[]«»—–-•*/|&<>+=#%$@…"
+# Lower-casing these changes where words start or end ("İ" gains a combining dot; "Σ" depends on its neighbours).
+_CASE_SPLITTERS = ("İ", "Σ")
 _NONALPHA_RE = re.compile(r"[\W\d_]+")
 _LETTER_RE = re.compile(r"[^\W\d_]")
 _BULLET_RE = re.compile(r"^\s*(?:[•·▪▸►◦‣∙*+–—-]|\d{1,2}[.)])\s+")
@@ -61,32 +65,42 @@ _CUTOFF_PREFIX_RE = re.compile(
     r"|^\s*(?:©|\(c\)\s*\d{4}|copyright\b)|all\s+rights\s+reserved",
     re.I,
 )
-# Boilerplate phrases: the line goes, but the article may continue after it.
-_BOILER_RE = re.compile(
-    r"""(?:
-        \bcookies?\b.{0,80}\b(?:use|accept|consent|browsing|experience|policy|settings)\b
-      | \b(?:accept|reject|manage)\s+(?:all\s+)?cookies\b
-      | \bprivacy\s+(?:policy|notice|settings)\b | \bterms\s+(?:of\s+(?:use|service)|and\s+conditions)\b
-      | \b(?:sign|log)\s+(?:up|in)\b | \bsubscribe\b | \bnewsletters?\b | \bunsubscribe\b
-      | \bclick\s+here\b | \bread\s+more\b | \bcontinue\s+reading\b | \bskip\s+to\s+(?:main\s+)?content\b
-      | \bfollow\s+us\b | ^\W*share\b | \bshare\s+(?:on|via|this)\b
-      | \b(?:facebook|twitter|linkedin|whatsapp|pinterest)\b
-      | ^\W*advertisement\W*$ | ^\W*(?:sponsored|promoted)(?:\s+content)?\W*$ | \benable\s+javascript\b
-      | \breading\s+time\b | \b\d+\s+min(?:ute)?s?\s+read\b | ^\W*(?:menu|search|home|close|toggle\s+navigation)\W*$
-      | \b(?:required\s+fields?|email\s+address|first\s+name|last\s+name)\b | \bthank\s+you\s+for\s+sign
-      | \bsupport\s+(?:us|our\s+(?:work|journalism))\b | \bdonate\b | \bpowered\s+by\b
-      | \ball\s+rights\s+reserved\b | © | \bphoto\s*(?:credit)?\s*:
-      | \b(?:updated|published|posted)\s*(?:on|at)?\s*:?\s*\d | \b\d+\s+(?:hours?|minutes?|days?)\s+ago\b
-    )""",
-    re.X,
-)  # applied to lower-cased text
-# Every alternative of _BOILER_RE contains one of these literals: a cheap substring check spares most lines the regex.
-_BOILER_WORDS = (
-    "cookie", "privacy", "terms", "sign", "log", "subscribe", "newsletter", "click", "read", "continue", "skip",
-    "follow", "share", "facebook", "twitter", "linkedin", "whatsapp", "pinterest", "advertisement", "sponsored",
-    "promoted", "javascript", "menu", "search", "home", "close", "toggle", "field", "address", "name", "thank",
-    "support", "donate", "powered", "rights", "©", "photo", "updated", "published", "posted", "ago",
-)  # fmt: skip
+# Boilerplate phrases: the line goes, but the article may continue after it. Each pattern (applied to lower-cased
+# text) comes with literals one of which every match contains: a substring check spares most lines the regex.
+_BOILER_RULES = tuple(
+    (words, re.compile(rx))
+    for words, rx in (
+        (("cookie",), r"\bcookies?\b.{0,80}\b(?:use|accept|consent|browsing|experience|policy|settings)\b"),
+        (("cookie",), r"\b(?:accept|reject|manage)\s+(?:all\s+)?cookies\b"),
+        (("privacy",), r"\bprivacy\s+(?:policy|notice|settings)\b"),
+        (("terms",), r"\bterms\s+(?:of\s+(?:use|service)|and\s+conditions)\b"),
+        (("sign", "log"), r"\b(?:sign|log)\s+(?:up|in)\b"),
+        (("subscribe", "newsletter"), r"\bsubscribe\b|\bnewsletters?\b|\bunsubscribe\b"),
+        (("click",), r"\bclick\s+here\b"),
+        (("read",), r"\bread\s+more\b|\breading\s+time\b|\b\d+\s+min(?:ute)?s?\s+read\b"),
+        (("continue",), r"\bcontinue\s+reading\b"),
+        (("skip",), r"\bskip\s+to\s+(?:main\s+)?content\b"),
+        (("follow",), r"\bfollow\s+us\b"),
+        (("share",), r"^\W*share\b|\bshare\s+(?:on|via|this)\b"),
+        (("facebook", "twitter", "linkedin", "whatsapp", "pinterest"),
+         r"\b(?:facebook|twitter|linkedin|whatsapp|pinterest)\b"),
+        (("advertisement",), r"^\W*advertisement\W*$"),
+        (("sponsored", "promoted"), r"^\W*(?:sponsored|promoted)(?:\s+content)?\W*$"),
+        (("javascript",), r"\benable\s+javascript\b"),
+        (("menu", "search", "home", "close", "toggle"), r"^\W*(?:menu|search|home|close|toggle\s+navigation)\W*$"),
+        (("field", "address", "name"), r"\b(?:required\s+fields?|email\s+address|first\s+name|last\s+name)\b"),
+        (("thank",), r"\bthank\s+you\s+for\s+sign"),
+        (("support",), r"\bsupport\s+(?:us|our\s+(?:work|journalism))\b"),
+        (("donate",), r"\bdonate\b"),
+        (("powered",), r"\bpowered\s+by\b"),
+        (("rights",), r"\ball\s+rights\s+reserved\b"),
+        (("©",), r"©"),
+        (("photo",), r"\bphoto\s*(?:credit)?\s*:"),
+        (("updated", "published", "posted"), r"\b(?:updated|published|posted)\s*(?:on|at)?\s*:?\s*\d"),
+        (("ago",), r"\b\d+\s+(?:hours?|minutes?|days?)\s+ago\b"),
+    )
+)
+_BOILER_WORDS = frozenset(w for words, _ in _BOILER_RULES for w in words)
 # End of a wire story: agency tag "[City=Agency]", "(Reporting by ...)", "-30-", "###", "ENDS".
 _SIGNOFF_RE = re.compile(
     r"""^\s*(?:
@@ -139,13 +153,26 @@ class _Block:
     key: str
     words: int
     chars: int
-    stop: float
     terminal: bool
     bullet: bool
     letters: float
+    stops: frozenset[str]  # stoplist of the document's language
+    cjk: int  # characters of scripts written without spaces
     cls: str = BAD
     reason: str | None = None  # set when a hard rule drops the block
     keep: bool = False
+
+    @cached_property
+    def stop(self) -> float:
+        """Stopword density (computed on first use: most short lines are decided without it)."""
+        if self.cjk > self.chars / 3:
+            return 0.4 if self.chars > 30 else 0.0
+        if not self.key:
+            return 0.0
+        if not self.stops:
+            return 0.35
+        words = self.key.split(" ")
+        return sum(map(self.stops.__contains__, words)) / len(words)
 
 
 @lru_cache(maxsize=32)
@@ -207,6 +234,33 @@ def _key(text: str) -> str:
     return " ".join(_WORD_RE.findall(_BULLET_RE.sub("", text).lower()))
 
 
+def _words(line: str) -> list[str]:
+    """The _WORD_RE words of a line, in order; plain words skip the (per-character costly) Unicode regex."""
+    out: list[str] = []
+    for token in line.split():
+        if token.isalpha():
+            out.append(token)
+            continue
+        token = token.strip(_EDGE_PUNCT)
+        if token.isalpha():
+            out.append(token)
+        elif token:
+            out += _WORD_RE.findall(token)
+    return out
+
+
+def _line_words(text: str) -> list[str]:
+    """For each line of a text (split on \\n), its words joined by single spaces, in their original case."""
+    return [" ".join(_words(line)) for line in text.split("\n")]
+
+
+def _line_keys(text: str, line_words: list[str]) -> list[str]:
+    """For each line, its repetition key (_key of the line), from the words of _line_words."""
+    if any(c in text for c in _CASE_SPLITTERS):
+        return [_key(line) for line in text.split("\n")]
+    return [w.lower() for w in line_words]
+
+
 def _segment(text: str) -> list[tuple[str, int, int]]:
     """Split a dump into (paragraph, first line, last line); hard-wrapped prose lines are joined."""
     out: list[tuple[str, int, int]] = []
@@ -247,34 +301,38 @@ def _ends_sentence(text: str) -> bool:
     return bool(stripped) and stripped[-1] in _TERMINAL_CHARS
 
 
-def _make_block(text: str, start: int, end: int, stops: frozenset[str]) -> _Block:
-    """Compute the features of one paragraph."""
-    words = _WORD_RE.findall(text)
-    key = " ".join(words).lower()
-    n_tokens = len(text.split())
-    cjk = len(_NON_SPACED_RE.findall(text)) if _NON_SPACED_RE.search(text) else 0
-    if cjk > len(text) / 3:
-        n_words = max(n_tokens, cjk // 2)
-        stop = 0.4 if len(text) > 30 else 0.0
-    else:
-        n_words = n_tokens
-        stop = (sum(w in stops for w in key.split(" ")) / len(words)) if words and stops else 0.0
-        if not stops and words:
-            stop = 0.35
-    nonspace = len(text) - text.count(" ")
-    letters = (sum(map(len, words)) + cjk) / nonspace if nonspace else 0.0
+def _make_block(text: str, start: int, end: int, words: str, stops: frozenset[str], spaced: bool) -> _Block:
+    """Compute the features of one whitespace-normalised paragraph from its words (joined by spaces)."""
+    n_tokens = text.count(" ") + 1
+    cjk = 0 if spaced else len(_NON_SPACED_RE.findall(text))
+    n_words = max(n_tokens, cjk // 2) if cjk > len(text) / 3 else n_tokens
+    nonspace = len(text) - n_tokens + 1
+    letters = (len(words) - words.count(" ") + cjk) / nonspace
     return _Block(
         text=text,
         start=start,
         end=end,
-        key=key,
+        key=words.lower(),
         words=n_words,
         chars=len(text),
-        stop=stop,
-        terminal=_ends_sentence(text),
+        terminal=text[-1] in _TERMINAL_CHARS,
         bullet=bool(_BULLET_RE.match(text)),
         letters=letters,
+        stops=stops,
+        cjk=cjk,
     )
+
+
+def _blocks(text: str, stops: frozenset[str], line_words: list[str] | None = None) -> list[_Block]:
+    """The paragraphs of a dump with their features (line_words: _line_words(text), if already computed)."""
+    if line_words is None:
+        line_words = _line_words(text)
+    spaced = _NON_SPACED_RE.search(text) is None
+    blocks = []
+    for para, start, end in _segment(text):
+        words = line_words[start - 1] if start == end else " ".join(filter(None, line_words[start - 1 : end]))
+        blocks.append(_make_block(para, start, end, words, stops, spaced))
+    return blocks
 
 
 def _base_class(b: _Block) -> str:
@@ -320,7 +378,9 @@ def _hard_rules(blocks: list[_Block], repeated: set[str]) -> None:
 
 def _is_boilerplate(low: str) -> bool:
     """True when a lower-cased line contains a boilerplate phrase (keyword pre-filter, then the regex)."""
-    return any(w in low for w in _BOILER_WORDS) and _BOILER_RE.search(low) is not None
+    if not any(w in low for w in _BOILER_WORDS):
+        return False
+    return any(rx.search(low) for words, rx in _BOILER_RULES if any(w in low for w in words))
 
 
 def _mark_menus(blocks: list[_Block]) -> None:
@@ -464,12 +524,12 @@ def _header(blocks: list[_Block], body_start: int) -> list[int]:
 
 
 def clean_text(
-    text: str, repeated: set[str] | None = None
+    text: str, repeated: set[str] | None = None, line_words: list[str] | None = None
 ) -> tuple[list[_Block], list[int], list[Dropped], list[str], str | None]:
     """Clean one text dump: returns (blocks, header indices, dropped blocks, flags, language code)."""
     lang_code, lang_name = detect_language(text)
     stops = _stoplist(lang_name) if lang_name else frozenset()
-    blocks = [_make_block(t, s, e, stops) for t, s, e in _segment(text)]
+    blocks = _blocks(text, stops, line_words)
     _hard_rules(blocks, repeated or set())
     cut, cut_reason, appended = _find_cut(blocks)
     flags: list[str] = []
@@ -518,14 +578,14 @@ def machine_translation_signals(text: str) -> list[str]:
     return found
 
 
-def clean_document(raw: RawDoc, repeated: set[str] | None = None) -> CleanedDoc:
+def clean_document(raw: RawDoc, repeated: set[str] | None = None, line_words: list[str] | None = None) -> CleanedDoc:
     """Clean one document (text dump or HTML); never raises on odd input."""
     from briefing import metadata
 
     try:
         if raw.is_html:
             return _clean_html(raw)
-        body, header, dropped, flags, lang = clean_text(raw.text, repeated)
+        body, header, dropped, flags, lang = clean_text(raw.text, repeated, line_words)
         kept = [b for b in body if b.keep]
         text = "\n\n".join(b.text for b in kept)
         header_lines = [body[i].text for i in header]
@@ -618,20 +678,18 @@ def _clean_html(raw: RawDoc) -> CleanedDoc:
     )
 
 
-def repeated_keys(raws: list[RawDoc]) -> list[set[str]]:
+def repeated_keys(raws: list[RawDoc], line_words: list[list[str] | None] | None = None) -> list[set[str]]:
     """For each document, the block keys that also occur in another (non-copy) document of the batch."""
     keysets: list[set[str]] = []
     long_keys: list[set[str]] = []
-    for raw in raws:
+    for d, raw in enumerate(raws):
         ks: set[str] = set()
         lk: set[str] = set()
         if not raw.is_html:
-            for line in raw.text.split("\n"):
-                k = _key(line)
-                if k:
-                    ks.add(k)
-                    if k.count(" ") >= 24:
-                        lk.add(k)
+            words = line_words[d] if line_words else None
+            ks = set(_line_keys(raw.text, words if words is not None else _line_words(raw.text)))
+            ks.discard("")
+            lk = {k for k in ks if k.count(" ") >= 24}
         keysets.append(ks)
         long_keys.append(lk)
     index: dict[str, list[int]] = defaultdict(list)
@@ -655,11 +713,12 @@ def clean_documents(raws: list[RawDoc]) -> list[CleanedDoc]:
     """Clean a batch (same order as input) using blocks repeated across files of a site; group same-event reports."""
     from briefing import dedup
 
+    words: list[list[str] | None] = [None if raw.is_html else _line_words(raw.text) for raw in raws]
     try:
-        repeated = repeated_keys(raws)
+        repeated = repeated_keys(raws, words)
     except Exception:  # noqa: BLE001
         repeated = [set() for _ in raws]
-    docs = [clean_document(raw, rep) for raw, rep in zip(raws, repeated, strict=True)]
+    docs = [clean_document(raw, rep, w) for raw, rep, w in zip(raws, repeated, words, strict=True)]
     try:
         dedup.mark_duplicates(docs)
     except Exception:  # noqa: BLE001 - grouping is an extra; never lose the batch over it

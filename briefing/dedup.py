@@ -39,9 +39,12 @@ def _features(words: list[str], stops: frozenset[str], lowered: list[str] | None
     prev, prev_cap = "", False
     if lowered is None:
         lowered = _lower_words(words)
+    if any("’" in w for w in words):
+        lowered = [lw.replace("’", "'") for lw in lowered]
     for w, lw in zip(words, lowered, strict=True):
-        if "’" in lw:
-            lw = lw.replace("’", "'")
+        if len(lw) <= 3 and not w[0].isdigit():
+            prev = ""  # a short word (a stopword or not) breaks a pair
+            continue
         if w[0].isdigit():
             digits = re.sub(r"\D", "", w)
             if len(digits) >= 2 and not re.fullmatch(r"(?:19|20)\d\d", w):
@@ -50,7 +53,7 @@ def _features(words: list[str], stops: frozenset[str], lowered: list[str] | None
                 anchors.add(num)
             prev = ""
             continue
-        if lw in stops or len(lw) <= 3:
+        if lw in stops:
             prev = ""
             continue
         cap = w[0].isupper()
