@@ -100,7 +100,8 @@ _BOILER_RULES = tuple(
         (("ago",), r"\b\d+\s+(?:hours?|minutes?|days?)\s+ago\b"),
     )
 )
-_BOILER_WORDS = frozenset(w for words, _ in _BOILER_RULES for w in words)
+# Matches wherever any rule's literal occurs (one regex scan is cheaper than a substring test per literal).
+_BOILER_WORDS_RE = re.compile("|".join(sorted({re.escape(w) for words, _ in _BOILER_RULES for w in words})))
 # End of a wire story: agency tag "[City=Agency]", "(Reporting by ...)", "-30-", "###", "ENDS".
 _SIGNOFF_RE = re.compile(
     r"""^\s*(?:
@@ -234,10 +235,13 @@ def _key(text: str) -> str:
     return " ".join(_WORD_RE.findall(_BULLET_RE.sub("", text).lower()))
 
 
-def _words(line: str) -> list[str]:
-    """The _WORD_RE words of a line, in order; plain words skip the (per-character costly) Unicode regex."""
+def find_words(text: str, word_re: re.Pattern[str] = _WORD_RE) -> list[str]:
+    """word_re.findall(text) for a pattern whose matches hold no space and start and end with a letter or digit.
+
+    Whitespace-separated tokens made only of letters are whole matches: they skip the (per-character costly) regex.
+    """
     out: list[str] = []
-    for token in line.split():
+    for token in text.split():
         if token.isalpha():
             out.append(token)
             continue
@@ -245,13 +249,13 @@ def _words(line: str) -> list[str]:
         if token.isalpha():
             out.append(token)
         elif token:
-            out += _WORD_RE.findall(token)
+            out += word_re.findall(token)
     return out
 
 
 def _line_words(text: str) -> list[str]:
     """For each line of a text (split on \\n), its words joined by single spaces, in their original case."""
-    return [" ".join(_words(line)) for line in text.split("\n")]
+    return [" ".join(find_words(line)) for line in text.split("\n")]
 
 
 def _line_keys(text: str, line_words: list[str]) -> list[str]:
@@ -261,14 +265,18 @@ def _line_keys(text: str, line_words: list[str]) -> list[str]:
     return [w.lower() for w in line_words]
 
 
-def _segment(text: str) -> list[tuple[str, int, int]]:
-    """Split a dump into (paragraph, first line, last line); hard-wrapped prose lines are joined."""
+def normalised_lines(text: str) -> list[str]:
+    """The lines of a text (split on \\n) with runs of whitespace collapsed to one space and the ends stripped."""
+    return [" ".join(line.split()) for line in text.split("\n")]
+
+
+def _segment(lines: list[str]) -> list[tuple[str, int, int]]:
+    """Split a dump's normalised lines into (paragraph, first line, last line); hard-wrapped prose lines are joined."""
     out: list[tuple[str, int, int]] = []
     cur: list[str] = []
     start = 0
     prev_line = ""
-    for n, raw_line in enumerate(text.split("\n"), 1):
-        line = " ".join(raw_line.split())
+    for n, line in enumerate(lines, 1):
         if not line:
             if cur:
                 out.append((" ".join(cur), start, n - 1))
@@ -323,13 +331,13 @@ def _make_block(text: str, start: int, end: int, words: str, stops: frozenset[st
     )
 
 
-def _blocks(text: str, stops: frozenset[str], line_words: list[str] | None = None) -> list[_Block]:
-    """The paragraphs of a dump with their features (line_words: _line_words(text), if already computed)."""
+def _blocks(text: str, stops: frozenset[str], line_words: list[str] | None, lines: list[str] | None) -> list[_Block]:
+    """The paragraphs of a dump with their features (line_words, lines: _line_words and normalised_lines of text)."""
     if line_words is None:
         line_words = _line_words(text)
     spaced = _NON_SPACED_RE.search(text) is None
     blocks = []
-    for para, start, end in _segment(text):
+    for para, start, end in _segment(lines if lines is not None else normalised_lines(text)):
         words = line_words[start - 1] if start == end else " ".join(filter(None, line_words[start - 1 : end]))
         blocks.append(_make_block(para, start, end, words, stops, spaced))
     return blocks
@@ -378,7 +386,7 @@ def _hard_rules(blocks: list[_Block], repeated: set[str]) -> None:
 
 def _is_boilerplate(low: str) -> bool:
     """True when a lower-cased line contains a boilerplate phrase (keyword pre-filter, then the regex)."""
-    if not any(w in low for w in _BOILER_WORDS):
+    if _BOILER_WORDS_RE.search(low) is None:
         return False
     return any(rx.search(low) for words, rx in _BOILER_RULES if any(w in low for w in words))
 
@@ -524,12 +532,12 @@ def _header(blocks: list[_Block], body_start: int) -> list[int]:
 
 
 def clean_text(
-    text: str, repeated: set[str] | None = None, line_words: list[str] | None = None
+    text: str, repeated: set[str] | None = None, line_words: list[str] | None = None, lines: list[str] | None = None
 ) -> tuple[list[_Block], list[int], list[Dropped], list[str], str | None]:
     """Clean one text dump: returns (blocks, header indices, dropped blocks, flags, language code)."""
     lang_code, lang_name = detect_language(text)
     stops = _stoplist(lang_name) if lang_name else frozenset()
-    blocks = _blocks(text, stops, line_words)
+    blocks = _blocks(text, stops, line_words, lines)
     _hard_rules(blocks, repeated or set())
     cut, cut_reason, appended = _find_cut(blocks)
     flags: list[str] = []
@@ -585,11 +593,12 @@ def clean_document(raw: RawDoc, repeated: set[str] | None = None, line_words: li
     try:
         if raw.is_html:
             return _clean_html(raw)
-        body, header, dropped, flags, lang = clean_text(raw.text, repeated, line_words)
+        lines = normalised_lines(raw.text)
+        body, header, dropped, flags, lang = clean_text(raw.text, repeated, line_words, lines)
         kept = [b for b in body if b.keep]
         text = "\n\n".join(b.text for b in kept)
         header_lines = [body[i].text for i in header]
-        meta = metadata.extract(raw.text, header_lines, text, language=lang)
+        meta = metadata.extract(raw.text, header_lines, text, language=lang, lines=lines)
         signals = machine_translation_signals(raw.text)
         if meta.language == "en" and len(signals) >= 2:
             flags.insert(0, "machine_translated")

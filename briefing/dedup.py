@@ -9,6 +9,7 @@ from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
+from briefing.clean import find_words
 from briefing.models import CleanedDoc
 
 TEXT_JACCARD = 0.5  # MinHash estimate above which two texts are copies of one another
@@ -120,7 +121,7 @@ def _english_stops() -> frozenset[str]:
 
 def _all_features(texts: list[str]) -> list[_Features]:
     """Features of every text, with the English stoplist as the function-word filter."""
-    return [_features(_WORD_RE.findall(t), _english_stops()) for t in texts]
+    return [_features(find_words(t, _WORD_RE), _english_stops()) for t in texts]
 
 
 def groups(texts: list[str]) -> list[list[int]]:
@@ -147,7 +148,7 @@ def groups(texts: list[str]) -> list[list[int]]:
 
 def _linked_pairs(texts: list[str]) -> list[tuple[int, int]]:
     """Pairs (a < b) of distinct texts that are near-copies or report the same event, without comparing every pair."""
-    tokens = [_WORD_RE.findall(t) for t in texts]
+    tokens = [find_words(t, _WORD_RE) for t in texts]
     lowered = [_lower_words(words) for words in tokens]
     hashes = [_minhash(low) for low in lowered]
     feats = [_features(words, _english_stops(), low) for words, low in zip(tokens, lowered, strict=True)]

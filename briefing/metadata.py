@@ -68,11 +68,14 @@ class Meta:
     url: str | None = None
 
 
-def extract(raw_text: str, header_lines: list[str], body_text: str, language: str | None = None) -> Meta:
-    """Read metadata from the raw dump, the header lines the cleaner kept, and the cleaned body."""
-    from briefing.clean import detect_language
+def extract(
+    raw_text: str, header_lines: list[str], body_text: str, language: str | None = None, lines: list[str] | None = None
+) -> Meta:
+    """Read metadata from the raw dump (lines: its clean.normalised_lines, if known), the kept header lines and body."""
+    from briefing.clean import detect_language, normalised_lines
 
-    lines = [" ".join(x.split()) for x in raw_text.split("\n")]
+    if lines is None:
+        lines = normalised_lines(raw_text)
     meta = Meta()
     meta.title = _title(header_lines)
     title_idx = lines.index(meta.title) if meta.title in lines else None
