@@ -705,6 +705,9 @@ def repeated_keys(raws: list[RawDoc], line_words: list[list[str] | None] | None 
     for d, ks in enumerate(keysets):
         for k in ks:
             index[k].append(d)
+    same_bytes: dict[str, list[int]] = defaultdict(list)
+    for d, raw in enumerate(raws):
+        same_bytes[raw.sha256].append(d)
     out: list[set[str]] = []
     for d, ks in enumerate(keysets):
         shared: dict[int, int] = defaultdict(int)
@@ -713,8 +716,9 @@ def repeated_keys(raws: list[RawDoc], line_words: list[list[str] | None] | None 
                 if e != d:
                     shared[e] += 1
         copies = {e for e, c in shared.items() if c >= 2 and c >= 0.3 * len(long_keys[d])}
-        copies |= {e for e in range(len(raws)) if e != d and raws[e].sha256 == raws[d].sha256}
-        out.append({k for k in ks if any(e != d and e not in copies for e in index[k])})
+        copies |= set(same_bytes[raws[d].sha256])
+        copies.add(d)  # a key is repeated when a document outside `copies` (d and its copies) also has it
+        out.append({k for k in ks if len(index[k]) > len(copies) or not copies.issuperset(index[k])})
     return out
 
 
