@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import tempfile
 import time
@@ -29,14 +30,43 @@ class BenchServer(LLMServer):
     per-output-token time; here such prompts get a concise summary of the quoted text, about 100 tokens.
     """
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # http.server listens with a backlog of 5: a burst of N concurrent connects would be refused and retried,
+        # which measures the test server, not the client. Real servers (vLLM, nginx) accept hundreds.
+        self._httpd.socket.listen(1024)
+
     def _answer(self, body: dict[str, Any], fault: str | None, *args: Any, **kwargs: Any) -> tuple[str, str, str]:
         task, content, finish = super()._answer(body, fault, *args, **kwargs)
+        if task == "synthesize":
+            content = _bounded_brief(content)
         if task == "other":
             msgs = body.get("messages", [])
             user = next((m["content"] for m in msgs if m.get("role") == "user"), "")
             gists = [" ".join(s.split()[:12]).rstrip(".,;:") + "." for s in sentences(user)[:6]]
             content = "The text reports that " + " ".join(gists or ["nothing of substance."])
         return task, content, finish
+
+
+# A model writes a brief of bounded length whatever the number of sources (the prompt asks for a few claims per
+# section); the stock test server puts every note into the themes, so its answer grows ~760 tokens per source and
+# at N=50 would be a 38,000-token completion no real model produces within max_tokens.
+SECTION_CAPS = {"bluf": 5, "judgments": 6, "timeline": 12, "implications": 5, "indicators": 5}
+THEME_CAP = 6
+
+
+def _bounded_brief(content: str) -> str:
+    """Cap the stock server's synthesis answer per section, as a real model's brief is."""
+    try:
+        data = json.loads(content)
+    except json.JSONDecodeError:
+        return content  # an injected fault: leave it for the client to handle
+    for key, cap in SECTION_CAPS.items():
+        if isinstance(data.get(key), list):
+            data[key] = data[key][:cap]
+    for theme in data.get("themes", []):
+        theme["claims"] = theme.get("claims", [])[:THEME_CAP]
+    return json.dumps(data, ensure_ascii=False)
 
 
 def floor(records: list[Record], latency: float, per_token: float) -> dict[str, Any]:

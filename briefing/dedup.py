@@ -9,6 +9,8 @@ from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
+import numpy as np
+
 from briefing.clean import find_words
 from briefing.models import CleanedDoc
 
@@ -67,28 +69,45 @@ def _features(words: list[str], stops: frozenset[str], lowered: list[str] | None
     return _Features(phrases, anchors)
 
 
+NUM_PERM = 64
+
+
 @lru_cache(maxsize=1)
-def _minhash_template() -> object:
-    """An empty MinHash whose permutations (costly to draw) every text's MinHash reuses."""
-    from datasketch import MinHash
+def _permutations() -> tuple[np.ndarray, np.ndarray]:
+    """Odd-multiplier affine permutations mod 2^32, drawn as datasketch.MinHash(num_perm=64, seed=7) draws them."""
+    gen = np.random.RandomState(7)
+    a = gen.randint(0, 1 << 31, NUM_PERM, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, NUM_PERM, dtype=np.uint32)
+    return a, b
 
-    return MinHash(num_perm=64, seed=7)
+
+def _fmix32(hv: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 32-bit finalizer: spreads weak hashes before the affine permutations."""
+    hv = hv ^ (hv >> np.uint32(16))
+    hv = hv * np.uint32(0x85EBCA6B)
+    hv = hv ^ (hv >> np.uint32(13))
+    hv = hv * np.uint32(0xC2B2AE35)
+    return hv ^ (hv >> np.uint32(16))
 
 
-def _minhash(lowered: list[str]) -> object:
-    """MinHash of the word 3-shingles of a lower-cased tokenised text (CRC-32 of each shingle: SHA-1 is 5x slower)."""
-    from datasketch import MinHash
+def _minhash(lowered: list[str]) -> np.ndarray:
+    """MinHash signature of the word 3-shingles of a lower-cased text (CRC-32 per shingle: SHA-1 is 5x slower).
 
-    template = _minhash_template()
-    mh = MinHash(
-        num_perm=64, seed=7, hashfunc=zlib.crc32, permutations=template.permutations, scheme=template.scheme  # type: ignore[attr-defined]
-    )
+    The same values as datasketch's MinHash (affine32 scheme) with hashfunc=zlib.crc32, without importing
+    datasketch and the scipy it pulls in (about a second of start-up on every run).
+    """
     if len(lowered) >= 3:
         shingles = set(map(" ".join, zip(lowered, lowered[1:], lowered[2:], strict=False)))
     else:
         shingles = {" ".join(lowered)}
-    mh.update_batch([s.encode() for s in shingles])
-    return mh
+    hv = np.fromiter((zlib.crc32(x.encode()) for x in shingles), dtype=np.uint32, count=len(shingles))
+    a, b = _permutations()
+    return (np.outer(_fmix32(hv), a) + b).min(axis=0)
+
+
+def _jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    """Estimated Jaccard similarity of two MinHash signatures."""
+    return float(np.count_nonzero(a == b)) / len(a)
 
 
 def same_event(a: _Features, b: _Features) -> tuple[bool, float]:
@@ -153,17 +172,16 @@ def _linked_pairs(texts: list[str]) -> list[tuple[int, int]]:
     hashes = [_minhash(low) for low in lowered]
     feats = [_features(words, _english_stops(), low) for words, low in zip(tokens, lowered, strict=True)]
     # A pair can pass only if enough MinHash positions hold equal values or it shares MIN_ANCHORS anchors.
-    equal_positions = _co_occurrences([enumerate(h.hashvalues.tolist()) for h in hashes])  # type: ignore[attr-defined]
+    equal_positions = _co_occurrences([enumerate(h.tolist()) for h in hashes])
     shared_anchors = _co_occurrences([f.anchors for f in feats])
-    num_perm = len(hashes[0].hashvalues)  # type: ignore[attr-defined]
-    candidates = {p for p, c in equal_positions.items() if c / num_perm >= TEXT_JACCARD}
+    candidates = {p for p, c in equal_positions.items() if c / NUM_PERM >= TEXT_JACCARD}
     candidates |= {p for p, c in shared_anchors.items() if c >= MIN_ANCHORS}
     if TEXT_JACCARD <= 0 or MIN_ANCHORS <= 0:
         candidates = {(a, b) for a in range(len(texts)) for b in range(a + 1, len(texts))}
     return [
         (a, b)
         for a, b in sorted(candidates)
-        if hashes[a].jaccard(hashes[b]) >= TEXT_JACCARD or same_event(feats[a], feats[b])[0]  # type: ignore[attr-defined]
+        if _jaccard(hashes[a], hashes[b]) >= TEXT_JACCARD or same_event(feats[a], feats[b])[0]
     ]
 
 
