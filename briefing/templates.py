@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 import jinja2
@@ -30,7 +31,13 @@ def search_path(prompts_dir: str | Path | None = None, configured: str | Path | 
 
 
 def environment(dirs: list[Path], autoescape: bool = False) -> jinja2.Environment:
-    """A Jinja2 environment where an undefined variable fails loudly."""
+    """A Jinja2 environment where an undefined variable fails loudly (shared per search path)."""
+    return _environment(tuple(dirs), autoescape)
+
+
+@lru_cache(maxsize=16)
+def _environment(dirs: tuple[Path, ...], autoescape: bool) -> jinja2.Environment:
+    """One environment per search path, so each template is compiled once (Jinja reloads it if the file changes)."""
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader([str(d) for d in dirs]),
         undefined=jinja2.StrictUndefined,
