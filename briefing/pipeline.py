@@ -277,7 +277,10 @@ def _run(settings: Settings, report: Reporter, engine: Engine | None = None,
     with Cache(out_root / ".cache" / "cache.sqlite") as cache:
         report.info(f"summarizing {len(sources)} source(s) with the {engine.name} engine")
         eid = engine_key(engine, settings, dirs)
-        summaries, hits = summarize_sources(engine, sources, chunks, profile, cache, eid)
+        summaries, hits = summarize_sources(
+            engine, sources, chunks, profile, cache, eid,
+            progress=lambda k, n, src: report.info(f"summarized {k}/{n}: [{src.id}] {src.path}")
+            if engine.name != "extractive" else None)
         if hits:
             report.info(f"{hits} of {len(sources)} summaries reused from the cache")
         t = lap("summarize", t)

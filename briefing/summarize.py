@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
@@ -47,7 +48,8 @@ def _rebind(summary: SourceSummary, source_id: int) -> SourceSummary:
 
 
 def summarize_sources(engine: Engine, sources: list[Source], chunks: dict[int, list[Chunk]], profile: Profile,
-                      cache: Cache | None = None, eid: str | None = None) -> tuple[list[SourceSummary], int]:
+                      cache: Cache | None = None, eid: str | None = None,
+                      progress: Callable[[int, int, Source], None] | None = None) -> tuple[list[SourceSummary], int]:
     """Per-source summaries in source order, and how many came from the cache.
 
     Each new summary is cached as soon as the engine reports it (engines may offer an `on_summary` hook), so a
@@ -66,9 +68,17 @@ def summarize_sources(engine: Engine, sources: list[Source], chunks: dict[int, l
     hits = len(done)
     todo = [s for s in sources if s.id not in done]
 
+    stored: set[int] = set()
+    by_id = {s.id: s for s in todo}
+
     def store(summary: SourceSummary) -> None:
+        if summary.source_id in stored:
+            return
+        stored.add(summary.source_id)
         if cache is not None and summary.source_id in keys:
             cache.put("summary", keys[summary.source_id], asdict(summary))
+        if progress is not None and summary.source_id in by_id:
+            progress(len(stored), len(todo), by_id[summary.source_id])
 
     if todo:
         if hasattr(engine, "on_summary"):

@@ -30,6 +30,7 @@ def test_run_on_seeds_requests_budget_overlap_and_usage(tmp_path: Path) -> None:
         recs = srv.completions()
         counted = (srv.requests, srv.prompt_tokens, srv.completion_tokens)
     assert "engine: llm" in r.stderr
+    assert "summarized 1/5" in r.stderr and "summarized 5/5" in r.stderr  # progress on stderr, per source
     brief = Path(r.stdout.strip().splitlines()[-1])
     data = json.loads((brief.parent / "brief.json").read_text(encoding="utf-8"))
     assert data["engine"] == "llm" and data["model"] == "test-model"
