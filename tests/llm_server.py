@@ -1,7 +1,9 @@
 """A real OpenAI-compatible HTTP server on loopback for tests and benchmarks, with fault injection and a latency model.
 
 It answers POST /v1/chat/completions and GET /v1/models. Answers are deterministic functions of the prompt: summaries
-quote real sentences of the article between <article id="n"> tags, syntheses cite the ids found in the notes.
+quote real sentences of the article between <article id="n"> tags; syntheses cite the source ids found in the notes
+("- (3.2) text [3]") and rest each claim on note ids, some also quoting directly. The server remembers the quotes of
+the summaries it wrote, in the engine's note order (summary, key_points, events), to plant faults and record them.
 
     with LLMServer(faults={"429": 0.1, "drop": 0.1}) as srv:
         client = openai.AsyncOpenAI(base_url=srv.base_url, api_key="test")
@@ -36,9 +38,9 @@ _NUM = re.compile(r"\b\d[\d,]*\b")
 _SENT = re.compile(r"[^.!?\n]{20,400}[.!?]")
 _YEAR = re.compile(r"\b(19[5-9]\d|20[0-4]\d)\b")
 _ARTICLE = re.compile(r'<article id="(\d+)">\n(.*?)\n</article>', re.S)
-_NOTE = re.compile(r"^- (.*?) ((?:\[\d+\])+)((?: \| \[\d+\] \".*?\")*)$", re.M)
-_EVID = re.compile(r' \| \[(\d+)\] "(.*?)"(?= \| \[|$)')
-_KEYS = re.compile(r'^[ \t]+- "([a-z0-9_]+)" \(', re.M)  # focus keys in the synthesis system prompt
+_NOTE = re.compile(r"^- \(([\w.]+)\) (.*?) ((?:\[\d+\])+)$", re.M)  # "- (3.2) text [3]"
+_LABEL = re.compile(r"^(?:\d{4}(?:-\d\d){0,2}: )?(?:The article reports|Key point|Event): ")  # our note texts
+_KEYS = re.compile(r'^[ \t]+- "([a-z0-9_]+)": ', re.M)  # focus keys in the synthesis system prompt
 _KEYS2 = re.compile(r'^- "([a-z0-9_]+)": ', re.M)  # ... and in the condense one
 _INJECTION = re.compile(r"ignore (all )?previous instructions", re.I)
 
@@ -63,8 +65,41 @@ def sentences(text: str) -> list[str]:
     return [m.group(0).strip() for m in _SENT.finditer(text) if len(m.group(0).strip()) >= 20]
 
 
-def _claim(text: str, ids: list[int], ev: list[tuple[int, str]]) -> dict[str, Any]:
-    return {"text": text, "source_ids": ids, "evidence": [{"source_id": i, "quote": q} for i, q in ev]}
+Note = tuple[str, str, list[int]]  # note id, text, cited source ids
+Quotes = dict[int, list[str]]  # source id -> quotes of the summary the server wrote, in note order
+
+
+def _claim(text: str, ids: list[int], refs: list[str], ev: list[tuple[int, str]] | None = None) -> dict[str, Any]:
+    return {"text": text, "source_ids": ids, "notes": refs,
+            "evidence": [{"source_id": i, "quote": q} for i, q in ev or []]}
+
+
+def note_quote(quotes: Quotes, note_id: str) -> tuple[int, str] | None:
+    """(source id, quote) behind a source note id "3.2" (source 3, note 2), if this server wrote that summary."""
+    m = re.fullmatch(r"(\d+)\.(\d+)", note_id)
+    if not m:
+        return None
+    sid, k = int(m.group(1)), int(m.group(2))
+    got = quotes.get(sid, [])
+    return (sid, got[k - 1]) if 0 < k <= len(got) else None
+
+
+def resolved(c: dict[str, Any], quotes: Quotes) -> list[tuple[int, str]]:
+    """The claim's evidence as the engine resolves it: referenced notes' quotes, then direct quotes, no repeats."""
+    out: list[tuple[int, str]] = []
+    for ref in c["notes"]:
+        q = note_quote(quotes, ref)
+        if q and q not in out:
+            out.append(q)
+    for e in c["evidence"]:
+        if (e["source_id"], e["quote"]) not in out:
+            out.append((e["source_id"], e["quote"]))
+    return out
+
+
+def summary_quotes(data: dict[str, Any]) -> list[str]:
+    """Quotes of a summary in the engine's note order."""
+    return [x["quote"] for k in ("summary", "key_points", "events") for x in data.get(k, [])]
 
 
 def summarize(article: str) -> dict[str, Any]:
@@ -85,65 +120,81 @@ def summarize(article: str) -> dict[str, Any]:
     return {"summary": summary, "key_points": key, "events": events, "actors": actors, "stance": stance}
 
 
-def _notes(user: str) -> list[tuple[str, list[int], list[tuple[int, str]]]]:
-    out = []
-    for m in _NOTE.finditer(user):
-        ids = [int(x) for x in re.findall(r"\d+", m.group(2))]
-        ev = [(int(i), q) for i, q in _EVID.findall(m.group(3))]
-        out.append((m.group(1), ids, ev))
-    return out
+def _notes(user: str) -> list[Note]:
+    return [(m.group(1), m.group(2), [int(x) for x in re.findall(r"\d+", m.group(3))]) for m in _NOTE.finditer(user)]
 
 
-def synthesize(system: str, user: str, planted: bool = False) -> dict[str, Any]:
-    """A deterministic synthesis citing the ids and quotes found in the notes."""
+def _direct(note: Note, quotes: Quotes) -> list[tuple[int, str]]:
+    """A direct quote for a claim on this note: the note's gist words, when they are verbatim in its quote."""
+    q = note_quote(quotes, note[0])
+    words = _LABEL.sub("", note[1]).rstrip(".")
+    if q is None or len(words.split()) < 4 or words not in q[1] or words == q[1]:
+        return []
+    return [(q[0], words)]
+
+
+def synthesize(system: str, user: str, planted: bool = False, quotes: Quotes | None = None) -> dict[str, Any]:
+    """A deterministic synthesis citing the source ids in the notes and resting each claim on note ids.
+
+    Every third theme claim also quotes directly (the gist words of its note, verbatim in the article), so the
+    engine's direct-evidence path stays exercised.
+    """
+    quotes = quotes or {}
     keys = _KEYS.findall(system) or ["general"]
     notes = _notes(user)
-    by_src: dict[int, list[tuple[str, list[int], list[tuple[int, str]]]]] = {}
+    by_src: dict[int, list[Note]] = {}
     for n in notes:
-        by_src.setdefault(n[1][0], []).append(n)
+        by_src.setdefault(n[2][0], []).append(n)
     firsts = [v[0] for _, v in sorted(by_src.items())]
-    bluf = [_claim(t, i, e) for t, i, e in firsts[:4]]
+    bluf = [_claim(t, i, [r]) for r, t, i in firsts[:4]]
     judgments = []
     for a, b in zip(firsts[0::2], firsts[1::2], strict=False):
-        c = _claim(f"{a[0]} Also: {b[0]}", a[1] + b[1], a[2][:1] + b[2][:1])
+        c = _claim(f"{a[1]} Also: {b[1]}", a[2] + b[2], [a[0], b[0]])
         judgments.append({**c, "confidence": "high", "reason": "Two independent sources agree."})
     if firsts:  # single-source judgment the model rates "high": the engine must cap it
-        t, i, e = firsts[-1]
-        judgments.append({**_claim(t, i, e), "confidence": "high", "reason": "One direct report."})
+        r, t, i = firsts[-1]
+        judgments.append({**_claim(t, i, [r]), "confidence": "high", "reason": "One direct report."})
     themes = [{"key": k, "claims": []} for k in keys]
-    for n, (t, i, e) in enumerate(notes):
-        themes[n % len(keys)]["claims"].append(_claim(t, i, e))
+    for n, note in enumerate(notes):
+        r, t, i = note
+        themes[n % len(keys)]["claims"].append(_claim(t, i, [r], _direct(note, quotes) if n % 3 == 1 else []))
     timeline = []
-    for t, i, e in notes:
+    for r, t, i in notes:
         m = re.match(r"(\d{4}(?:-\d\d){0,2}): (.*)", t)
         if m:
-            timeline.append({"date": m.group(1), **_claim(m.group(2), i, e)})
+            timeline.append({"date": m.group(1), **_claim(m.group(2), i, [r])})
     timeline.sort(key=lambda x: x["date"])
-    imp = [_claim(f"Implication: {t}", i, e) for t, i, e in firsts[:2]]
-    ind = [_claim(f"Watch for: {t}", i, e) for t, i, e in firsts[-2:]]
+    imp = [_claim(f"Implication: {t}", i, [r]) for r, t, i in firsts[:2]]
+    ind = [_claim(f"Watch for: {t}", i, [r]) for r, t, i in firsts[-2:]]
     if planted and bluf:
-        bluf.append(_claim("Invented claim.", [999], [(999, "This sentence appears in no source.")]))
+        bluf.append(_claim("Invented claim.", [999], ["999.1"], [(999, "This sentence appears in no source.")]))
     return {"bluf": bluf, "judgments": judgments, "themes": themes, "timeline": timeline,
             "implications": imp, "indicators": ind}
 
 
-def plant(data: dict[str, Any], share: float, rng: random.Random, known: str) -> list[dict[str, Any]]:
+def plant(data: dict[str, Any], share: float, rng: random.Random, known: str,
+          quotes: Quotes | None = None) -> list[dict[str, Any]]:
     """Corrupt about `share` of the synthesis claims in place, cycling PLANT_KINDS; returns the corrupted claims.
 
-    wrong_id cites another real source (quote kept), fabricated_quote replaces the evidence with a sentence no
-    source has, altered_number restates the quote with one of its numbers changed. `known` (the prompt) is used to
-    pick replacement numbers that appear nowhere in it.
+    wrong_id cites another real source than the referenced notes' (references kept; a direct quote moves to the new
+    id); fabricated_quote references a note id that does not exist, alternately with and without a direct quote no
+    source has; altered_number restates a referenced note's quote with one of its numbers changed. `known` (the
+    prompt) is used to pick replacement numbers that appear nowhere in it. Each record has the claim's text, source
+    ids and evidence quotes as the engine resolves them (`quotes`: what this server's summaries quoted).
     """
+    quotes = quotes or {}
     claims = [c for key in ("bluf", "judgments", "timeline", "implications", "indicators") for c in data[key]]
     claims += [c for t in data["themes"] for c in t["claims"]]
     ids = sorted({i for c in claims for i in c["source_ids"]})
     out: list[dict[str, Any]] = []
     counts = dict.fromkeys(PLANT_KINDS, 0)
+    fabricated = 0
     for c in claims:
         others = [i for i in ids if i not in c["source_ids"]]
-        numbered = [e for e in c["evidence"] if _NUM.search(e["quote"])]
+        numbered = [(r, q) for r in c["notes"] if (q := note_quote(quotes, r)) and _NUM.search(q[1])]
         # claims whose quote has a number are rarer: they always get a chance at altered_number
-        if not c["evidence"] or (rng.random() >= share and not (numbered and rng.random() < 2 * share)):
+        if not (c["notes"] or c["evidence"]) or (
+                rng.random() >= share and not (numbered and rng.random() < 2 * share)):
             continue
         possible = [k for k in PLANT_KINDS if (k != "wrong_id" or others) and (k != "altered_number" or numbered)]
         kind = min(possible, key=lambda k: counts[k])  # keep the kinds balanced
@@ -155,10 +206,12 @@ def plant(data: dict[str, Any], share: float, rng: random.Random, known: str) ->
                 if e["source_id"] == old:
                     e["source_id"] = new
         elif kind == "fabricated_quote":
-            for e in c["evidence"]:
-                e["quote"] = FABRICATED
+            fabricated += 1
+            sid = c["source_ids"][0] if c["source_ids"] else ids[0]
+            c["notes"] = [f"{sid}.999"]  # no source has 999 notes
+            c["evidence"] = [{"source_id": sid, "quote": FABRICATED}] if fabricated % 2 else []
         else:
-            quote = numbered[0]["quote"]
+            ref, (sid, quote) = numbered[0]
             m = _NUM.search(quote)
             assert m is not None
             value = int(m.group(0).replace(",", ""))
@@ -166,10 +219,9 @@ def plant(data: dict[str, Any], share: float, rng: random.Random, known: str) ->
             while str(new_value) in known:
                 new_value += 101
             c["text"] = quote[: m.start()] + str(new_value) + quote[m.end():]
-            c["source_ids"] = [numbered[0]["source_id"]]
-            c["evidence"] = [dict(numbered[0])]
+            c["source_ids"], c["notes"], c["evidence"] = [sid], [ref], []
         out.append({"kind": kind, "text": c["text"], "source_ids": list(c["source_ids"]),
-                    "quotes": [e["quote"] for e in c["evidence"]]})
+                    "quotes": [q for _, q in resolved(c, quotes)]})
     return out
 
 
@@ -178,11 +230,11 @@ def condense(system: str, user: str) -> dict[str, Any]:
     keys = _KEYS2.findall(system) or ["other"]
     seen: dict[int, int] = {}
     out = []
-    for n, (t, i, e) in enumerate(_notes(user)):
+    for n, (r, t, i) in enumerate(_notes(user)):
         if seen.get(i[0], 0) >= 2:
             continue
         seen[i[0]] = seen.get(i[0], 0) + 1
-        out.append({"theme": keys[n % len(keys)], **_claim(t, i, e)})
+        out.append({"theme": keys[n % len(keys)], **_claim(t, i, [r])})
     return {"notes": out}
 
 
@@ -226,6 +278,7 @@ class LLMServer:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._repairs: dict[str, str] = {}  # sha of a corrupted answer -> the good one (for repair requests)
+        self.quotes: Quotes = {}  # source id -> quotes of the last summary written for it (note order)
         self._httpd = ThreadingHTTPServer((host, port), self._handler())
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -325,15 +378,23 @@ class LLMServer:
         m = _ARTICLE.search(user)
         if m:
             task, data = "summarize", summarize(m.group(2))
+            with self._lock:
+                self.quotes[int(m.group(1))] = summary_quotes(data)
         elif "<partials" in user:
             task, data = "reduce", merge(user)
+            p = re.search(r'<partials id="(\d+)">', user)
+            if p:
+                with self._lock:
+                    self.quotes[int(p.group(1))] = summary_quotes(data)
         elif "<notes>" in user and "condense" in system.lower():
             task, data = "synthesize_reduce", condense(system, user)
         elif "<notes>" in user:
-            task, data = "synthesize", synthesize(system, user, planted=fault == "planted" and not self.plant_share)
+            with self._lock:
+                quotes = {k: list(v) for k, v in self.quotes.items()}
+            task, data = "synthesize", synthesize(system, user, fault == "planted" and not self.plant_share, quotes)
             if fault == "planted" and self.plant_share:
                 with self._lock:
-                    self.planted += plant(data, self.plant_share, self._rng, user)
+                    self.planted += plant(data, self.plant_share, self._rng, user, quotes)
         else:
             task, data = "other", {"answer": "ok"}
         return task, json.dumps(data, ensure_ascii=False)

@@ -278,7 +278,7 @@ def test_long_article_map_reduce_and_prompt_budget(make: Callable[..., LLMEngine
 def test_hierarchical_synthesis_keeps_every_source(make: Callable[..., LLMEngine]) -> None:
     sources = [source(i, article(i, 2)) for i in range(1, 13)]
     with LLMServer() as srv:
-        engine = make(srv, context_window=5000, max_output_tokens=800)
+        engine = make(srv, context_window=4000, max_output_tokens=800)  # notes overflow one call
         summaries = engine.summarize(sources, {}, engine.settings.to_profile())
         synth = engine.synthesize(sources, summaries, engine.settings.to_profile())
         reqs = srv.completions()
@@ -287,6 +287,10 @@ def test_hierarchical_synthesis_keeps_every_source(make: Callable[..., LLMEngine
     assert len(final) == 1 and final[0].prompt_tokens <= engine.prompt_limit()
     cited = {i for t in synth.themes for c in t.claims for i in c.source_ids}
     assert cited == {s.id for s in sources}
+    texts = {s.id: s.text for s in sources}  # condensed notes carry the evidence of the notes they rest on
+    claims = [c for t in synth.themes for c in t.claims]
+    assert all(c.evidence and all(e.quote in texts[e.source_id] for e in c.evidence) for c in claims)
+    assert engine.warnings == []
 
 
 @pytest.mark.parametrize(("server", "match"), [

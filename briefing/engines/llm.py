@@ -26,13 +26,15 @@ from briefing.config import Settings
 from briefing.engines import llm_json
 from briefing.errors import BriefingError, BudgetExceededError, EngineError
 from briefing.limits import RateLimiter
-from briefing.models import Chunk, Claim, Profile, Source, SourceSummary, Synthesis, Usage
+from briefing.models import Chunk, Claim, Evidence, Profile, Source, SourceSummary, Synthesis, Usage
 from briefing.sources import redact_url
 from briefing.templates import render_template, search_path
 from briefing.tokens import count_tokens
 
 T = TypeVar("T")
 
+ESTIMATED_NOTES = 10  # notes per summary (3-5 summary sentences, up to 5 key points, a few events)
+NOTE_TEXT_SHARE = 0.3  # share of a summary's completion tokens that its note texts take in the synthesis prompt
 MESSAGE_OVERHEAD = 9  # chat framing tokens of a system + user request (3 per message + 3 to prime the reply)
 
 
@@ -132,10 +134,16 @@ def _label(s: Source) -> str:
     return f"source [{s.id}] {s.path}" + (f" ({s.title})" if s.title else "")
 
 
-def _claim_vars(c: Claim) -> dict[str, Any]:
+def _note_vars(note_id: str, c: Claim) -> dict[str, Any]:
+    """A synthesis note: id, one-line text and citations for the prompt; its evidence stays with the engine."""
     text = f"{c.date}: {c.text}" if c.date else c.text
-    return {"text": _neutralise(text), "source_ids": list(c.source_ids),
-            "evidence": [{"source_id": e.source_id, "quote": _neutralise(e.quote)} for e in c.evidence]}
+    return {"id": note_id, "text": _neutralise(" ".join(text.split())), "source_ids": list(c.source_ids),
+            "evidence": [Evidence(e.source_id, e.quote) for e in c.evidence]}
+
+
+def _note_index(notes: list[dict[str, Any]]) -> dict[str, list[Evidence]]:
+    """Note id -> the evidence (source id, quote from the article) the synthesis may reference it by."""
+    return {c["id"]: c["evidence"] for n in notes for c in n["claims"]}
 
 
 def _first_error(eg: BaseExceptionGroup[Any]) -> BaseException:
@@ -495,8 +503,11 @@ class LLMEngine:
         return chunk_text(source.text, budget, source_id=source.id)
 
     def _summary_call(self, source: Source, profile: Profile, text: str, part: dict[str, int] | None) -> _Call:
+        meta = _source_vars(source)
+        if meta["title"] and text.lstrip().startswith(meta["title"]):
+            meta["title"] = None  # the article's first line is its title: not sent twice
         return _Call("map" if part else "summarize", "summarize", "source_summary", _label(source), source.id,
-                     {"profile": profile, "source": _source_vars(source), "part": part, "article": _neutralise(text)})
+                     {"profile": profile, "source": meta, "part": part, "article": _neutralise(text)})
 
     async def _summarize_one(self, client: openai.AsyncOpenAI, source: Source, parts: list[Chunk] | None,
                              profile: Profile) -> SourceSummary:
@@ -544,6 +555,10 @@ class LLMEngine:
     @staticmethod
     def _notes(sources: list[Source],
                summaries: list[SourceSummary]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Source metadata and one block of notes per summarized source; note "3.2" is source 3's second note.
+
+        Source blocks have no heading: every note line starts with its id and ends with its citation.
+        """
         by_id = {s.source_id: s for s in summaries}
         meta, notes = [], []
         for s in sources:
@@ -551,9 +566,15 @@ class LLMEngine:
             meta.append({**_source_vars(s), "stance": summ.stance if summ else "unknown"})
             if summ:
                 claims = summ.claims + summ.key_points + summ.events
-                notes.append({"heading": f"Source [{s.id}]", "claims": [_claim_vars(c) for c in claims],
-                              "source_ids": [s.id]})
+                notes.append({"heading": "", "source_ids": [s.id],  # ids "3.k" and "[3]" name the source
+                              "claims": [_note_vars(f"{s.id}.{k}", c) for k, c in enumerate(claims, 1)]})
         return meta, notes
+
+    def _unknown_notes(self, stage: str, unknown: list[str]) -> None:
+        if unknown:
+            ids = list(dict.fromkeys(_one_line(u, 20) for u in unknown))
+            self.warnings.append(f"{stage}: dropped {len(unknown)} reference(s) to unknown notes "
+                                 f"({', '.join(ids[:8])}{', ...' if len(ids) > 8 else ''})")
 
     def _synth_call(self, template: str, profile: Profile, meta: list[dict[str, Any]],
                     notes: list[dict[str, Any]]) -> _Call:
@@ -575,17 +596,23 @@ class LLMEngine:
                 if rounds > 4:
                     raise EngineError("synthesis: the source notes do not fit the context window even after "
                                       "hierarchical reduction; raise --context-window")
-                notes = await self._reduce_notes(client, profile, meta, notes)
+                notes = await self._reduce_notes(client, profile, meta, notes, rounds)
             data = await self._request(client, self._synth_call("synthesize", profile, meta, notes))
         keys = {q.key for q in profile.focus_questions}
         for t in data.get("themes") or []:
             if isinstance(t, dict) and t.get("key") not in keys and t.get("claims"):
                 self.warnings.append(f"synthesis: dropped claims under unknown theme key {t.get('key')!r}")
-        return llm_json.to_synthesis(data, profile)
+        unknown: list[str] = []
+        synthesis = llm_json.to_synthesis(data, profile, _note_index(notes), unknown)
+        self._unknown_notes("synthesis", unknown)
+        return synthesis
 
     async def _reduce_notes(self, client: openai.AsyncOpenAI, profile: Profile, meta: list[dict[str, Any]],
-                            notes: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """One hierarchical round: condense batches of notes by theme; a source no note cites keeps its first note."""
+                            notes: list[dict[str, Any]], round_no: int = 1) -> list[dict[str, Any]]:
+        """One hierarchical round: condense batches of notes by theme; a source no note cites keeps its first note.
+
+        Condensed notes carry the evidence of the notes they reference and get new ids "r<round>.<n>".
+        """
         blocks: list[dict[str, Any]] = []
         for n in notes:  # split blocks too big for one batch
             claims, step = n["claims"], max(1, len(n["claims"]))
@@ -610,11 +637,15 @@ class LLMEngine:
         results = await _all([self._request(client, c) for c in calls])
         themes: dict[str, list[dict[str, Any]]] = {}
         titles = {q.key: q.title for q in profile.focus_questions}
+        unknown: list[str] = []
+        made = 0
         for batch, data in zip(batches, results, strict=True):
-            pairs = llm_json.to_notes(data)
+            pairs = llm_json.to_notes(data, _note_index(batch), unknown)
             cited = {i for _, c in pairs for i in c.source_ids}
             for theme, c in pairs:
-                themes.setdefault(theme if theme in titles else "other", []).append(_claim_vars(c))
+                made += 1
+                themes.setdefault(theme if theme in titles else "other", []).append(
+                    _note_vars(f"r{round_no}.{made}", c))
             for block in batch:
                 for sid in block["source_ids"]:
                     if sid not in cited and block["claims"]:
@@ -622,6 +653,7 @@ class LLMEngine:
                         themes.setdefault("other", []).append(block["claims"][0])
                         self.warnings.append(f"synthesis: source [{sid}] was not cited after condensing its batch; "
                                              "its first note was kept")
+        self._unknown_notes("synthesis (condensing)", unknown)
         out = []
         for key, claims in themes.items():
             cited_ids = sorted({i for c in claims for i in c["source_ids"]})
@@ -660,10 +692,13 @@ class LLMEngine:
                     fake.append("x " * comp)
                 add(summ, *self._render(self._reduce_call(s, profile, fake)),
                     self._expected_completion("reduce", ntok))
-            # A stand-in summary of the expected size, so the synthesis prompt is rendered for real too.
-            words = max(1, int(self._expected_completion("summarize", ntok) * 0.85))  # notes drop the JSON syntax
+            # A stand-in summary of the expected size, so the synthesis prompt is rendered for real too: about
+            # ESTIMATED_NOTES notes whose texts are NOTE_TEXT_SHARE of the summary's tokens (the quotes, JSON keys
+            # and syntax stay out of the notes).
+            words = max(1, int(self._expected_completion("summarize", ntok) * NOTE_TEXT_SHARE / ESTIMATED_NOTES))
             filler = " ".join(["word"] * words)
-            est_summaries.append(SourceSummary(s.id, [Claim(filler, [s.id])], "news report"))
+            est_summaries.append(SourceSummary(s.id, [Claim(filler, [s.id]) for _ in range(ESTIMATED_NOTES)],
+                                               "news report"))
         meta, notes = self._notes(sources, est_summaries)
         synth = stages["synthesize"]
         rounds = 0

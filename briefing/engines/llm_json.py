@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from briefing.models import Claim, Evidence, Profile, Section, Source, SourceSummary, Synthesis
@@ -20,8 +21,12 @@ def _obj(props: dict[str, Any]) -> dict[str, Any]:
 _STR = {"type": "string"}
 _QUOTED = _obj({"text": _STR, "quote": _STR})
 _EVIDENCE = _obj({"source_id": {"type": "integer"}, "quote": _STR})
+# "notes": ids of the synthesis notes a claim rests on (their evidence is resolved by the engine); "evidence" is for
+# quotes the model copies itself and may be empty (strict mode makes every key required, so "optional" means []).
 _CLAIM_PROPS = {"text": _STR, "source_ids": {"type": "array", "items": {"type": "integer"}},
-                "evidence": {"type": "array", "items": _EVIDENCE}}
+                "notes": {"type": "array", "items": _STR}, "evidence": {"type": "array", "items": _EVIDENCE}}
+
+NoteIndex = Mapping[str, Sequence[Evidence]]  # note id ("3.2") -> the evidence that note carries
 _CLAIM = _obj(_CLAIM_PROPS)
 
 SUMMARY_SCHEMA: dict[str, Any] = _obj({
@@ -118,21 +123,51 @@ def _ids(v: object) -> list[int]:
     return out
 
 
-def _claim(item: object) -> Claim | None:
-    """A cross-source claim; unknown (invented) source ids are kept for the verify stage to flag."""
+def note_key(ref: object) -> str:
+    """A note reference as the model wrote it ("3.2", "(3.2)", "[3.2]") reduced to the note id."""
+    return str(ref).strip().strip("()[]").strip()
+
+
+def _claim(item: object, notes: NoteIndex | None = None, unknown: list[str] | None = None) -> Claim | None:
+    """A cross-source claim; unknown (invented) source ids are kept for the verify stage to flag.
+
+    Evidence comes from the referenced notes (their own source id and quote, in reference order), then from any
+    quotes given directly. A reference to no known note is dropped and its id appended to `unknown`. Source ids stay
+    as the model gave them, plus the ids of directly given evidence; note evidence never adds a citation.
+    """
     if not isinstance(item, dict):
         return None
     text = _s(item.get("text"))
     if not text:
         return None
-    evidence = []
+    evidence: list[Evidence] = []
+    seen: set[tuple[int, str]] = set()
+
+    def add(ev: Evidence) -> None:
+        if (ev.source_id, ev.quote) not in seen:
+            seen.add((ev.source_id, ev.quote))
+            evidence.append(ev)
+
+    for ref in _list(item.get("notes")):
+        if isinstance(ref, bool) or not isinstance(ref, str | int | float):
+            continue
+        key = note_key(ref)
+        found = notes.get(key) if notes is not None else None
+        if found is None:
+            if key and unknown is not None:
+                unknown.append(key)
+            continue
+        for ev in found:
+            add(Evidence(ev.source_id, ev.quote))
+    direct = []
     for ev in _list(item.get("evidence")):
         if isinstance(ev, dict) and _s(ev.get("quote")):
             sid = _ids([ev.get("source_id")])
             if sid:
-                evidence.append(Evidence(sid[0], _s(ev.get("quote"))))
+                direct.append(Evidence(sid[0], _s(ev.get("quote"))))
     ids = _ids(item.get("source_ids"))
-    for ev in evidence:
+    for ev in direct:
+        add(ev)
         if ev.source_id not in ids:
             ids.append(ev.source_id)
     return Claim(text=text, source_ids=ids, evidence=evidence)
@@ -173,20 +208,27 @@ def _cap_confidence(claim: Claim, raw: object, reason: str) -> None:
     claim.confidence = conf
 
 
-def to_synthesis(data: dict[str, Any], profile: Profile) -> Synthesis:
-    """Map a parsed synthesis object: one Section per focus question in profile order; confidence enforced."""
+def to_synthesis(data: dict[str, Any], profile: Profile, notes: NoteIndex | None = None,
+                 unknown: list[str] | None = None) -> Synthesis:
+    """Map a parsed synthesis object: one Section per focus question in profile order; confidence enforced.
+
+    `notes` resolves the claims' note references into evidence; ids of unknown notes are appended to `unknown`.
+    """
+    def claim(item: object) -> Claim | None:
+        return _claim(item, notes, unknown)
+
     def claims(key: str) -> list[Claim]:
-        return [c for c in (_claim(i) for i in _list(data.get(key))) if c]
+        return [c for c in (claim(i) for i in _list(data.get(key))) if c]
 
     judgments = []
     for item in _list(data.get("judgments")):
-        c = _claim(item)
+        c = claim(item)
         if c is not None and isinstance(item, dict):
             _cap_confidence(c, item.get("confidence"), _s(item.get("reason")))
             judgments.append(c)
     timeline = []
     for item in _list(data.get("timeline")):
-        c = _claim(item)
+        c = claim(item)
         if c is not None and isinstance(item, dict):
             c.date = _s(item.get("date")) or None
             timeline.append(c)
@@ -194,17 +236,18 @@ def to_synthesis(data: dict[str, Any], profile: Profile) -> Synthesis:
     for item in _list(data.get("themes")):
         if isinstance(item, dict):
             by_key.setdefault(_s(item.get("key")), []).extend(
-                c for c in (_claim(i) for i in _list(item.get("claims"))) if c)
+                c for c in (claim(i) for i in _list(item.get("claims"))) if c)
     themes = [Section(q.key, q.title, by_key.get(q.key, [])) for q in profile.focus_questions]
     return Synthesis(bluf=claims("bluf"), judgments=judgments, themes=themes, timeline=timeline,
                      implications=claims("implications"), indicators=claims("indicators"))
 
 
-def to_notes(data: dict[str, Any]) -> list[tuple[str, Claim]]:
-    """Map a parsed theme-notes object (hierarchical synthesis) to (theme key, claim) pairs."""
+def to_notes(data: dict[str, Any], notes: NoteIndex | None = None,
+             unknown: list[str] | None = None) -> list[tuple[str, Claim]]:
+    """Map a parsed theme-notes object (hierarchical synthesis) to (theme key, claim) pairs; references resolved."""
     out = []
     for item in _list(data.get("notes")):
-        c = _claim(item)
+        c = _claim(item, notes, unknown)
         if c is not None and isinstance(item, dict):
             out.append((_s(item.get("theme")) or "other", c))
     return out
