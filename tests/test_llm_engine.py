@@ -19,8 +19,9 @@ from briefing.engines import make_engine
 from briefing.engines.llm import LLMEngine, RetryPolicy, _retry_after
 from briefing.engines.llm_json import ParseError, parse_json, strip_reasoning, to_synthesis
 from briefing.errors import BudgetExceededError, EngineError
-from briefing.models import Source
+from briefing.models import Evidence, Source
 from briefing.tokens import count_tokens
+from briefing.verify import verify_claim
 
 FAST = RetryPolicy(attempts=8, backoff_base=0.01, backoff_max=0.05, retry_after_cap=2.0)
 
@@ -341,6 +342,46 @@ def test_invented_source_ids_are_kept_not_fatal() -> None:
     assert [j.confidence for j in synth.judgments] == ["moderate", "high"]
     assert len(synth.themes) == len(profile.focus_questions) and all(not t.claims for t in synth.themes)
     assert synth.timeline == []
+
+
+def test_note_references_resolve_to_the_notes_own_evidence() -> None:
+    profile = Settings().to_profile()
+    s1, s2 = source(1), source(2)
+    q1, q2 = TOPICS[1].format(n=3, y=2021), TOPICS[2].format(n=4, y=2022)
+    assert q1 in s1.text and q2 in s2.text
+    notes = {"1.1": [Evidence(1, q1)], "2.1": [Evidence(2, q2)]}
+    direct = "Canada and South Korea held a 2+2 ministerial meeting"
+    data = {"bluf": [{"text": "Both reports agree.", "source_ids": [1, 2], "notes": ["1.1", "(2.1)", "9.9", "1.1"],
+                      "evidence": [{"source_id": 3, "quote": direct}]},
+                     {"text": "Only a wrong id.", "source_ids": [2], "notes": ["1.1"], "evidence": []},
+                     {"text": "Nothing resolves.", "source_ids": [1], "notes": ["7.7"]}]}
+    unknown: list[str] = []
+    synth = to_synthesis(data, profile, notes, unknown)
+    both, wrong, empty = synth.bluf
+    assert [(e.source_id, e.quote) for e in both.evidence] == [(1, q1), (2, q2), (3, direct)]
+    assert both.source_ids == [1, 2, 3]  # a direct quote's source is cited; note evidence adds no citation
+    assert unknown == ["9.9", "7.7"]
+    assert wrong.source_ids == [2] and [e.source_id for e in wrong.evidence] == [1]
+    assert empty.evidence == [] and empty.source_ids == [1]  # returned: the verify stage flags it
+    sources = {1: s1, 2: s2}
+    assert not verify_claim(wrong, sources).verified
+    assert any("does not cite" in p for p in wrong.problems)
+    assert not verify_claim(empty, sources).verified
+
+
+def test_synthesis_prompt_lists_notes_without_quotes(llm_server: LLMServer, make: Callable[..., LLMEngine]) -> None:
+    sources = [source(i) for i in range(1, 4)]
+    engine = make(llm_server)
+    summaries, synth = run(engine, sources)
+    user = [r for r in llm_server.completions() if r.task == "synthesize"][0].body["messages"][1]["content"]
+    notes = user.split("<notes>")[1]
+    assert "- (1.1) " in notes and "- (3.2) " in notes
+    quotes = [e.quote for s in summaries for c in s.claims + s.key_points + s.events for e in c.evidence]
+    assert quotes and not any(q in notes for q in quotes)  # the test articles' sentences are longer than gists
+    claims = synth.bluf + [c for t in synth.themes for c in t.claims]
+    assert all(c.evidence for c in claims) and engine.warnings == []
+    # every third theme claim of the test server also quotes directly: both kinds of evidence arrive
+    assert any(len(c.evidence) == 2 for c in claims)
 
 
 def test_make_engine_picks_by_settings() -> None:
