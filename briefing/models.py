@@ -1,4 +1,4 @@
-"""Typed data passed between pipeline stages (ingest -> clean -> chunk -> summarize -> synthesize -> verify -> render)."""
+"""Typed data passed between stages (ingest -> clean -> chunk -> summarize -> synthesize -> verify -> render)."""
 
 from __future__ import annotations
 
