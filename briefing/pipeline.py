@@ -285,16 +285,27 @@ def _run(settings: Settings, report: Reporter, engine: Engine | None = None,
             report.info(f"{hits} of {len(sources)} summaries reused from the cache")
         t = lap("summarize", t)
         report.info("synthesizing across sources")
-        synthesis, synth_hit = synthesize(engine, sources, summaries, profile, cache, eid)
+        by_id = {s.id: s for s in sources}
+        summary_counts: list[tuple[int, int]] = []
+
+        def verify_summaries() -> None:  # independent of the synthesis: done while the model writes it
+            summary_counts.append(verify_claims([c for s in summaries for c in s.claims], by_id))
+
+        overlap = engine.name != "extractive"  # an LLM engine waits on the network; the offline one computes
+        synthesis, synth_hit = synthesize(engine, sources, summaries, profile, cache, eid,
+                                          meanwhile=verify_summaries if overlap else None)
         if synth_hit:
             report.info("synthesis reused from the cache (nothing changed)")
         t = lap("synthesize", t)
 
     for w in getattr(engine, "warnings", []):
         report.warn(w)
-    by_id = {s.id: s for s in sources}
     claims = flatten(synthesis, summaries)
-    verified, total = verify_claims([c for _, c in claims], by_id)
+    if summary_counts:
+        verified, total = verify_claims([c for _, c in flatten(synthesis, [])], by_id)
+        verified, total = verified + summary_counts[0][0], total + summary_counts[0][1]
+    else:
+        verified, total = verify_claims([c for _, c in claims], by_id)
     unverified = [c for _, c in claims if not c.verified]
     if unverified:
         report.warn(f"{len(unverified)} of {total} claims could not be verified against their sources")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import concurrent.futures
+from collections.abc import Callable
 from dataclasses import asdict
 
 from briefing.cache import Cache, digest
@@ -10,16 +12,29 @@ from briefing.models import Claim, Profile, Source, SourceSummary, Synthesis, sy
 
 
 def synthesize(engine: Engine, sources: list[Source], summaries: list[SourceSummary], profile: Profile,
-               cache: Cache | None = None, eid: str | None = None) -> tuple[Synthesis, bool]:
-    """The synthesis (sections in profile order) and whether it came from the cache."""
+               cache: Cache | None = None, eid: str | None = None,
+               meanwhile: Callable[[], object] | None = None) -> tuple[Synthesis, bool]:
+    """The synthesis (sections in profile order) and whether it came from the cache.
+
+    `meanwhile` (e.g. verifying the summaries) runs once, after the cache key is taken: in a helper thread while
+    the engine is asked, or inline on a cache hit.
+    """
     key = None
     if cache is not None and eid is not None:
         meta = [(s.id, s.title, s.published, s.publisher, s.flags, s.same_event_as) for s in sources]
         key = digest("synthesis", eid, asdict(profile), meta, [asdict(s) for s in summaries])
         hit = cache.get("synthesis", key)
         if hit is not None:
+            if meanwhile is not None:
+                meanwhile()
             return _ordered(synthesis_from_dict(hit), profile), True
-    synthesis = engine.synthesize(sources, summaries, profile)
+    if meanwhile is None:
+        synthesis = engine.synthesize(sources, summaries, profile)
+    else:
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            side = pool.submit(meanwhile)
+            synthesis = engine.synthesize(sources, summaries, profile)
+            side.result()
     if cache is not None and key is not None:
         cache.put("synthesis", key, asdict(synthesis))
     return _ordered(synthesis, profile), False
