@@ -15,9 +15,9 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import openai
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 
 from briefing import pricing
@@ -31,11 +31,21 @@ from briefing.sources import redact_url
 from briefing.templates import render_template, search_path
 from briefing.tokens import count_tokens
 
+if TYPE_CHECKING:
+    import openai
+
 T = TypeVar("T")
 
 ESTIMATED_NOTES = 10  # notes per summary (3-5 summary sentences, up to 5 key points, a few events)
 NOTE_TEXT_SHARE = 0.3  # share of a summary's completion tokens that its note texts take in the synthesis prompt
 MESSAGE_OVERHEAD = 9  # chat framing tokens of a system + user request (3 per message + 3 to prime the reply)
+
+
+def _openai() -> ModuleType:
+    """The openai package, imported on first use: a fully cached rerun never pays its ~0.8 s import."""
+    import openai
+
+    return openai
 
 
 @dataclass
@@ -272,8 +282,8 @@ class LLMEngine:
         if key is None and llm.base_url:
             key = "not-needed"  # local servers (Ollama, llama.cpp, vLLM) accept any key
         try:
-            return openai.AsyncOpenAI(api_key=key, base_url=llm.base_url, timeout=llm.timeout, max_retries=0)
-        except openai.OpenAIError as e:
+            return _openai().AsyncOpenAI(api_key=key, base_url=llm.base_url, timeout=llm.timeout, max_retries=0)
+        except _openai().OpenAIError as e:
             raise EngineError(f"cannot configure the model endpoint: {_one_line(e)} "
                               "(set OPENAI_API_KEY, or OPENAI_BASE_URL for a local server)") from None
 
@@ -283,7 +293,7 @@ class LLMEngine:
         if self._client is None:
             client = self._build_client()
         else:
-            client = self._client.copy(http_client=openai.DefaultAsyncHttpxClient(), max_retries=0)
+            client = self._client.copy(http_client=_openai().DefaultAsyncHttpxClient(), max_retries=0)
         self._sem = asyncio.Semaphore(self.settings.llm.concurrency)
         try:
             yield client
@@ -327,11 +337,11 @@ class LLMEngine:
         """Map an SDK error to _Retryable (transient) or EngineError (one clear line naming the source)."""
         llm = self.settings.llm
         where = redact_url(llm.base_url) if llm.base_url else "the OpenAI API"
-        if isinstance(e, openai.APITimeoutError):
+        if isinstance(e, _openai().APITimeoutError):
             return _Retryable(f"timed out after {llm.timeout:g}s (llm.timeout) at {where}")
-        if isinstance(e, openai.APIConnectionError):
+        if isinstance(e, _openai().APIConnectionError):
             return _Retryable(f"connection to {where} failed: {_one_line(_root_cause(e), 120)}")
-        if isinstance(e, openai.APIStatusError):
+        if isinstance(e, _openai().APIStatusError):
             status, msg = e.status_code, _one_line(e.message)
             body = e.body if isinstance(e.body, dict) else {}
             code = str(e.code or body.get("code") or "")
@@ -353,7 +363,7 @@ class LLMEngine:
             else:
                 cause = f"request rejected ({status}): {msg}"
             return EngineError(f"{label}: {cause}")
-        if isinstance(e, openai.OpenAIError):
+        if isinstance(e, _openai().OpenAIError):
             return _Retryable(f"invalid response: {_one_line(e, 80)}")
         return e
 
@@ -407,7 +417,7 @@ class LLMEngine:
                     resp = await client.chat.completions.create(
                         model=self.model, messages=[{"role": "system", "content": system},
                                                     {"role": "user", "content": user}], **kwargs)
-            except openai.APIStatusError as e:
+            except _openai().APIStatusError as e:
                 if "response_format" in kwargs and self._rejects_schema(e):
                     if not self.schema_supported:  # a concurrent request already switched modes
                         continue
@@ -419,14 +429,14 @@ class LLMEngine:
                 err = self._classify(e, call.label)
                 self._log(call, sha, attempt, getattr(err, "reason", None) or f"error: {err}", time.monotonic() - t0)
                 raise err from None
-            except openai.OpenAIError as e:
+            except _openai().OpenAIError as e:
                 err = self._classify(e, call.label)
                 self._log(call, sha, attempt, getattr(err, "reason", None) or f"error: {err}", time.monotonic() - t0)
                 raise err from None
             finally:
                 self._reserved -= reserved
             latency = time.monotonic() - t0
-            if not isinstance(resp, openai.types.chat.ChatCompletion):
+            if not isinstance(resp, _openai().types.chat.ChatCompletion):
                 self._log(call, sha, attempt, "bad response body (not a chat completion)", latency)
                 raise _Retryable("bad response body (not a chat completion, e.g. an HTML error page)")
             if not resp.choices:
