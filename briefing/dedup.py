@@ -93,15 +93,12 @@ def _fmix32(hv: np.ndarray) -> np.ndarray:
 def _minhash(lowered: list[str]) -> np.ndarray:
     """MinHash signature of the word 3-shingles of a lower-cased text.
 
-    Each distinct word is hashed once (CRC-32); a shingle's hash mixes its three word hashes in numpy, so the
-    per-shingle work is vectorised instead of a Python string join and hash per shingle.
+    Each word is hashed once (CRC-32, in C through map); a shingle's hash mixes its three word hashes in numpy, so
+    the per-shingle work is vectorised instead of a Python string join and hash per shingle.
     """
     if not lowered:
         lowered = [""]
-    vocab: dict[str, int] = {}
-    ids = np.fromiter((vocab.setdefault(w, len(vocab)) for w in lowered), dtype=np.int64, count=len(lowered))
-    word_hash = np.fromiter((zlib.crc32(w.encode()) for w in vocab), dtype=np.uint32, count=len(vocab))
-    h = _fmix32(word_hash[ids])
+    h = _fmix32(np.fromiter(map(zlib.crc32, map(str.encode, lowered)), dtype=np.uint32, count=len(lowered)))
     if len(h) >= 3:
         h = _fmix32(h[:-2] * np.uint32(0x9E3779B1) + _fmix32(h[1:-1] ^ np.uint32(0x85EBCA77)) + h[2:])
     a, b = _permutations()
