@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -25,14 +26,17 @@ class Cache:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self.db = sqlite3.connect(str(path), timeout=30, isolation_level=None)
+        # The LLM engine may report summaries from a helper thread (when called inside a running event loop).
+        self.db = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
+        self.lock = threading.Lock()
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("CREATE TABLE IF NOT EXISTS entries (kind TEXT, key TEXT, value TEXT, created REAL, "
                         "PRIMARY KEY (kind, key))")
 
     def get(self, kind: str, key: str) -> Any | None:
         """The cached value, or None."""
-        row = self.db.execute("SELECT value FROM entries WHERE kind = ? AND key = ?", (kind, key)).fetchone()
+        with self.lock:
+            row = self.db.execute("SELECT value FROM entries WHERE kind = ? AND key = ?", (kind, key)).fetchone()
         if row is None:
             return None
         try:
@@ -42,8 +46,9 @@ class Cache:
 
     def put(self, kind: str, key: str, value: Any) -> None:
         """Store a value (committed immediately, so work survives a later crash)."""
-        self.db.execute("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?)",
-                        (kind, key, json.dumps(value, ensure_ascii=False), time.time()))
+        with self.lock:
+            self.db.execute("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?)",
+                            (kind, key, json.dumps(value, ensure_ascii=False), time.time()))
 
     def close(self) -> None:
         """Close the database."""

@@ -145,14 +145,18 @@ def _write_atomically(out_root: Path, files: dict[str, str], source_texts: dict[
     tmp = out_root / f".tmp-{stamp}-{os.getpid()}"
     if tmp.exists():
         shutil.rmtree(tmp)
-    (tmp / "sources").mkdir(parents=True)
-    for sid, text in source_texts.items():
-        (tmp / "sources" / f"{sid}.txt").write_text(text, encoding="utf-8")
-    for name, content in files.items():
-        with open(tmp / name, "w", encoding="utf-8") as f:
-            f.write(content)
-            f.flush()
-            os.fsync(f.fileno())
+    try:
+        (tmp / "sources").mkdir(parents=True)
+        for sid, text in source_texts.items():
+            (tmp / "sources" / f"{sid}.txt").write_text(text, encoding="utf-8")
+        for name, content in files.items():
+            with open(tmp / name, "w", encoding="utf-8") as f:
+                f.write(content)
+                f.flush()
+                os.fsync(f.fileno())
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     final = out_root / stamp
     n = 1
     while final.exists():
@@ -195,12 +199,15 @@ def changes_since(previous: dict[str, Any] | None, sources: list[dict[str, Any]]
     """Sources added, removed or updated (by path and content hash) and key judgments that changed."""
     if previous is None:
         return None
-    old = {s.get("path"): s for s in previous.get("sources", []) if isinstance(s, dict)}
+    old_sources, old_claims = previous.get("sources"), previous.get("claims")
+    old = {s["path"]: s for s in (old_sources if isinstance(old_sources, list) else [])
+           if isinstance(s, dict) and isinstance(s.get("path"), str)}
     new = {s["path"]: s for s in sources}
-    old_j = {c.get("text") for c in previous.get("claims", []) if c.get("section") == "key_judgments"}
+    old_j = {c["text"] for c in (old_claims if isinstance(old_claims, list) else [])
+             if isinstance(c, dict) and c.get("section") == "key_judgments" and isinstance(c.get("text"), str)}
     new_j = {c.text for c in judgments}
     return {
-        "previous": previous.get("generated_at"),
+        "previous": str(previous.get("generated_at") or "unknown time"),
         "added": sorted(p for p in new if p not in old),
         "removed": sorted(p for p in old if p not in new),
         "updated": sorted(p for p in new if p in old and old[p].get("sha256") != new[p]["sha256"]),
@@ -235,7 +242,9 @@ def run(settings: Settings, report: Reporter | None = None, engine: Engine | Non
         try:
             lock.acquire(timeout=lock_timeout)
         except Timeout:
-            raise BriefingError(f"{out_root}: another run still holds {out_root / '.lock'}; try again later") from None
+            msg = f"{out_root}: another run still holds {out_root / '.lock'}; try again later"
+            _log_run(out_root, {"ok": False, "error": msg})
+            raise BriefingError(msg) from None
     try:
         result = _run(settings, report, engine)
     except BaseException as e:

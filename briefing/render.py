@@ -58,7 +58,9 @@ def make_attribution(sources: list[dict[str, Any]], stances: dict[int, str], off
         src = by_id.get(sid)
         if not src or not src.get("authors") or not stances.get(sid, "").startswith("opinion"):
             return ""
-        names = [a.split()[-1] for a in src["authors"]]
+        names = [a.split()[-1] for a in src["authors"] if a.split()]
+        if not names:
+            return ""
         who = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
         return f"{md_escape(who)} {'argues' if len(names) == 1 else 'argue'}: "
 

@@ -6,7 +6,7 @@ import re
 import shlex
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -30,22 +30,24 @@ def parse_every(text: str) -> float:
     return seconds
 
 
-def fire_times(every: str | None, cron: str | None, start: datetime) -> Iterator[datetime]:
-    """When runs are due: with --every, now and then every interval; with --cron, each matching minute."""
+def next_due(every: str | None, cron: str | None, last: datetime | None, now: datetime) -> datetime:
+    """When the next run is due: with --every, now at first, then an interval after the previous slot; with --cron,
+    the next matching minute. Slots missed while a run was going (or the machine slept) are skipped, not replayed.
+    """
     if (every is None) == (cron is None):
         raise ConfigError("schedule: give exactly one of --every or --cron")
     if every is not None:
         step = timedelta(seconds=parse_every(every))
-        t = start
-        while True:
-            yield t
-            t += step
-    else:
-        if not croniter.is_valid(cron):
-            raise ConfigError(f"--cron: {cron!r} is not a valid cron expression")
-        it = croniter(cron, start)
-        while True:
-            yield it.get_next(datetime)
+        if last is None:
+            return now
+        due = last + step
+        while due < now:
+            due += step
+        return due
+    if not croniter.is_valid(cron):
+        raise ConfigError(f"--cron: {cron!r} is not a valid cron expression")
+    nxt: datetime = croniter(cron, now).get_next(datetime)
+    return nxt
 
 
 def run_schedule(settings: Settings, every: str | None, cron: str | None, max_runs: int | None,
@@ -55,9 +57,9 @@ def run_schedule(settings: Settings, every: str | None, cron: str | None, max_ru
     Returns the number of failed runs. Configuration errors stop the schedule at once.
     """
     done = failed = 0
-    for due in fire_times(every, cron, datetime.now(UTC)):
-        if max_runs is not None and done >= max_runs:
-            break
+    due: datetime | None = None
+    while max_runs is None or done < max_runs:
+        due = next_due(every, cron, due, datetime.now(UTC))
         wait = (due - datetime.now(UTC)).total_seconds()
         if wait > 0:
             report.info(f"next run at {due.isoformat(timespec='seconds')}")
@@ -69,9 +71,9 @@ def run_schedule(settings: Settings, every: str | None, cron: str | None, max_ru
             report.info(f"run {done}: wrote {result.brief_md}")
         except ConfigError:
             raise
-        except BriefingError as e:
+        except Exception as e:  # noqa: BLE001 - one failed run (disk full, endpoint down) must not end the schedule
             failed += 1
-            report.warn(f"run {done} failed: {e}")
+            report.warn(f"run {done} failed: {e if isinstance(e, BriefingError) else f'{type(e).__name__}: {e}'}")
     return failed
 
 
@@ -80,17 +82,10 @@ def print_entry(kind: str, args: list[str], every: str | None, cron: str | None,
     exe = shlex.quote(sys.executable)
     cmd = " ".join([exe, "-m", "briefing", "run", "--quiet", *map(shlex.quote, args)])
     if kind == "cron":
-        if cron:
-            spec = cron
-        else:
-            seconds = parse_every(every or "1d")
-            if seconds < 3600:
-                spec = f"*/{max(1, int(seconds // 60))} * * * *"
-            elif seconds < 86400:
-                spec = f"0 */{int(seconds // 3600)} * * *"
-            else:
-                spec = "0 7 * * *"
-        return f"{spec} cd {shlex.quote(str(workdir))} && {cmd} >> outputs/schedule.log 2>&1"
+        spec = cron or _every_as_cron(every or "1d")
+        log = shlex.quote(str(workdir / "briefing-schedule.log"))
+        line = f"cd {shlex.quote(str(workdir))} && {cmd} >> {log} 2>&1"
+        return f"{spec} " + line.replace("%", "\\%")  # cron turns a bare % into a newline
     if kind == "systemd":
         when = f"OnUnitActiveSec={int(parse_every(every))}s\nOnBootSec=60s" if every else \
             f"OnCalendar={_cron_to_calendar(cron or '0 7 * * *')}"
@@ -104,6 +99,19 @@ def print_entry(kind: str, args: list[str], every: str | None, cron: str | None,
             "# then: systemctl --user daemon-reload && systemctl --user enable --now briefing.timer\n"
         )
     raise ConfigError(f"--print: {kind!r} must be cron or systemd")
+
+
+def _every_as_cron(every: str) -> str:
+    """A cron spec for an interval cron can express exactly; anything else is refused rather than approximated."""
+    seconds = int(parse_every(every))
+    if seconds % 60 == 0 and 60 <= seconds < 3600 and 3600 % seconds == 0:
+        return f"*/{seconds // 60} * * * *"
+    if seconds % 3600 == 0 and 3600 <= seconds < 86400 and 86400 % seconds == 0:
+        return f"0 */{seconds // 3600} * * *"
+    if seconds == 86400:
+        return "0 7 * * *"
+    raise ConfigError(f"--every {every}: cron cannot express this interval exactly; give --cron EXPR, "
+                      "or use --print systemd")
 
 
 def _cron_to_calendar(cron: str) -> str:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
+from briefing import __version__
 from briefing.cache import Cache, digest
 from briefing.config import Settings
 from briefing.engines.base import Engine
@@ -29,12 +30,21 @@ def engine_key(engine: Engine, settings: Settings, template_dirs: list[Path]) ->
             if f.name != "brief.md.j2":
                 prompts[f.name] = hashlib.sha256(f.read_bytes()).hexdigest()
     llm = settings.llm
-    return digest(engine.name, engine.model, llm.temperature, llm.context_window, llm.max_output_tokens, prompts)
+    return digest(__version__, engine.name, engine.model, llm.base_url, llm.temperature, llm.context_window,
+                  llm.max_output_tokens, prompts)
 
 
 def summary_key(engine_id: str, source: Source, profile: Profile) -> str:
     """Cache key of one source's summary: cleaned text + engine identity + profile (not the run-specific id)."""
-    return digest("summary", engine_id, source.text, source.title, source.published, asdict(profile))
+    return digest("summary", engine_id, source.text, source_meta(source), asdict(profile))
+
+
+def source_meta(source: Source) -> dict[str, object]:
+    """What a prompt may show about a source besides its text and run id: a cache key must cover all of it."""
+    meta = source.to_json()
+    for key in ("id", "path", "sha256", "tokens", "same_event_as"):
+        meta.pop(key, None)
+    return meta
 
 
 def _rebind(summary: SourceSummary, source_id: int) -> SourceSummary:

@@ -9,6 +9,7 @@ from dataclasses import asdict
 from briefing.cache import Cache, digest
 from briefing.engines.base import Engine
 from briefing.models import Claim, Profile, Source, SourceSummary, Synthesis, synthesis_from_dict
+from briefing.summarize import source_meta
 
 
 def synthesize(engine: Engine, sources: list[Source], summaries: list[SourceSummary], profile: Profile,
@@ -21,7 +22,7 @@ def synthesize(engine: Engine, sources: list[Source], summaries: list[SourceSumm
     """
     key = None
     if cache is not None and eid is not None:
-        meta = [(s.id, s.title, s.published, s.publisher, s.flags, s.same_event_as) for s in sources]
+        meta = [(s.id, s.same_event_as, source_meta(s)) for s in sources]
         key = digest("synthesis", eid, asdict(profile), meta, [asdict(s) for s in summaries])
         hit = cache.get("synthesis", key)
         if hit is not None:

@@ -153,3 +153,74 @@ def test_sigkill_mid_synthesis_keeps_latest(tmp_path: Path) -> None:
         again = llm_run(srv, folder, out)
     assert len(again.data["sources"]) == 4
     assert (out / "latest").resolve() == again.run_dir.resolve()
+
+
+def test_malformed_previous_brief_does_not_block_later_runs(tmp_path: Path) -> None:
+    from briefing.pipeline import changes_since
+
+    assert changes_since({"claims": None, "sources": [{"x": 1}, "junk", {"path": None}],
+                          "generated_at": "<img src=x>"}, [], [])["added"] == []
+    out = tmp_path / "out"
+    first = llm_free_run(OTHER, out)
+    (first.run_dir / "brief.json").write_text('{"claims": null, "sources": [{"path": null}], '
+                                              '"generated_at": "<img src=x onerror=alert(1)>"}', encoding="utf-8")
+    second = llm_free_run(OTHER, out)
+    md = second.brief_md.read_text(encoding="utf-8")
+    assert "<img" not in md.replace("\\<img", "")
+
+
+def llm_free_run(folder: Path, out: Path) -> RunResult:
+    settings = load_settings(None, {"run.sources": [str(folder)], "run.out": str(out), "run.engine": "extractive"},
+                             environ={}, dotenv_path=None)
+    result = run(settings, Reporter())
+    assert isinstance(result, RunResult)
+    return result
+
+
+def test_summary_cache_key_covers_what_the_prompt_shows() -> None:
+    from briefing.models import Profile, Source
+    from briefing.summarize import summary_key
+
+    profile = Profile("t", "a", [])
+    a = Source(1, "a.txt", "same text", "h1", 3, publisher="X", flags=[])
+    b = Source(7, "b.txt", "same text", "h1", 3, publisher="X", flags=[])
+    c = Source(1, "a.txt", "same text", "h1", 3, publisher="X", flags=["machine_translated"])
+    assert summary_key("e", a, profile) == summary_key("e", b, profile)  # id and path are not in the prompt
+    assert summary_key("e", a, profile) != summary_key("e", c, profile)
+
+
+def test_schedule_survives_a_failed_run_and_skips_missed_slots() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    import briefing.schedule as sched
+
+    calls: list[int] = []
+
+    def flaky(settings: object, report: object) -> None:
+        calls.append(1)
+        raise RuntimeError("disk full")
+
+    warnings: list[str] = []
+    original = sched.run
+    sched.run = flaky  # type: ignore[assignment]
+    try:
+        failed = sched.run_schedule(load_settings(None, {}, environ={}, dotenv_path=None), "1s", None, 2,
+                                    Reporter(warn=warnings.append), sleep=lambda s: None)
+    finally:
+        sched.run = original
+    assert failed == 2 and len(calls) == 2 and "disk full" in warnings[0]
+    now = datetime(2024, 1, 1, tzinfo=UTC)
+    assert sched.next_due("1m", None, now - timedelta(minutes=5), now) == now  # no replay of missed slots
+    assert sched.next_due("1m", None, now, now) == now + timedelta(minutes=1)
+
+
+def test_print_cron_refuses_inexact_intervals_and_escapes_percent() -> None:
+    import pytest
+
+    from briefing.errors import ConfigError
+    from briefing.schedule import print_entry
+
+    line = print_entry("cron", ["https://x/a%20b"], "15m", None, Path("/w"))
+    assert line.startswith("*/15 * * * * ") and "a\\%20b" in line and "/w/briefing-schedule.log" in line
+    with pytest.raises(ConfigError, match="--cron"):
+        print_entry("cron", [], "25h", None, Path("/w"))

@@ -141,3 +141,17 @@ def test_keep_prunes_old_briefs(tmp_path: Path) -> None:
                   if p.is_dir() and not p.is_symlink() and not p.name.startswith("."))
     assert len(runs) == 2
     assert (tmp_path / "out" / "latest").resolve().name == runs[-1]
+
+
+def test_reused_extractive_engine_reindexes_new_texts(tmp_path: Path) -> None:
+    from briefing.engines.extractive import ExtractiveEngine
+    from briefing.models import Source
+
+    settings = load_settings(None, {}, environ={}, dotenv_path=None)
+    engine = ExtractiveEngine(settings)
+    profile = settings.to_profile()
+    old = "Seoul and Ottawa signed a new agreement on classified military information sharing today in Ottawa."
+    new = "Beijing and Moscow announced a joint naval patrol in the Pacific Ocean near the coast of Alaska this week."
+    first = engine.summarize([Source(1, "a", old, "h1", 20)], {}, profile)
+    second = engine.summarize([Source(1, "a", new, "h2", 20)], {}, profile)
+    assert first[0].claims[0].text == old and second[0].claims[0].text == new

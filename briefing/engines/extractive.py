@@ -99,6 +99,7 @@ class ExtractiveEngine:
         self.summary_sentences = summary_sentences
         self.section_claims = section_claims
         self._sents: dict[int, list[_Sent]] = {}
+        self._indexed: list[tuple[int, str, int]] = []
         self._idf: dict[str, float] = {}
 
     def chunk_budget(self) -> int:
@@ -115,8 +116,11 @@ class ExtractiveEngine:
 
     def _index(self, sources: list[Source]) -> None:
         """Split every source into sentences and build TF-IDF vectors over the whole corpus."""
-        if self._sents and all(s.id in self._sents for s in sources):
+        signature = [(s.id, s.sha256, len(s.text)) for s in sources]
+        if self._sents and signature == self._indexed:
             return
+        self._sents = {}
+        self._indexed = signature
         raw: dict[int, list[tuple[int, int, str, Counter[str]]]] = {}
         df: Counter[str] = Counter()
         n_docs = 0
