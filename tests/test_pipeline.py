@@ -155,3 +155,16 @@ def test_reused_extractive_engine_reindexes_new_texts(tmp_path: Path) -> None:
     first = engine.summarize([Source(1, "a", old, "h1", 20)], {}, profile)
     second = engine.summarize([Source(1, "a", new, "h2", 20)], {}, profile)
     assert first[0].claims[0].text == old and second[0].claims[0].text == new
+
+
+def test_high_confidence_needs_two_independent_sources() -> None:
+    from briefing.models import Claim, Source
+    from briefing.synthesize import cap_confidence
+
+    srcs = [Source(1, "a", "t", "h", 1), Source(2, "b", "t", "h", 1, same_event_as=[3]),
+            Source(3, "c", "t", "h", 1, same_event_as=[2])]
+    same_event = Claim("x", [2, 3], confidence="high", reason="Two reports agree.")
+    independent = Claim("y", [1, 2], confidence="high", reason="Two sources agree.")
+    cap_confidence([same_event, independent], srcs)
+    assert same_event.confidence == "moderate" and "not independent" in (same_event.reason or "")
+    assert independent.confidence == "high"

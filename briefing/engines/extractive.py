@@ -20,6 +20,7 @@ from briefing.models import (
     Synthesis,
     Usage,
 )
+from briefing.synthesize import independent_groups
 from briefing.text import content_words, find_date, sentences, words
 
 # Query vocabularies for the sections that are not focus questions.
@@ -227,7 +228,7 @@ class ExtractiveEngine:
         """Per focus question, the most relevant sentences across sources, at least two sources each when possible."""
         self._index(sources)
         cent = self._centrality()
-        groups = _independent_groups(sources)
+        groups = independent_groups(sources)
         themes: list[Section] = []
         theme_picks: list[list[_Sent]] = []
         for q in profile.focus_questions:
@@ -320,13 +321,3 @@ def _actors(text: str, limit: int = 8) -> list[str]:
     """Most frequent capitalised multi-word names (a rough list of who the article is about)."""
     names = Counter(m.group(0) for m in re.finditer(r"\b[A-Z][a-z]+(?:[ -][A-Z][a-z]+)+\b", text))
     return [n for n, c in names.most_common(limit) if c >= 2]
-
-
-def _independent_groups(sources: list[Source]) -> dict[int, int]:
-    """Map source id to a group id; near-duplicate reports of one event share a group (counted once)."""
-    group = {s.id: s.id for s in sources}
-    for s in sources:
-        for other in s.same_event_as:
-            if other in group:
-                group[other] = group[s.id] = min(group[s.id], group[other])
-    return group
