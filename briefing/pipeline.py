@@ -28,7 +28,7 @@ from briefing.summarize import engine_key, summarize_sources
 from briefing.synthesize import flatten, synthesize
 from briefing.templates import search_path
 from briefing.tokens import count_tokens
-from briefing.verify import verify_claims
+from briefing.verify import apply_policy, verify_claims
 
 Say = Callable[[str], None]
 
@@ -108,17 +108,20 @@ def _claim_json(section: str, c: Claim) -> dict[str, Any]:
 
 
 def _drop_unverified(synthesis: Synthesis, summaries: list[SourceSummary]) -> None:
-    """The `drop` policy: unverified claims leave the brief (they are still listed in brief.json)."""
-    ok = [c for c in synthesis.bluf if c.verified]
-    synthesis.bluf = ok
-    synthesis.judgments = [c for c in synthesis.judgments if c.verified]
+    """The `drop` policy, section by section: unverified claims leave the brief (brief.json still lists them)."""
+
+    def kept(claims: list[Claim]) -> list[Claim]:
+        return apply_policy(claims, "drop")[0]
+
+    synthesis.bluf = kept(synthesis.bluf)
+    synthesis.judgments = kept(synthesis.judgments)
     for t in synthesis.themes:
-        t.claims = [c for c in t.claims if c.verified]
-    synthesis.timeline = [c for c in synthesis.timeline if c.verified]
-    synthesis.implications = [c for c in synthesis.implications if c.verified]
-    synthesis.indicators = [c for c in synthesis.indicators if c.verified]
+        t.claims = kept(t.claims)
+    synthesis.timeline = kept(synthesis.timeline)
+    synthesis.implications = kept(synthesis.implications)
+    synthesis.indicators = kept(synthesis.indicators)
     for s in summaries:
-        s.claims = [c for c in s.claims if c.verified]
+        s.claims = kept(s.claims)
 
 
 def _flag_notes(sources: list[Source]) -> list[str]:
@@ -315,7 +318,7 @@ def _run(settings: Settings, report: Reporter, engine: Engine | None = None,
         verified, total = verified + summary_counts[0][0], total + summary_counts[0][1]
     else:
         verified, total = verify_claims([c for _, c in claims], by_id)
-    unverified = [c for _, c in claims if not c.verified]
+    unverified = apply_policy([c for _, c in claims], settings.run.verify_policy)[1]
     if unverified:
         report.warn(f"{len(unverified)} of {total} claims could not be verified against their sources")
     if settings.run.verify_policy == "drop":

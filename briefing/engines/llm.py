@@ -505,7 +505,7 @@ class LLMEngine:
 
     def _parts(self, source: Source, chunks: dict[int, list[Chunk]], budget: int) -> list[Chunk] | None:
         """None when the article fits one request, else its chunks (re-chunked if the given ones are too big)."""
-        if count_tokens(source.text) <= budget:
+        if source.tokens <= budget:
             return None
         given = chunks.get(source.id) or []
         if given and all(c.tokens <= budget for c in given) and "".join(c.text for c in given) == source.text:
@@ -689,7 +689,7 @@ class LLMEngine:
         est_summaries: list[SourceSummary] = []
         for s in sources:
             parts = self._parts(s, chunks, budget)
-            ntok = count_tokens(s.text)
+            ntok = s.tokens
             if parts is None:
                 add(summ, *self._render(self._summary_call(s, profile, s.text, None)),
                     self._expected_completion("summarize", ntok))
