@@ -224,3 +224,27 @@ def test_print_cron_refuses_inexact_intervals_and_escapes_percent() -> None:
     assert line.startswith("*/15 * * * * ") and "a\\%20b" in line and "/w/briefing-schedule.log" in line
     with pytest.raises(ConfigError, match="--cron"):
         print_entry("cron", [], "25h", None, Path("/w"))
+
+
+def test_drop_policy_removes_unverified_claims_from_the_brief(tmp_path: Path) -> None:
+    with LLMServer(faults={"planted": 1.0}, plant_share=0.35, seed=1) as srv:
+        settings = load_settings(None, {"run.sources": [str(SEEDS)], "run.out": str(tmp_path), "run.engine": "llm",
+                                        "run.verify_policy": "drop", "llm.base_url": srv.base_url,
+                                        "llm.api_key": "test-key", "llm.model": "test-model"},
+                                 environ={}, dotenv_path=None)
+        result = run(settings, Reporter())
+    assert isinstance(result, RunResult)
+    failed = [c for c in result.data["claims"] if not c["verified"]]
+    assert failed, "the server planted no detectable fault"
+    md = result.brief_md.read_text(encoding="utf-8")
+    assert "unverified" not in md and "Claims that could not be verified" not in md
+    # Section by section, only the verified claims are rendered (the test server repeats texts across sections,
+    # so count bullets rather than search for texts).
+    headings = {"bluf": "\n## Bottom line up front", "implications": "\n## Implications for Canada and South Korea",
+                "indicators": "\n## Indicators to watch"}
+    for section, heading in headings.items():
+        block = md.split(heading, 1)[1].split("\n## ", 1)[0]
+        bullets = [line for line in block.splitlines() if line.startswith("- ")]
+        ok = [c for c in result.data["claims"] if c["section"] == section and c["verified"]]
+        assert len(bullets) == max(1, len(ok)), section  # an emptied section renders one "none" line
+    assert any(c["section"] in ("bluf", "implications", "indicators") for c in failed)
