@@ -11,9 +11,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from briefing.clean import clean_document, clean_documents  # noqa: E402
+from briefing.ingest.clean import clean_document, clean_documents  # noqa: E402
+from briefing.ingest.sources import load_raw  # noqa: E402
 from briefing.models import RawDoc  # noqa: E402
-from briefing.sources import load_raw  # noqa: E402
 
 TARGET = 10 * 1024 * 1024
 

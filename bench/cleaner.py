@@ -1,4 +1,4 @@
-"""Cleaner throughput: briefing.clean.clean_documents vs jusText on the raw seeds repeated to ~10 MB."""
+"""Cleaner throughput: briefing.ingest.clean.clean_documents vs jusText on the raw seeds repeated to ~10 MB."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 from bench.common import best_of, skipped
 from bench.corpus import raw_seeds
-from briefing.clean import clean_documents
+from briefing.ingest.clean import clean_documents
 from briefing.models import RawDoc
 
 

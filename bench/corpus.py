@@ -6,9 +6,9 @@ import random
 import re
 from pathlib import Path
 
-from briefing.clean import clean_documents
+from briefing.ingest.clean import clean_documents
+from briefing.ingest.sources import load_raw
 from briefing.models import RawDoc
-from briefing.sources import load_raw
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"

@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.corpus import ROOT, SEEDS, write_articles
-from briefing.clean import clean_documents
 from briefing.config import load_settings
+from briefing.ingest.clean import clean_documents
+from briefing.ingest.sources import load_raw
 from briefing.pipeline import Reporter, run
-from briefing.sources import load_raw
 from briefing.tokens import ENCODING_NAME, count_tokens, encoding
 
 sys.path.insert(0, str(ROOT / "tests"))

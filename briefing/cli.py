@@ -200,8 +200,8 @@ def _strip_schedule_args(args: list[str]) -> list[str]:
 @common
 def clean(files: tuple[str, ...], as_json: bool, config: str | None, quiet: bool, debug: bool) -> None:
     """Clean article FILES (text dumps or HTML) and print the article text, or JSON with metadata and drops."""
-    from briefing.clean import clean_documents
-    from briefing.sources import load_raw
+    from briefing.ingest.clean import clean_documents
+    from briefing.ingest.sources import load_raw
 
     _apply_common(quiet, debug)
     settings = load_settings(config)
@@ -231,8 +231,8 @@ def clean(files: tuple[str, ...], as_json: bool, config: str | None, quiet: bool
 def chunk(file: str, max_tokens: int, overlap: int, raw: bool, quiet: bool, debug: bool) -> None:
     """Split FILE (cleaned first) into chunks of at most N tokens; one JSON line per chunk."""
     from briefing.chunk import chunk_text
-    from briefing.clean import clean_documents
-    from briefing.sources import load_raw
+    from briefing.ingest.clean import clean_documents
+    from briefing.ingest.sources import load_raw
 
     _apply_common(quiet, debug)
     raws, warnings = load_raw([file])
@@ -251,7 +251,7 @@ def chunk(file: str, max_tokens: int, overlap: int, raw: bool, quiet: bool, debu
 @common
 def verify(path: str, quiet: bool, debug: bool) -> None:
     """Re-check every claim of a brief (brief.json or its folder) against its sources; exit 1 if any fails."""
-    from briefing.verify import format_report, verify_brief_file
+    from briefing.verify.brief_file import format_report, verify_brief_file
 
     _apply_common(quiet, debug)
     report = verify_brief_file(Path(path))
@@ -270,7 +270,7 @@ def prompts() -> None:
 
 
 def _prompt_dirs(config: str | None, prompts_dir: str | None) -> tuple[Any, list[Path]]:
-    from briefing.prompts import dirs_for
+    from briefing.prompt_files import dirs_for
 
     settings = load_settings(config)
     return settings, dirs_for(settings, prompts_dir)
@@ -289,7 +289,7 @@ def prompt_options(f: F) -> F:
 @prompt_options
 def prompts_list(config: str | None, prompts_dir: str | None) -> None:
     """List every template and the file that is used for it."""
-    from briefing.prompts import list_prompts
+    from briefing.prompt_files import list_prompts
 
     _, dirs = _prompt_dirs(config, prompts_dir)
     for name, where in list_prompts(dirs):
@@ -301,7 +301,7 @@ def prompts_list(config: str | None, prompts_dir: str | None) -> None:
 @prompt_options
 def prompts_show(name: str, config: str | None, prompts_dir: str | None) -> None:
     """Print a template's source (NAME like summarize.system or brief.md)."""
-    from briefing.prompts import show
+    from briefing.prompt_files import show
 
     _, dirs = _prompt_dirs(config, prompts_dir)
     click.echo(show(dirs, name), nl=False)
@@ -312,7 +312,7 @@ def prompts_show(name: str, config: str | None, prompts_dir: str | None) -> None
 @prompt_options
 def prompts_path(name: str, config: str | None, prompts_dir: str | None) -> None:
     """Print the path of the file used for a template."""
-    from briefing.prompts import path
+    from briefing.prompt_files import path
 
     _, dirs = _prompt_dirs(config, prompts_dir)
     click.echo(str(path(dirs, name)))
@@ -326,7 +326,7 @@ def prompts_path(name: str, config: str | None, prompts_dir: str | None) -> None
 @prompt_options
 def prompts_edit(name: str, target: str, no_editor: bool, config: str | None, prompts_dir: str | None) -> None:
     """Copy a template into ./prompts (if not there yet) and open it in $EDITOR."""
-    from briefing.prompts import copy_for_edit
+    from briefing.prompt_files import copy_for_edit
 
     _, dirs = _prompt_dirs(config, prompts_dir)
     dest = copy_for_edit(dirs, name, Path(target))
@@ -342,7 +342,7 @@ def prompts_edit(name: str, target: str, no_editor: bool, config: str | None, pr
 @prompt_options
 def prompts_render(name: str, source_file: str, config: str | None, prompts_dir: str | None) -> None:
     """Preview a prompt (e.g. summarize, synthesize.user) filled with real data from FILE."""
-    from briefing.prompts import render
+    from briefing.prompt_files import render
 
     settings, dirs = _prompt_dirs(config, prompts_dir)
     click.echo(render(settings, name, source_file, dirs), nl=False)

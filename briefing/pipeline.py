@@ -17,18 +17,18 @@ from filelock import FileLock, Timeout
 from briefing import __version__
 from briefing.cache import Cache
 from briefing.chunk import chunk_text
-from briefing.clean import clean_documents
 from briefing.config import Settings
 from briefing.engines import Engine, make_engine
 from briefing.errors import BriefingError, NoUsableSourcesError
+from briefing.ingest.clean import clean_documents
+from briefing.ingest.sources import load_raw, redact_url
 from briefing.models import Chunk, Claim, Source, SourceSummary, Synthesis
 from briefing.render import make_attribution, render_brief
-from briefing.sources import load_raw, redact_url
 from briefing.summarize import engine_key, summarize_sources
 from briefing.synthesize import flatten, synthesize
 from briefing.templates import search_path
 from briefing.tokens import count_tokens
-from briefing.verify import apply_policy, verify_claims
+from briefing.verify.claims import apply_policy, verify_claims
 
 Say = Callable[[str], None]
 

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from briefing.clean import clean_document, clean_documents
+from briefing.ingest.clean import clean_document, clean_documents
+from briefing.ingest.sources import load_raw
 from briefing.models import CleanedDoc, RawDoc
-from briefing.sources import load_raw
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from briefing.clean import clean_documents
 from briefing.config import load_settings
 from briefing.errors import ConfigError
-from briefing.fetch import FetchOptions, is_feed, parse_since
-from briefing.sources import load_raw
+from briefing.ingest.clean import clean_documents
+from briefing.ingest.fetch import FetchOptions, is_feed, parse_since
+from briefing.ingest.sources import load_raw
 
 ROOT = Path(__file__).parent.parent
 ARTICLES = Path(__file__).parent / "fixtures" / "articles"

@@ -11,13 +11,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from briefing.chunk import chunk_text
-from briefing.clean import clean_documents
 from briefing.errors import BriefingError
+from briefing.ingest.clean import clean_documents
+from briefing.ingest.sources import decode_bytes
 from briefing.models import Claim, Evidence, RawDoc, Source
 from briefing.render import md_escape, render_brief
-from briefing.sources import decode_bytes
 from briefing.templates import search_path
-from briefing.verify import verify_claim
+from briefing.verify.claims import verify_claim
 
 FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 # text with the characters that matter to Markdown, HTML, citations and the cleaner's line logic

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from llm_server import LLMServer
 
-from briefing import sources as sources_mod
 from briefing.config import load_settings
+from briefing.ingest import sources as sources_mod
+from briefing.ingest.sources import load_raw
 from briefing.pipeline import Reporter, RunResult, run
-from briefing.sources import load_raw
 
 ROOT = Path(__file__).parent.parent
 ARTICLES = Path(__file__).parent / "fixtures" / "articles"
@@ -175,7 +175,7 @@ def test_fifo_given_directly_does_not_block(tmp_path: Path) -> None:
 
 
 def test_unreadable_file_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Permission denied, simulated by monkeypatching open() in briefing.sources (root can read mode-000 files)."""
+    """Permission denied, simulated by monkeypatching open() in ingest.sources (root can read mode-000 files)."""
     folder = Path(shutil.copytree(ARTICLES, tmp_path / "in"))
     real_open = open
 

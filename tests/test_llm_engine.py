@@ -16,12 +16,12 @@ from llm_server import LLMServer
 
 from briefing.config import Settings
 from briefing.engines import make_engine
-from briefing.engines.llm import LLMEngine, RetryPolicy, _retry_after
-from briefing.engines.llm_json import ParseError, parse_json, strip_reasoning, to_synthesis
+from briefing.engines.llm.engine import LLMEngine, RetryPolicy, _retry_after
+from briefing.engines.llm.parse import ParseError, parse_json, strip_reasoning, to_synthesis
 from briefing.errors import BudgetExceededError, EngineError
 from briefing.models import Evidence, Source
 from briefing.tokens import count_tokens
-from briefing.verify import verify_claim
+from briefing.verify.claims import verify_claim
 
 FAST = RetryPolicy(attempts=8, backoff_base=0.01, backoff_max=0.05, retry_after_cap=2.0)
 

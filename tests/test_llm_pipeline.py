@@ -10,7 +10,7 @@ from pathlib import Path
 from llm_server import LLMServer
 
 from briefing.config import load_settings
-from briefing.engines.llm import LLMEngine
+from briefing.engines.llm.engine import LLMEngine
 
 ROOT = Path(__file__).parent.parent
 SEEDS = ROOT / "seeds"

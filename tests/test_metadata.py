@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from briefing.clean import clean_document, clean_documents
-from briefing.metadata import find_dates, parse_date, split_authors
+from briefing.ingest.clean import clean_document, clean_documents
+from briefing.ingest.metadata import find_dates, parse_date, split_authors
+from briefing.ingest.sources import load_raw
 from briefing.models import CleanedDoc, RawDoc
-from briefing.sources import load_raw
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 

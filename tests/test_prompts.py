@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from briefing import prompts
+from briefing import prompt_files as prompts
 from briefing.config import Settings
 from briefing.errors import TemplateError
 from briefing.templates import packaged_dir, render_template

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from briefing.errors import InputError
-from briefing.sources import load_path, load_raw
+from briefing.ingest.sources import load_path, load_raw
 
 TEXT = "Seoul and Ottawa signed the “2+2” statement – café, naïve, €5.\n"
 KOREAN = "한국과 캐나다는 오타와에서 첫 외교·국방 장관회의를 열었다. 양국은 북한의 러시아 파병을 규탄했다.\n"

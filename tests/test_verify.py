@@ -14,17 +14,9 @@ from hypothesis import strategies as st
 
 from briefing.errors import ConfigError, InputError
 from briefing.models import Claim, Evidence, Source
-from briefing.verify import (
-    UNVERIFIED_MARKER,
-    VerifyReport,
-    apply_policy,
-    claim_marker,
-    find_quote,
-    format_report,
-    verify_brief_file,
-    verify_claim,
-    verify_claims,
-)
+from briefing.verify.brief_file import VerifyReport, format_report, verify_brief_file
+from briefing.verify.claims import apply_policy, claim_marker, verify_claim, verify_claims
+from briefing.verify.quotes import UNVERIFIED_MARKER, find_quote
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 
@@ -583,8 +575,8 @@ def test_verbatim_substring_always_found_at_its_place(text: str, start: int, len
 
 def _cleaned_seed_sentence() -> tuple[Path, str]:
     """A seed article and one sentence of its text as the cleaner (the verify fallback) produces it."""
-    from briefing.clean import clean_documents
-    from briefing.sources import load_raw
+    from briefing.ingest.clean import clean_documents
+    from briefing.ingest.sources import load_raw
 
     seed = sorted(SEEDS.glob("*.txt"))[3]
     docs, _ = load_raw([str(seed)])

@@ -21,7 +21,7 @@ def make_engine(settings: Settings, client: openai.AsyncOpenAI | None = None, ca
     if choice == "auto":
         choice = "llm" if settings.llm_configured() or client is not None else "extractive"
     if choice == "llm":
-        from briefing.engines.llm import LLMEngine
+        from briefing.engines.llm.engine import LLMEngine
 
         return LLMEngine(settings, client=client, call_log=call_log, prompts_dirs=prompts_dirs)
     from briefing.engines.extractive import ExtractiveEngine  # lazy: keeps `--engine llm` startup light

@@ -1,4 +1,4 @@
-"""Ingest stage: read and decode files, folders, URLs and feeds (via briefing.fetch) into RawDoc; bad ones skipped."""
+"""Ingest stage: read and decode files, folders, URLs and feeds (via ingest.fetch) into RawDoc; bad ones skipped."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING
 from briefing.models import RawDoc
 
 if TYPE_CHECKING:
-    from briefing.fetch import Fetcher, FetchOptions
+    from briefing.ingest.fetch import Fetcher, FetchOptions
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
-_REMOTE = ("http://", "https://", "feed:")  # fetched by briefing.fetch (imported only when needed)
+_REMOTE = ("http://", "https://", "feed:")  # fetched by briefing.ingest.fetch (imported only when needed)
 
 _HTML_RE = re.compile(
     rb"^\s*(?:<!doctype\s+html|<html[\s>]|<head[\s>]|<body[\s>]|<\?xml[^>]*>\s*<html)|<html[\s>][\s\S]{0,4000}<(?:head|body)[\s>]",
@@ -39,7 +39,7 @@ def load_raw(paths: list[str], max_bytes: int = DEFAULT_MAX_BYTES, *, cache_dir:
              fetch_options: FetchOptions | None = None) -> tuple[list[RawDoc], list[str]]:
     """Read every file, URL and feed (`feed:` prefix or detected) given; returns documents and one warning per skip.
 
-    URLs are fetched with briefing.fetch (ETag/Last-Modified cache in cache_dir when given); feeds keep at most
+    URLs are fetched with briefing.ingest.fetch (ETag/Last-Modified cache in cache_dir when given); feeds keep at most
     feed_limit entries, skipping those dated before `since` (7d, 12h, 2024-11-01).
     """
     docs: list[RawDoc] = []
@@ -50,7 +50,7 @@ def load_raw(paths: list[str], max_bytes: int = DEFAULT_MAX_BYTES, *, cache_dir:
         for p in paths:
             if p.lower().startswith(_REMOTE):
                 if fetcher is None:
-                    from briefing.fetch import Fetcher, make_options
+                    from briefing.ingest.fetch import Fetcher, make_options
 
                     fetcher = Fetcher(max_bytes, make_options(feed_limit, since, fetch_options), cache_dir)
                 got, problems = fetcher.load(p)

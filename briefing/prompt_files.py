@@ -53,7 +53,7 @@ def copy_for_edit(dirs: list[Path], name: str, target: Path) -> Path:
 
 def render(settings: Settings, name: str, source_file: str, dirs: list[Path]) -> str:
     """Render a prompt (both parts of a task, or one part) with a real file, loaded and cleaned as in a run."""
-    from briefing.engines.llm import LLMEngine
+    from briefing.engines.llm.engine import LLMEngine
     from briefing.models import Claim, Evidence, SourceSummary
     from briefing.pipeline import Reporter, load_sources
 
@@ -70,7 +70,7 @@ def render(settings: Settings, name: str, source_file: str, dirs: list[Path]) ->
             call = engine._reduce_call(src, profile, ['{"summary": [], "key_points": [], "events": [], '
                                                       '"actors": [], "stance": "news report"}'])
         if task == "repair":
-            from briefing.engines.llm import _Call
+            from briefing.engines.llm.engine import _Call
 
             call = _Call("repair", "repair", "source_summary", "", src.id,
                          {"error": "invalid JSON", "output": '{"summary": [', "target_schema": "source_summary"})

@@ -11,7 +11,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from briefing.clean import find_words
+from briefing.ingest.clean import find_words
 from briefing.models import CleanedDoc
 
 TEXT_JACCARD = 0.5  # MinHash estimate above which two texts are copies of one another

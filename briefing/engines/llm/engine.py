@@ -20,14 +20,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 
-from briefing import pricing
 from briefing.chunk import chunk_text
 from briefing.config import Settings
-from briefing.engines import llm_json
+from briefing.engines.llm import parse
+from briefing.engines.llm import pricing
+from briefing.engines.llm.ratelimit import RateLimiter
 from briefing.errors import BriefingError, BudgetExceededError, EngineError
-from briefing.limits import RateLimiter
+from briefing.ingest.sources import redact_url
 from briefing.models import Chunk, Claim, Evidence, Profile, Source, SourceSummary, Synthesis, Usage
-from briefing.sources import redact_url
 from briefing.templates import render_template, search_path
 from briefing.tokens import count_tokens
 
@@ -77,7 +77,7 @@ class _Call:
 
     stage: str  # summarize, map, reduce, synthesize, synthesize_reduce, repair
     template: str  # prompt name prefix: "summarize" -> summarize.system.j2 + summarize.user.j2
-    schema: str  # key of llm_json.SCHEMAS
+    schema: str  # key of parse.SCHEMAS
     label: str  # who the call is for, in error messages
     source_id: int | None
     variables: dict[str, Any] = field(default_factory=dict)
@@ -244,16 +244,16 @@ class LLMEngine:
 
     def _json_instructions(self, schema: str) -> str:
         return ("Reply with only one JSON object, no prose and no code fences, matching this JSON Schema:\n"
-                + json.dumps(llm_json.SCHEMAS[schema], separators=(",", ":")))
+                + json.dumps(parse.SCHEMAS[schema], separators=(",", ":")))
 
     def _render(self, call: _Call, json_instructions: str | None = None) -> tuple[str, str]:
         if json_instructions is None:
             json_instructions = "" if self.schema_supported else self._json_instructions(call.schema)
         profile = call.variables.get("profile") or self._profile or self.settings.to_profile()
-        system_vars: dict[str, Any] = {"profile": profile, "stances": llm_json.STANCES,
+        system_vars: dict[str, Any] = {"profile": profile, "stances": parse.STANCES,
                                        "json_instructions": json_instructions}
         if call.template == "repair":
-            system_vars = {"schema": json.dumps(llm_json.SCHEMAS[call.variables["target_schema"]], indent=1)}
+            system_vars = {"schema": json.dumps(parse.SCHEMAS[call.variables["target_schema"]], indent=1)}
         system = render_template(self.prompts_dirs, f"{call.template}.system.j2", **system_vars).strip()
         user = render_template(self.prompts_dirs, f"{call.template}.user.j2",
                                **{k: v for k, v in call.variables.items() if k not in ("profile", "target_schema")})
@@ -406,7 +406,7 @@ class LLMEngine:
             kwargs: dict[str, Any] = self._token_params()
             if self.schema_supported and call.template != "repair":
                 kwargs["response_format"] = {"type": "json_schema", "json_schema": {
-                    "name": call.schema, "schema": llm_json.SCHEMAS[call.schema], "strict": True}}
+                    "name": call.schema, "schema": parse.SCHEMAS[call.schema], "strict": True}}
             reserved = await self._reserve(call.label, ptok)
             t0 = time.monotonic()
             try:
@@ -464,15 +464,15 @@ class LLMEngine:
                     n = attempt.retry_state.attempt_number
                     content, finish = await self._send(client, call, n)
                     try:
-                        return llm_json.parse_json(content, expect=list(llm_json.SCHEMAS[call.schema]["required"]))
-                    except llm_json.ParseError as e:
+                        return parse.parse_json(content, expect=list(parse.SCHEMAS[call.schema]["required"]))
+                    except parse.ParseError as e:
                         reason = str(e) + (" (output truncated: finish_reason length)" if finish == "length" else "")
                         if "{" not in content:
                             reason += f" (the model answered {_one_line(content, 80)!r})"
                         if not repair:  # the repair's own answer is bad: not retried (one repair per attempt)
                             raise _Unrepaired(reason) from None
                     fix = _Call("repair", "repair", call.schema, call.label, call.source_id,
-                                {"error": reason, "output": _neutralise(llm_json.strip_reasoning(content)[-12000:]),
+                                {"error": reason, "output": _neutralise(parse.strip_reasoning(content)[-12000:]),
                                  "target_schema": call.schema})
                     try:
                         return await self._request(client, fix, repair=False)
@@ -527,7 +527,7 @@ class LLMEngine:
             partials = await _all([self._request(client, self._summary_call(
                 source, profile, c.text, {"index": i + 1, "total": len(parts)})) for i, c in enumerate(parts)])
             data = await self._reduce(client, source, profile, [json.dumps(p, ensure_ascii=False) for p in partials])
-        summary = llm_json.to_summary(data, source)
+        summary = parse.to_summary(data, source)
         if self.on_summary is not None:
             self.on_summary(summary)
         return summary
@@ -613,7 +613,7 @@ class LLMEngine:
             if isinstance(t, dict) and t.get("key") not in keys and t.get("claims"):
                 self.warnings.append(f"synthesis: dropped claims under unknown theme key {t.get('key')!r}")
         unknown: list[str] = []
-        synthesis = llm_json.to_synthesis(data, profile, _note_index(notes), unknown)
+        synthesis = parse.to_synthesis(data, profile, _note_index(notes), unknown)
         self._unknown_notes("synthesis", unknown)
         return synthesis
 
@@ -650,7 +650,7 @@ class LLMEngine:
         unknown: list[str] = []
         made = 0
         for batch, data in zip(batches, results, strict=True):
-            pairs = llm_json.to_notes(data, _note_index(batch), unknown)
+            pairs = parse.to_notes(data, _note_index(batch), unknown)
             cited = {i for _, c in pairs for i in c.source_ids}
             for theme, c in pairs:
                 made += 1

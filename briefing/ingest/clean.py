@@ -588,7 +588,7 @@ def machine_translation_signals(text: str) -> list[str]:
 
 def clean_document(raw: RawDoc, repeated: set[str] | None = None, line_words: list[str] | None = None) -> CleanedDoc:
     """Clean one document (text dump or HTML); never raises on odd input."""
-    from briefing import metadata
+    from briefing.ingest import metadata
 
     try:
         if raw.is_html:
@@ -634,7 +634,7 @@ def _clean_html(raw: RawDoc) -> CleanedDoc:
 
     import trafilatura
 
-    from briefing import metadata
+    from briefing.ingest import metadata
 
     logging.getLogger("trafilatura").setLevel(logging.CRITICAL)
     logging.getLogger("htmldate").setLevel(logging.CRITICAL)
@@ -724,7 +724,7 @@ def repeated_keys(raws: list[RawDoc], line_words: list[list[str] | None] | None 
 
 def clean_documents(raws: list[RawDoc]) -> list[CleanedDoc]:
     """Clean a batch (same order as input) using blocks repeated across files of a site; group same-event reports."""
-    from briefing import dedup
+    from briefing.ingest import dedup
 
     words: list[list[str] | None] = [None if raw.is_html else _line_words(raw.text) for raw in raws]
     try:

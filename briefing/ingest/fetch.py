@@ -21,8 +21,8 @@ import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential, wait_random
 
 from briefing import __version__
+from briefing.ingest.sources import decode_bytes, looks_like_html
 from briefing.models import RawDoc
-from briefing.sources import decode_bytes, looks_like_html
 
 FEED_PREFIX = "feed:"
 DEFAULT_FEED_LIMIT = 20

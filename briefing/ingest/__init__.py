@@ -1,0 +1,1 @@
+"""Ingest stage: load files, URLs and feeds, decode, clean, extract metadata, group near-duplicates."""

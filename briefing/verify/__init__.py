@@ -1,0 +1,1 @@
+"""Verify stage: check every claim against verbatim passages of the sources it cites."""
