@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -24,6 +22,7 @@ from briefing.ingest.clean import clean_documents
 from briefing.ingest.sources import load_raw, redact_url
 from briefing.models import Chunk, Claim, Source, SourceSummary, Synthesis
 from briefing.render import make_attribution, render_brief
+from briefing.store import changes_since, log_run, previous_brief, write_run
 from briefing.summarize import engine_key, summarize_sources
 from briefing.synthesize import flatten, synthesize
 from briefing.templates import search_path
@@ -95,10 +94,6 @@ def make_chunks(sources: list[Source], budget: int) -> dict[int, list[Chunk]]:
     return {s.id: chunk_text(s.text, budget, source_id=s.id) for s in sources}
 
 
-def _timestamp() -> str:
-    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-
-
 def _claim_json(section: str, c: Claim) -> dict[str, Any]:
     d = asdict(c)
     d["section"] = section
@@ -141,94 +136,6 @@ def _flag_notes(sources: list[Source]) -> list[str]:
     return notes
 
 
-def _write_atomically(out_root: Path, files: dict[str, str], source_texts: dict[int, str], keep: int) -> Path:
-    """Write a run into a temp dir, rename it into place, then repoint `latest`; earlier briefs stay intact."""
-    out_root.mkdir(parents=True, exist_ok=True)
-    stamp = _timestamp()
-    tmp = out_root / f".tmp-{stamp}-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    try:
-        (tmp / "sources").mkdir(parents=True)
-        for sid, text in source_texts.items():
-            (tmp / "sources" / f"{sid}.txt").write_text(text, encoding="utf-8")
-        for name, content in files.items():
-            with open(tmp / name, "w", encoding="utf-8") as f:
-                f.write(content)
-                f.flush()
-                os.fsync(f.fileno())
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    final = out_root / stamp
-    n = 1
-    while final.exists():
-        n += 1
-        final = out_root / f"{stamp}-{n}"
-    os.rename(tmp, final)
-    link = out_root / "latest"
-    tmp_link = out_root / f".latest-{os.getpid()}"
-    if tmp_link.is_symlink() or tmp_link.exists():
-        tmp_link.unlink()
-    os.symlink(final.name, tmp_link)
-    os.replace(tmp_link, link)
-    _prune(out_root, keep)
-    return final
-
-
-def _prune(out_root: Path, keep: int) -> None:
-    """Keep the newest `keep` briefs."""
-    def order(p: Path) -> tuple[str, int]:
-        stamp, _, n = p.name.partition("-")
-        return stamp, int(n) if n.isdigit() else 1
-
-    runs = sorted((p for p in out_root.iterdir() if p.is_dir() and not p.is_symlink() and p.name[:1].isdigit()
-                   and (p / "brief.json").exists()), key=order)
-    for old in runs[:-keep] if len(runs) > keep else []:
-        shutil.rmtree(old, ignore_errors=True)
-
-
-def previous_brief(out_root: Path) -> dict[str, Any] | None:
-    """brief.json of the brief `latest` points at, if any."""
-    try:
-        data = json.loads((out_root / "latest" / "brief.json").read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def changes_since(previous: dict[str, Any] | None, sources: list[dict[str, Any]],
-                  judgments: list[Claim]) -> dict[str, Any] | None:
-    """Sources added, removed or updated (by path and content hash) and key judgments that changed."""
-    if previous is None:
-        return None
-    old_sources, old_claims = previous.get("sources"), previous.get("claims")
-    old = {s["path"]: s for s in (old_sources if isinstance(old_sources, list) else [])
-           if isinstance(s, dict) and isinstance(s.get("path"), str)}
-    new = {s["path"]: s for s in sources}
-    old_j = {c["text"] for c in (old_claims if isinstance(old_claims, list) else [])
-             if isinstance(c, dict) and c.get("section") == "key_judgments" and isinstance(c.get("text"), str)}
-    new_j = {c.text for c in judgments}
-    return {
-        "previous": str(previous.get("generated_at") or "unknown time"),
-        "added": sorted(p for p in new if p not in old),
-        "removed": sorted(p for p in old if p not in new),
-        "updated": sorted(p for p in new if p in old and old[p].get("sha256") != new[p]["sha256"]),
-        "judgments_added": sorted(new_j - old_j),
-        "judgments_removed": sorted(j for j in old_j - new_j if j),
-    }
-
-
-def _log_run(out_root: Path, record: dict[str, Any]) -> None:
-    """Append one line per run (success or failure) to OUT/runs.jsonl."""
-    try:
-        out_root.mkdir(parents=True, exist_ok=True)
-        with open(out_root / "runs.jsonl", "a", encoding="utf-8") as f:
-            f.write(json.dumps({"at": datetime.now(UTC).isoformat(), **record}, ensure_ascii=False) + "\n")
-    except OSError:
-        pass
-
-
 def run(settings: Settings, report: Reporter | None = None, engine: Engine | None = None,
         dry_run: bool = False, lock_timeout: float = 600.0) -> RunResult | dict[str, Any]:
     """Run the whole pipeline under the output root's lock; returns the brief, or the estimate with dry_run."""
@@ -246,17 +153,17 @@ def run(settings: Settings, report: Reporter | None = None, engine: Engine | Non
             lock.acquire(timeout=lock_timeout)
         except Timeout:
             msg = f"{out_root}: another run still holds {out_root / '.lock'}; try again later"
-            _log_run(out_root, {"ok": False, "error": msg})
+            log_run(out_root, {"ok": False, "error": msg})
             raise BriefingError(msg) from None
     try:
         result = _run(settings, report, engine)
     except BaseException as e:
-        _log_run(out_root, {"ok": False, "error": f"{type(e).__name__}: {e}"})
+        log_run(out_root, {"ok": False, "error": f"{type(e).__name__}: {e}"})
         raise
     finally:
         lock.release()
     assert isinstance(result, RunResult)
-    _log_run(out_root, {"ok": True, "brief": str(result.brief_md), "engine": result.engine,
+    log_run(out_root, {"ok": True, "brief": str(result.brief_md), "engine": result.engine,
                         "usage": result.data.get("usage")})
     return result
 
@@ -379,7 +286,7 @@ def _run(settings: Settings, report: Reporter, engine: Engine | None = None,
         "changes": changes,
         "cache": {"summaries_reused": hits, "synthesis_reused": synth_hit},
     }
-    run_dir = _write_atomically(out_root, {"brief.md": markdown, "brief.json": json.dumps(data, indent=2,
+    run_dir = write_run(out_root, {"brief.md": markdown, "brief.json": json.dumps(data, indent=2,
                                                                                         ensure_ascii=False)},
                                 {s.id: s.text for s in sources}, settings.run.keep)
     report.info(f"wrote {run_dir}")

@@ -156,7 +156,7 @@ def test_sigkill_mid_synthesis_keeps_latest(tmp_path: Path) -> None:
 
 
 def test_malformed_previous_brief_does_not_block_later_runs(tmp_path: Path) -> None:
-    from briefing.pipeline import changes_since
+    from briefing.store import changes_since
 
     assert changes_since({"claims": None, "sources": [{"x": 1}, "junk", {"path": None}],
                           "generated_at": "<img src=x>"}, [], [])["added"] == []

@@ -22,8 +22,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, sto
 
 from briefing.chunk import chunk_text
 from briefing.config import Settings
-from briefing.engines.llm import parse
-from briefing.engines.llm import pricing
+from briefing.engines.llm import parse, pricing
 from briefing.engines.llm.ratelimit import RateLimiter
 from briefing.errors import BriefingError, BudgetExceededError, EngineError
 from briefing.ingest.sources import redact_url

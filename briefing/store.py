@@ -1,0 +1,104 @@
+"""Where briefs are kept: atomic write, the `latest` symlink, pruning, the previous brief, what changed, runs.jsonl."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from briefing.models import Claim
+
+
+def _timestamp() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def write_run(out_root: Path, files: dict[str, str], source_texts: dict[int, str], keep: int) -> Path:
+    """Write a run into a temp dir, rename it into place, then repoint `latest`; earlier briefs stay intact."""
+    out_root.mkdir(parents=True, exist_ok=True)
+    stamp = _timestamp()
+    tmp = out_root / f".tmp-{stamp}-{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    try:
+        (tmp / "sources").mkdir(parents=True)
+        for sid, text in source_texts.items():
+            (tmp / "sources" / f"{sid}.txt").write_text(text, encoding="utf-8")
+        for name, content in files.items():
+            with open(tmp / name, "w", encoding="utf-8") as f:
+                f.write(content)
+                f.flush()
+                os.fsync(f.fileno())
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    final = out_root / stamp
+    n = 1
+    while final.exists():
+        n += 1
+        final = out_root / f"{stamp}-{n}"
+    os.rename(tmp, final)
+    link = out_root / "latest"
+    tmp_link = out_root / f".latest-{os.getpid()}"
+    if tmp_link.is_symlink() or tmp_link.exists():
+        tmp_link.unlink()
+    os.symlink(final.name, tmp_link)
+    os.replace(tmp_link, link)
+    prune(out_root, keep)
+    return final
+
+
+def prune(out_root: Path, keep: int) -> None:
+    """Keep the newest `keep` briefs."""
+    def order(p: Path) -> tuple[str, int]:
+        stamp, _, n = p.name.partition("-")
+        return stamp, int(n) if n.isdigit() else 1
+
+    runs = sorted((p for p in out_root.iterdir() if p.is_dir() and not p.is_symlink() and p.name[:1].isdigit()
+                   and (p / "brief.json").exists()), key=order)
+    for old in runs[:-keep] if len(runs) > keep else []:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def previous_brief(out_root: Path) -> dict[str, Any] | None:
+    """brief.json of the brief `latest` points at, if any."""
+    try:
+        data = json.loads((out_root / "latest" / "brief.json").read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def changes_since(previous: dict[str, Any] | None, sources: list[dict[str, Any]],
+                  judgments: list[Claim]) -> dict[str, Any] | None:
+    """Sources added, removed or updated (by path and content hash) and key judgments that changed."""
+    if previous is None:
+        return None
+    old_sources, old_claims = previous.get("sources"), previous.get("claims")
+    old = {s["path"]: s for s in (old_sources if isinstance(old_sources, list) else [])
+           if isinstance(s, dict) and isinstance(s.get("path"), str)}
+    new = {s["path"]: s for s in sources}
+    old_j = {c["text"] for c in (old_claims if isinstance(old_claims, list) else [])
+             if isinstance(c, dict) and c.get("section") == "key_judgments" and isinstance(c.get("text"), str)}
+    new_j = {c.text for c in judgments}
+    return {
+        "previous": str(previous.get("generated_at") or "unknown time"),
+        "added": sorted(p for p in new if p not in old),
+        "removed": sorted(p for p in old if p not in new),
+        "updated": sorted(p for p in new if p in old and old[p].get("sha256") != new[p]["sha256"]),
+        "judgments_added": sorted(new_j - old_j),
+        "judgments_removed": sorted(j for j in old_j - new_j if j),
+    }
+
+
+def log_run(out_root: Path, record: dict[str, Any]) -> None:
+    """Append one line per run (success or failure) to OUT/runs.jsonl."""
+    try:
+        out_root.mkdir(parents=True, exist_ok=True)
+        with open(out_root / "runs.jsonl", "a", encoding="utf-8") as f:
+            f.write(json.dumps({"at": datetime.now(UTC).isoformat(), **record}, ensure_ascii=False) + "\n")
+    except OSError:
+        pass
