@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from briefing.sentences import Sentence, split_sentences
+
 
 @dataclass
 class Dropped:
@@ -88,6 +90,20 @@ class Source:
             flags=list(doc.flags),
         )
 
+    @property
+    def sentences(self) -> list[Sentence]:
+        """The text's sentences (ids 1..n, spans into text), segmented once per text and shared by every stage."""
+        cached = self.__dict__.get("_sentences")
+        if cached is None or cached[0] is not self.text:
+            cached = (self.text, split_sentences(self.text))
+            self.__dict__["_sentences"] = cached
+        return cached[1]
+
+    def sentence(self, sid: int) -> Sentence | None:
+        """Sentence number sid (1-based), or None if the source has no such sentence."""
+        sents = self.sentences
+        return sents[sid - 1] if isinstance(sid, int) and not isinstance(sid, bool) and 1 <= sid <= len(sents) else None
+
     def to_json(self) -> dict[str, Any]:
         """Metadata for brief.json (the text itself is not repeated there)."""
         d = asdict(self)
@@ -128,11 +144,12 @@ class Profile:
 
 @dataclass
 class Evidence:
-    """A verbatim passage of a cited source backing a claim; span is set by verification."""
+    """A passage of a cited source backing a claim: its sentence ids and/or a verbatim quote; span set by verify."""
 
     source_id: int
     quote: str
     span: tuple[int, int] | None = None
+    sentence_ids: list[int] = field(default_factory=list)  # ids of Source.sentences the claim rests on
 
 
 @dataclass
@@ -204,7 +221,8 @@ def claim_from_dict(d: dict[str, Any]) -> Claim:
     return Claim(
         text=str(d["text"]),
         source_ids=[int(i) for i in d.get("source_ids", [])],
-        evidence=[Evidence(int(e["source_id"]), str(e["quote"]), tuple(e["span"]) if e.get("span") else None)
+        evidence=[Evidence(int(e["source_id"]), str(e.get("quote") or ""), tuple(e["span"]) if e.get("span") else None,
+                           [int(i) for i in e.get("sentence_ids") or []])
                   for e in d.get("evidence", [])],
         confidence=d.get("confidence"),
         reason=d.get("reason"),

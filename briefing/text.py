@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
+from briefing.sentences import split_sentences
+
 STOPWORDS = frozenset(
     """a about above after again against all also am an and any are as at be because been before being below
     between both but by can could did do does doing down during each few for from further had has have having he
@@ -16,13 +18,6 @@ STOPWORDS = frozenset(
 )
 
 _WORD = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*", re.UNICODE)
-# A sentence ends at . ! ? … followed by closing quotes/brackets, then whitespace and an uppercase letter,
-# a digit or an opening quote. Abbreviations ("Mr.", "U.S.", "J.") are protected below.
-_SENT_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9\u0400-\u04FF\uAC00-\uD7A3])")
-_ABBREV = re.compile(
-    r"(?:\b(?:Mr|Mrs|Ms|Dr|Prof|Gen|Lt|Col|Sgt|Capt|Sen|Rep|Gov|St|Jr|Sr|No|Vol|Fig|vs|etc|Inc|Ltd|Corp|Co|Jan|Feb"
-    r"|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)|\b[A-Z]|\b(?:[A-Za-z]\.){1,3}[A-Za-z])\.$"
-)
 
 
 def words(text: str) -> list[str]:
@@ -60,21 +55,8 @@ def paragraphs(text: str) -> list[tuple[int, int]]:
 
 
 def sentences(text: str) -> list[tuple[int, int]]:
-    """Char spans of sentences, never crossing a line break; text[s:e] is the verbatim sentence."""
-    spans = []
-    for ps, pe in paragraphs(text):
-        start = ps
-        for m in _SENT_END.finditer(text, ps, pe):
-            end = m.end()
-            if _ABBREV.search(text[max(start, end - 12) : end]) and text[end - 1] not in "!?…\"'”’":
-                continue
-            spans.append((start, end))
-            start = end
-            while start < pe and text[start].isspace():
-                start += 1
-        if start < pe:
-            spans.append((start, pe))
-    return spans
+    """Char spans of sentences (see briefing.sentences), never crossing a line break; text[s:e] is the sentence."""
+    return [(s.start, s.end) for s in split_sentences(text)]
 
 
 MONTHS = {m: i for i, m in enumerate(

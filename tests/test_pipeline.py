@@ -9,6 +9,7 @@ import pytest
 from briefing.config import load_settings
 from briefing.errors import NoUsableSourcesError, TemplateError
 from briefing.pipeline import Reporter, RunResult, run
+from briefing.sentences import split_sentences
 
 ROOT = Path(__file__).parent.parent
 SEEDS = ROOT / "seeds"
@@ -61,6 +62,9 @@ def check_brief(result: RunResult) -> None:
         assert c["source_ids"] and set(c["source_ids"]) <= ids
         for ev in c["evidence"]:
             assert ev["quote"] in texts[ev["source_id"]], ev["quote"]  # verbatim in the cleaned text
+            if data["engine"] == "extractive":  # its evidence is exactly one sentence of the shared segmentation
+                sents = split_sentences(texts[ev["source_id"]])
+                assert len(ev["sentence_ids"]) == 1 and sents[ev["sentence_ids"][0] - 1].text == ev["quote"]
         # Every claim in the JSON is rendered in the brief.
         assert c["text"].split()[0].strip("“\"‘'") in md
     # Each analysis section cites at least two distinct sources.

@@ -21,7 +21,7 @@ from briefing.models import (
     Usage,
 )
 from briefing.synthesize import independent_groups
-from briefing.text import content_words, find_date, sentences, words
+from briefing.text import content_words, find_date, words
 
 # Query vocabularies for the sections that are not focus questions.
 IMPLICATION_TERMS = ["Canada", "Canadian", "Ottawa", "South Korea", "Seoul", "should", "must", "need", "needs",
@@ -36,6 +36,7 @@ REPORT_MARKERS = re.compile(r"\b(said|says|according to|told|announced|statement
 @dataclass
 class _Sent:
     source_id: int
+    sid: int  # sentence id within the source (Source.sentences)
     start: int
     end: int
     text: str
@@ -122,17 +123,16 @@ class ExtractiveEngine:
             return
         self._sents = {}
         self._indexed = signature
-        raw: dict[int, list[tuple[int, int, str, Counter[str]]]] = {}
+        raw: dict[int, list[tuple[int, int, int, str, Counter[str]]]] = {}
         df: Counter[str] = Counter()
         n_docs = 0
         for src in sources:
             rows = []
-            for s, e in sentences(src.text):
-                text = src.text[s:e]
-                if _usable(text):
-                    tf = Counter(content_words(text))
+            for sent in src.sentences:
+                if _usable(sent.text):
+                    tf = Counter(content_words(sent.text))
                     if tf:
-                        rows.append((s, e, text, tf))
+                        rows.append((sent.id, sent.start, sent.end, sent.text, tf))
                         df.update(tf.keys())
                         n_docs += 1
             raw[src.id] = rows
@@ -141,9 +141,9 @@ class ExtractiveEngine:
             pub = _parse_date(src.published)
             length = max(1, len(src.text))
             self._sents[src.id] = [
-                _Sent(src.id, s, e, text, s / length, _norm({t: c * self._idf.get(t, 1.0) for t, c in tf.items()}),
+                _Sent(src.id, sid, s, e, text, s / length, _norm({t: c * self._idf.get(t, 1.0) for t, c in tf.items()}),
                       find_date(text, pub))
-                for s, e, text, tf in raw.get(src.id, [])
+                for sid, s, e, text, tf in raw.get(src.id, [])
             ]
 
     def _query(self, terms: list[str]) -> dict[str, float]:
@@ -179,8 +179,8 @@ class ExtractiveEngine:
         return chosen
 
     def _claim(self, s: _Sent, **extra: str | None) -> Claim:
-        return Claim(text=s.text, source_ids=[s.source_id], evidence=[Evidence(s.source_id, s.text, (s.start, s.end))],
-                     **extra)  # type: ignore[arg-type]
+        evidence = Evidence(s.source_id, s.text, (s.start, s.end), sentence_ids=[s.sid])
+        return Claim(text=s.text, source_ids=[s.source_id], evidence=[evidence], **extra)  # type: ignore[arg-type]
 
     def _relevance(self, query: dict[str, float],
                    centrality: dict[tuple[int, int], float]) -> list[tuple[float, _Sent]]:

@@ -96,7 +96,9 @@ def _claim_from_json(d: Any) -> Claim:
     raw_ev = d.get("evidence")
     for e in raw_ev if isinstance(raw_ev, list) else []:
         if isinstance(e, dict):
-            ev.append(Evidence(source_id=e.get("source_id"), quote=e.get("quote") or ""))  # type: ignore[arg-type]
+            ids = e.get("sentence_ids")
+            ev.append(Evidence(source_id=e.get("source_id"), quote=e.get("quote") or "",  # type: ignore[arg-type]
+                               sentence_ids=list(ids) if isinstance(ids, list) else []))
     ids = d.get("source_ids")
     text = d.get("text")
     return Claim(
