@@ -7,6 +7,12 @@ contain a newline ends at the last newline of a run -- and (b) at a single space
 non-space char -- no alternative crosses from a non-space char into a following space, and " word" starts a new
 pretoken. So each text is encoded about once and chunk counts are sums. Token-level hard splits of over-long
 sentences are not boundaries of this kind: chunks containing them are re-encoded and shrunk if needed.
+
+Scripts without spaces between sentences: Chinese and Japanese end sentences with 。！？ (often followed by a closing
+bracket) directly before the next sentence, and Korean dumps sometimes run "…했다.그는" together. Those sentence ends
+are cut too, but "。" is the optional prefix of the next letter run's pretoken, so such cuts are not additive: chunks
+containing one are re-encoded and shrunk like hard splits. A sentence longer than the budget is cut at clause marks
+(，、；：, ", ") and then at spaces between words before falling back to token-level cuts.
 """
 
 from __future__ import annotations
@@ -22,10 +28,29 @@ from briefing.tokens import encoding
 
 MIN_TOKENS = 4  # one code point is at most 4 UTF-8 bytes, so any single char fits in 4 tokens
 
-# Safe cuts, best first: after a blank line, after a newline, before the single space that follows a sentence end.
-_CUTS = re.compile(r"(?P<nl>\n(?:[^\S\n]*\n)*)(?=\S)|[.!?…。！？][\"'”’)\]]?(?= \S)")
-HARD = 3  # rank of a token-level cut (not additive)
+_CLOSE = "\"'”’)\\]」』）】〕》"  # closing quotes and brackets that may follow a sentence end
+# Cuts, best first: after a blank line, after a newline, before the single space that follows a sentence end, and
+# right after a CJK sentence end (or a Korean one with no space) that runs straight into the next sentence.
+_CUTS = re.compile(
+    r"(?P<nl>\n(?:[^\S\n]*\n)*)(?=\S)"
+    r"|[.!?…。！？][\"'”’)\]]?(?= \S)"
+    rf"|[。！？｡][{_CLOSE}]*(?=[^\s{_CLOSE}])"
+    rf"|(?<=[\uac00-\ud7a3])[.!?][{_CLOSE}]?(?=[\uac00-\ud7a3])"
+)
+# Inside a sentence over budget: after a clause mark, or before the single space between two words.
+_CLAUSE = re.compile(r"[，、；：][」』）]*(?=\S)|[,;:](?= \S)")
+_WORD = re.compile(r"(?<=\S)(?= \S)")
+CLAUSE, WORD, HARD = 3, 4, 5  # ranks of cuts inside an over-long sentence (HARD: token-level, not additive)
 END = -1  # rank of the end of the text
+
+
+def _additive(text: str, p: int) -> bool:
+    """Whether the token count of text[:p] + text[p:] is the sum of the two (a pretoken boundary; see above)."""
+    if p <= 0 or p >= len(text):
+        return True
+    if text[p - 1] == "\n":
+        return not text[p].isspace()
+    return text[p] == " " and not text[p - 1].isspace() and p + 1 < len(text) and not text[p + 1].isspace()
 
 
 def _count(text: str) -> int:
@@ -105,8 +130,27 @@ def _pieces(text: str, max_tokens: int) -> list[tuple[int, int, int, int]]:
             if k <= max_tokens:
                 out.append((x, y, k, r))
             else:
-                hard = _hard(text, x, y, max_tokens)
-                out.extend((u, v, c, HARD if idx < len(hard) - 1 else r) for idx, (u, v, c) in enumerate(hard))
+                out.extend(_fine(text, x, y, r, max_tokens))
+    return out
+
+
+_FINE = ((CLAUSE, _CLAUSE), (WORD, _WORD))
+
+
+def _fine(text: str, x: int, y: int, rank: int, max_tokens: int, level: int = 0) -> list[tuple[int, int, int, int]]:
+    """Pieces of the over-budget span text[x:y]: at clause marks, else between words, else token-level cuts."""
+    if level == len(_FINE):
+        hard = _hard(text, x, y, max_tokens)
+        return [(u, v, c, HARD if idx < len(hard) - 1 else rank) for idx, (u, v, c) in enumerate(hard)]
+    r, pattern = _FINE[level]
+    bounds = [x, *(p for m in pattern.finditer(text, x, y) if x < (p := m.end()) < y), y]
+    if len(bounds) == 2:
+        return _fine(text, x, y, rank, max_tokens, level + 1)
+    spans = list(zip(bounds, bounds[1:], strict=False))
+    ranks = [r] * (len(spans) - 1) + [rank]
+    out: list[tuple[int, int, int, int]] = []
+    for (u, v), k, rr in zip(spans, _counts(text, spans), ranks, strict=True):
+        out.extend([(u, v, k, rr)] if k <= max_tokens else _fine(text, u, v, rr, max_tokens, level + 1))
     return out
 
 
@@ -142,7 +186,7 @@ def chunk_text(text: str, max_tokens: int, overlap: int = 0, source_id: int = 0)
                     best, best_rank = k, pieces[k - 1][3]
             j = best
         end = pieces[j - 1][1]
-        if any(pieces[k][3] == HARD for k in range(i, j - 1)):  # token-level cut inside: measure, shrink
+        if not all(_additive(text, pieces[k][1]) for k in range(i, j - 1)):  # counts may not add up: measure, shrink
             total = _count(text[start:end])
             while total > max_tokens and j > i + 1:
                 j -= 1
