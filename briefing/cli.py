@@ -69,7 +69,7 @@ def _run_overrides(**kw: Any) -> dict[str, Any]:
         "out": "run.out", "engine": "run.engine", "prompts": "run.prompts", "verify_policy": "run.verify_policy",
         "keep": "run.keep", "model": "llm.model", "base_url": "llm.base_url", "context_window": "llm.context_window",
         "concurrency": "llm.concurrency", "max_cost": "llm.max_cost", "feed_limit": "run.feed_limit",
-        "since": "run.since",
+        "since": "run.since", "language": "profile.language",
     }
     out = {keys[k]: v for k, v in kw.items() if k in keys}
     if kw.get("sources"):
@@ -104,6 +104,8 @@ def run_options(f: F) -> F:
         click.option("--keep", type=click.IntRange(min=1), metavar="N", help="Briefs kept under the output root."),
         click.option("--feed-limit", type=click.IntRange(min=1), metavar="N",
                      help="Entries taken per RSS/Atom feed.  [default: 20]"),
+        click.option("--language", metavar="LANG", help="Language of the brief: en, fr or ko (or one added to "
+                     "prompts/messages.toml; env BRIEFING_LANGUAGE).  [default: en]"),
         click.option("--since", metavar="WHEN", help="Skip feed entries published before WHEN: 7d, 12h, 2w or a "
                      "date like 2024-11-01 (undated entries are kept)."),
     ]

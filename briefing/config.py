@@ -10,7 +10,7 @@ from typing import Any, Literal
 from dotenv import dotenv_values
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-from briefing.errors import ConfigError
+from briefing.errors import BriefingError, ConfigError
 from briefing.models import FocusQuestion, Profile
 
 CONFIG_FILE = "briefing.toml"
@@ -27,6 +27,7 @@ class FocusQuestionSettings(_Strict):
     title: str = Field(min_length=1)
     question: str = Field(min_length=1)
     keywords: list[str] = Field(default_factory=list)
+    titles: dict[str, str] = Field(default_factory=dict)  # brief language -> the title in that language
 
 
 DEFAULT_QUESTIONS = [
@@ -66,12 +67,41 @@ DEFAULT_QUESTIONS = [
 ]
 
 
+# The default profile's English texts in the other packaged brief languages (used when no `titles`/`audiences`
+# entry is configured for the brief language and the English text is the default one).
+DEFAULT_TRANSLATIONS: dict[str, dict[str, str]] = {
+    "North Korea–Russia–China: developments and responses of Canada and South Korea": {
+        "fr": "Corée du Nord–Russie–Chine : évolutions et réponses du Canada et de la Corée du Sud",
+        "ko": "북한·러시아·중국: 동향과 캐나다·한국의 대응",
+    },
+    "Canadian and South Korean government policy analysts": {
+        "fr": "analystes des politiques des gouvernements du Canada et de la Corée du Sud",
+        "ko": "캐나다 및 한국 정부 정책 분석관",
+    },
+    "North Korea–Russia military cooperation": {
+        "fr": "Coopération militaire entre la Corée du Nord et la Russie", "ko": "북러 군사 협력"},
+    "China's role": {"fr": "Le rôle de la Chine", "ko": "중국의 역할"},
+    "Responses of Canada and South Korea": {
+        "fr": "Réponses du Canada et de la Corée du Sud", "ko": "캐나다와 한국의 대응"},
+    "Implications for Canada": {"fr": "Incidences pour le Canada", "ko": "캐나다에 대한 시사점"},
+}
+
+
+def localized(text: str, titles: dict[str, str], language: str) -> str:
+    """text in the brief language: a configured translation, else the packaged one of a default text, else text."""
+    return titles.get(language) or DEFAULT_TRANSLATIONS.get(text, {}).get(language) or text
+
+
 class ProfileSettings(_Strict):
     """What the brief is about and for whom."""
 
     title: str = Field(default="North Korea–Russia–China: developments and responses of Canada and South Korea",
                        min_length=1)
     audience: str = Field(default="Canadian and South Korean government policy analysts", min_length=1)
+    # Language the brief is written in (headings from prompts/messages.toml; LLM claims in that language).
+    language: str = Field(default="en", pattern=r"^[a-z]{2,3}(-[a-z0-9]{2,8})?$")
+    titles: dict[str, str] = Field(default_factory=dict)  # brief language -> title in that language
+    audiences: dict[str, str] = Field(default_factory=dict)  # brief language -> audience in that language
     focus_questions: list[FocusQuestionSettings] = Field(default_factory=lambda: list(DEFAULT_QUESTIONS),
                                                          min_length=1)
 
@@ -133,7 +163,17 @@ class Settings(_Strict):
             audience=self.profile.audience,
             focus_questions=[FocusQuestion(q.key, q.title, q.question, list(q.keywords))
                              for q in self.profile.focus_questions],
+            language=self.profile.language,
         )
+
+    def headings(self) -> tuple[str, str, dict[str, str]]:
+        """Title, audience and theme titles (by focus key) as shown in the brief, in the brief's language.
+
+        Engines see the configured texts (so offline sentence ranking does not depend on the brief language).
+        """
+        p, lang = self.profile, self.profile.language
+        return (localized(p.title, p.titles, lang), localized(p.audience, p.audiences, lang),
+                {q.key: localized(q.title, q.titles, lang) for q in p.focus_questions})
 
     def llm_configured(self) -> bool:
         """True when an endpoint or key is configured, so `auto` picks the LLM engine."""
@@ -151,6 +191,7 @@ ENV_KEYS = {
     "BRIEFING_MAX_COST": "llm.max_cost",
     "BRIEFING_OUT": "run.out",
     "BRIEFING_PROMPTS": "run.prompts",
+    "BRIEFING_LANGUAGE": "profile.language",
 }
 
 
@@ -208,10 +249,29 @@ def load_settings(
             Settings.model_validate(tree)
         except ValidationError as e:
             raise ConfigError(_format_error(e, "environment")) from None
+    language_origin = "environment (BRIEFING_LANGUAGE)" if env.get("BRIEFING_LANGUAGE") else origin
     for dotted, value in (overrides or {}).items():
         if value is not None:
             _set_dotted(tree, dotted, value)
+            if dotted == "profile.language":
+                language_origin = "option --language"
     try:
-        return Settings.model_validate(tree)
+        settings = Settings.model_validate(tree)
     except ValidationError as e:
         raise ConfigError(_format_error(e, "option")) from None
+    _check_language(settings, language_origin)
+    return settings
+
+
+def _check_language(settings: Settings, origin: str) -> None:
+    """The brief language needs a message catalogue on the template search path (packaged: en, fr, ko)."""
+    from briefing.messages import languages
+    from briefing.templates import search_path
+
+    try:
+        known = languages(search_path(settings.run.prompts))
+    except BriefingError as e:
+        raise ConfigError(str(e)) from None
+    if settings.profile.language not in known:
+        raise ConfigError(f"{origin}: profile.language: unknown brief language {settings.profile.language!r}; "
+                          f"choose one of: {', '.join(known)} (or add its messages to prompts/messages.toml)")

@@ -140,6 +140,7 @@ class Profile:
     title: str
     audience: str
     focus_questions: list[FocusQuestion]
+    language: str = "en"  # the brief's language (claims, headings)
 
 
 @dataclass

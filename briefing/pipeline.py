@@ -20,6 +20,8 @@ from briefing.engines import Engine, make_engine
 from briefing.errors import BriefingError, NoUsableSourcesError
 from briefing.ingest.clean import clean_documents
 from briefing.ingest.sources import load_raw, redact_url
+from briefing.messages import Messages
+from briefing.messages import load as load_messages
 from briefing.models import Chunk, Claim, Source, SourceSummary, Synthesis
 from briefing.render import make_attribution, render_brief
 from briefing.store import changes_since, log_run, previous_brief, write_run
@@ -119,20 +121,19 @@ def _drop_unverified(synthesis: Synthesis, summaries: list[SourceSummary]) -> No
         s.claims = kept(s.claims)
 
 
-def _flag_notes(sources: list[Source]) -> list[str]:
+def _flag_notes(sources: list[Source], t: Messages) -> list[str]:
     notes = []
     for s in sources:
         if "machine_translated" in s.flags:
-            notes.append(f"[{s.id}] is machine-translated; names and terms may be mistranslated.")
+            notes.append(t("flag_machine_translated", id=s.id))
         if "appended_content_removed" in s.flags:
-            notes.append(f"[{s.id}] had unrelated appended content, removed before analysis.")
+            notes.append(t("flag_appended_removed", id=s.id))
     seen: set[int] = set()
     for s in sources:
         if s.same_event_as and s.id not in seen:
             group = sorted({s.id, *s.same_event_as})
             seen.update(group)
-            notes.append("Near-duplicate reports of one event (counted once for confidence): "
-                         + "".join(f"[{i}]" for i in group) + ".")
+            notes.append(t("flag_near_duplicates", ids="".join(f"[{i}]" for i in group)))
     return notes
 
 
@@ -238,9 +239,13 @@ def _run(settings: Settings, report: Reporter, engine: Engine | None = None,
     usage = asdict(engine.usage)
     usage["cost_usd"] = round(usage["cost_usd"], 6)
     generated = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    t_msgs = load_messages(dirs, profile.language)
+    title, audience, theme_titles = settings.headings()
     context = {
-        "title": profile.title,
-        "audience": profile.audience,
+        "language": profile.language,
+        "t": t_msgs,
+        "title": title,
+        "audience": audience,
         "generated_at": generated,
         "engine": engine.name,
         "model": engine.model,
@@ -249,7 +254,7 @@ def _run(settings: Settings, report: Reporter, engine: Engine | None = None,
                      "date_to": dates[-1] if dates else None},
         "bluf": synthesis.bluf,
         "judgments": synthesis.judgments,
-        "themes": [{"key": th.key, "title": th.title, "claims": th.claims,
+        "themes": [{"key": th.key, "title": theme_titles.get(th.key, th.title), "claims": th.claims,
                     "question": next((q.question for q in profile.focus_questions if q.key == th.key), "")}
                    for th in synthesis.themes],
         "timeline": sorted(synthesis.timeline, key=lambda c: c.date or ""),
@@ -260,18 +265,19 @@ def _run(settings: Settings, report: Reporter, engine: Engine | None = None,
         "sources": src_json,
         "unverified": unverified if settings.run.verify_policy == "flag" else [],
         "method": {**usage, "verified": verified, "total_claims": total, "policy": settings.run.verify_policy,
-                   "flagged_sources": _flag_notes(sources), "skipped": skipped},
+                   "flagged_sources": _flag_notes(sources, t_msgs), "skipped": skipped},
         "changes": changes,
     }
     context["attribution"] = make_attribution(src_json, {s.source_id: s.stance for s in summaries},
-                                              engine.name == "extractive")
+                                              engine.name == "extractive", t_msgs)
     markdown = render_brief(context, dirs)
     t = lap("render", t)
     timings["total"] = round(time.perf_counter() - t0, 3)
     data = {
         "version": __version__,
         "generated_at": generated,
-        "title": profile.title,
+        "title": title,
+        "language": profile.language,
         "engine": engine.name,
         "model": engine.model,
         "sources": src_json,

@@ -7,7 +7,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from briefing.templates import render_template
+from briefing.messages import DEFAULT_LANGUAGE, Messages
+from briefing.messages import load as load_messages
+from briefing.templates import packaged_dir, render_template
 
 BRIEF_TEMPLATE = "brief.md.j2"
 
@@ -33,23 +35,26 @@ def cite(ids: list[int]) -> str:
     return "".join(f"[{i}]" for i in sorted(set(ids)))
 
 
-def reference(src: dict[str, Any]) -> str:
+def reference(src: dict[str, Any], t: Messages | None = None) -> str:
     """`Author(s). "Title." Outlet (original outlet), date. File or URL.` with "unknown" for missing fields."""
-    authors = ", ".join(src.get("authors") or []) or "Unknown author"
-    title = src.get("title") or "Untitled"
+    t = t or _english()
+    authors = ", ".join(src.get("authors") or []) or t.unknown_author
+    title = src.get("title") or t.untitled
     original = src.get("original_publisher")
-    outlet = src.get("publisher") or original or "unknown outlet"
+    outlet = src.get("publisher") or original or t.unknown_outlet
     if original and original != outlet:
-        outlet = f"{outlet} (originally in {original})"
-    date = src.get("published") or "date unknown"
+        outlet = t("originally_in", outlet=outlet, original=original)
+    date = src.get("published") or t.date_unknown
     where = src.get("url") or src.get("path") or "unknown"
     return (f'{md_escape(authors)}. "{md_escape(title)}." {md_escape(outlet)}, {md_escape(date)}. '
             f"`{code_text(where)}`")
 
 
-def make_attribution(sources: list[dict[str, Any]], stances: dict[int, str], offline: bool) -> Any:
+def make_attribution(sources: list[dict[str, Any]], stances: dict[int, str], offline: bool,
+                     t: Messages | None = None) -> Any:
     """A template helper: "Braun argues: " before an opinion source's verbatim sentence (offline engine only)."""
     by_id = {s["id"]: s for s in sources}
+    msgs = t or _english()
 
     def attribution(claim: Any) -> str:
         if not offline or len(claim.source_ids) != 1:
@@ -61,8 +66,8 @@ def make_attribution(sources: list[dict[str, Any]], stances: dict[int, str], off
         names = [a.split()[-1] for a in src["authors"] if a.split()]
         if not names:
             return ""
-        who = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-        return f"{md_escape(who)} {'argues' if len(names) == 1 else 'argue'}: "
+        who = names[0] if len(names) == 1 else ", ".join(names[:-1]) + msgs.name_joiner + names[-1]
+        return msgs("argues" if len(names) == 1 else "argue", who=md_escape(who))
 
     return attribution
 
@@ -74,9 +79,19 @@ def render_brief(context: dict[str, Any], template_dirs: list[Path]) -> str:
     paths shown in code spans lose their backticks.
     """
     context = dict(context)
+    t = context.get("t")
+    if not isinstance(t, Messages):
+        t = context["t"] = load_messages(template_dirs, context.get("language") or DEFAULT_LANGUAGE)
+    context.setdefault("language", t.language)
     context["timeline"] = [replace(c, date=md_escape(c.date)) if getattr(c, "date", None) else c
                            for c in context.get("timeline") or []]
     if isinstance(context.get("changes"), dict):
         context["changes"] = {k: [code_text(p) for p in v] if k in ("added", "removed", "updated") else v
                               for k, v in context["changes"].items()}
-    return render_template(template_dirs, BRIEF_TEMPLATE, esc=md_escape, cite=cite, reference=reference, **context)
+    return render_template(template_dirs, BRIEF_TEMPLATE, esc=md_escape, cite=cite,
+                           reference=lambda src: reference(src, t), **context)
+
+
+def _english() -> Messages:
+    """The packaged English messages (for helpers called without a catalogue)."""
+    return load_messages([packaged_dir()], DEFAULT_LANGUAGE)
