@@ -14,6 +14,7 @@ from briefing.chunk import chunk_text
 from briefing.errors import BriefingError
 from briefing.ingest.clean import clean_documents
 from briefing.ingest.sources import decode_bytes
+from briefing.messages import load as load_messages
 from briefing.models import Claim, Evidence, RawDoc, Source
 from briefing.render import md_escape, render_brief
 from briefing.templates import search_path
@@ -115,8 +116,11 @@ TITLE = "Fuzz brief"
 
 
 def _heading_lines() -> set[str]:
+    """The template's fixed headings, with headings from the message catalogue ({{ t.KEY }}) filled in."""
+    t = load_messages(search_path(None), "en")
     out = set()
     for line in TEMPLATE.read_text(encoding="utf-8").splitlines():
+        line = re.sub(r"\{\{ t\.(\w+) \}\}", lambda m: str(t[m.group(1)]), line)
         if line.startswith("#") and "{{" not in line:
             out.add(line.rstrip())
     return out | {f"# {TITLE}"} | {f"### {md_escape(t)}" for t in THEMES}
