@@ -165,6 +165,8 @@ class Claim:
     date: str | None = None  # timeline entries: ISO date (YYYY, YYYY-MM or YYYY-MM-DD)
     verified: bool | None = None  # None until the verify stage has run
     problems: list[str] = field(default_factory=list)  # why verification failed
+    # citations the engine could not resolve ("note 3.99", "sentence 'x'"): kept so the verify stage flags the claim
+    unresolved: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -228,6 +230,7 @@ def claim_from_dict(d: dict[str, Any]) -> Claim:
         confidence=d.get("confidence"),
         reason=d.get("reason"),
         date=d.get("date"),
+        unresolved=[str(u) for u in d.get("unresolved") or []],
     )
 
 

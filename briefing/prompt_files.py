@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import shutil
 from pathlib import Path
 
@@ -53,8 +52,9 @@ def copy_for_edit(dirs: list[Path], name: str, target: Path) -> Path:
 
 def render(settings: Settings, name: str, source_file: str, dirs: list[Path]) -> str:
     """Render a prompt (both parts of a task, or one part) with a real file, loaded and cleaned as in a run."""
-    from briefing.engines.llm.engine import LLMEngine
-    from briefing.models import Claim, Evidence, SourceSummary
+    from briefing.engines.llm.engine import LLMEngine, numbered
+    from briefing.engines.llm.parse import sentence_evidence
+    from briefing.models import Claim, SourceSummary
     from briefing.pipeline import Reporter, load_sources
 
     task, _, part = name.removesuffix(".j2").partition(".")
@@ -65,7 +65,7 @@ def render(settings: Settings, name: str, source_file: str, dirs: list[Path]) ->
     profile = settings.to_profile()
     src = sources[0]
     if task in ("summarize", "reduce", "repair"):
-        call = engine._summary_call(src, profile, src.text, None)
+        call = engine._summary_call(src, profile, numbered(src), None)
         if task == "reduce":
             call = engine._reduce_call(src, profile, ['{"summary": [], "key_points": [], "events": [], '
                                                       '"actors": [], "stance": "news report"}'])
@@ -75,8 +75,9 @@ def render(settings: Settings, name: str, source_file: str, dirs: list[Path]) ->
             call = _Call("repair", "repair", "source_summary", "", src.id,
                          {"error": "invalid JSON", "output": '{"summary": [', "target_schema": "source_summary"})
     else:
-        sents = [s.strip() for s in re.findall(r"[^.!?\n]{20,300}[.!?]", src.text)][:3]
-        summ = SourceSummary(src.id, [Claim(s, [src.id], [Evidence(src.id, s)]) for s in sents], "news report")
+        sents = [s for s in src.sentences if len(s.text) >= 20][:3]
+        summ = SourceSummary(src.id, [Claim(s.text, [src.id], sentence_evidence(src, [s.id])) for s in sents],
+                             "news report")
         meta, notes = engine._notes(sources, [summ])
         call = engine._synth_call(task, profile, meta, notes)
     system, user = engine._render(call)

@@ -1,9 +1,10 @@
 """A real OpenAI-compatible HTTP server on loopback for tests and benchmarks, with fault injection and a latency model.
 
-It answers POST /v1/chat/completions and GET /v1/models. Answers are deterministic functions of the prompt: summaries
-quote real sentences of the article between <article id="n"> tags; syntheses cite the source ids found in the notes
-("- (3.2) text [3]") and rest each claim on note ids, some also quoting directly. The server remembers the quotes of
-the summaries it wrote, in the engine's note order (summary, key_points, events), to plant faults and record them.
+It answers POST /v1/chat/completions and GET /v1/models. Answers are deterministic functions of the prompt: summary
+items cite the numbers of sentence lines ("12 The ...") of the article between <article id="n"> tags; syntheses cite
+the source ids found in the notes ("- (3.2) text [3]") and rest each claim on note ids. The server remembers the
+sentence ids of the summaries it wrote, in the engine's note order (summary, key_points, events), to plant faults
+and record them.
 
     with LLMServer(faults={"429": 0.1, "drop": 0.1}) as srv:
         client = openai.AsyncOpenAI(base_url=srv.base_url, api_key="test")
@@ -31,18 +32,26 @@ FAULTS = ("429", "500", "503", "timeout", "drop", "html",  # transport faults: r
           "invalid_json", "think", "fence", "length", "planted",  # content faults
           "empty_choices", "refusal", "refusal_text")  # answers without usable content
 TRANSPORT = {"429", "500", "503", "timeout", "drop", "html"}
-PLANT_KINDS = ("wrong_id", "fabricated_quote", "altered_number")  # faults planted in synthesis claims (plant_share)
-FABRICATED = "Officials confirmed in a closed briefing that the accord had been quietly renegotiated."
+SUMMARY_PLANTS = ("unknown_id", "unrelated_id", "altered_number", "swapped_name", "negation")  # in summary items
+SYNTHESIS_PLANTS = ("wrong_source", "unknown_note")  # in synthesis claims
+PLANT_KINDS = SUMMARY_PLANTS + SYNTHESIS_PLANTS  # faults planted with the "planted" fault and plant_share
 _NUM = re.compile(r"\b\d[\d,]*\b")
 
 _SENT = re.compile(r"[^.!?\n]{20,400}[.!?]")
 _YEAR = re.compile(r"\b(19[5-9]\d|20[0-4]\d)\b")
 _ARTICLE = re.compile(r'<article id="(\d+)">\n(.*?)\n</article>', re.S)
+_LINE = re.compile(r"^(\d+) (.+)$", re.M)  # a numbered sentence line of the article: "12 The ..."
 _NOTE = re.compile(r"^- \(([\w.]+)\) (.*?) ((?:\[\d+\])+)$", re.M)  # "- (3.2) text [3]"
-_LABEL = re.compile(r"^(?:\d{4}(?:-\d\d){0,2}: )?(?:The article reports|Key point|Event): ")  # our note texts
 _KEYS = re.compile(r'^[ \t]+- "([a-z0-9_]+)": ', re.M)  # focus keys in the synthesis system prompt
 _KEYS2 = re.compile(r'^- "([a-z0-9_]+)": ', re.M)  # ... and in the condense one
 _INJECTION = re.compile(r"ignore (all )?previous instructions", re.I)
+_NAME = re.compile(r"(?<=[a-z,;] )[A-Z][a-z]{2,}\b")  # a capitalised word inside a sentence (not its first word)
+_NOT_NAMES = frozenset("""The This That These Those They Their There Then When While After Before However But And
+    January February March April May June July August September October November December Monday Tuesday Wednesday
+    Thursday Friday Saturday Sunday""".split())
+_AUX = re.compile(r"\b(is|are|was|were|has|have|had|will|would|can|could|should|may|might|must)\b(?! not\b)")
+_NEGATED = re.compile(r"\b(not|never|no longer)\s|n't\b")
+_PAST = re.compile(r"(?<=[a-z] )([a-z]{3,}ed|said|told|sent|held|met|made|took|gave)\b")  # a past-tense verb
 
 
 @dataclass
@@ -61,85 +70,145 @@ class Record:
 
 
 def sentences(text: str) -> list[str]:
-    """Verbatim sentences of the text (substrings), for quotes."""
+    """Sentence-like substrings of a text (prose the server summarises for prompts it does not recognise)."""
     return [m.group(0).strip() for m in _SENT.finditer(text) if len(m.group(0).strip()) >= 20]
 
 
 Note = tuple[str, str, list[int]]  # note id, text, cited source ids
-Quotes = dict[int, list[str]]  # source id -> quotes of the summary the server wrote, in note order
+Lines = list[tuple[int, str]]  # numbered article lines (sentence id, text) as the prompt showed them
 
 
-def _claim(text: str, ids: list[int], refs: list[str], ev: list[tuple[int, str]] | None = None) -> dict[str, Any]:
-    return {"text": text, "source_ids": ids, "notes": refs,
-            "evidence": [{"source_id": i, "quote": q} for i, q in ev or []]}
+@dataclass
+class Written:
+    """What the server wrote for one source: sentence ids per note (engine order), the lines, planted notes."""
+
+    notes: list[list[int]] = field(default_factory=list)
+    lines: dict[int, str] = field(default_factory=dict)
+    faulty: dict[int, str] = field(default_factory=dict)  # 1-based note number -> planted fault kind
 
 
-def note_quote(quotes: Quotes, note_id: str) -> tuple[int, str] | None:
-    """(source id, quote) behind a source note id "3.2" (source 3, note 2), if this server wrote that summary."""
+def _claim(text: str, ids: list[int], refs: list[str]) -> dict[str, Any]:
+    return {"text": text, "source_ids": ids, "notes": refs}
+
+
+def note_sentences(written: dict[int, Written], note_id: str) -> list[tuple[int, int]]:
+    """(source id, sentence id) pairs behind a source note id "3.2" (source 3, note 2); [] for unknown notes."""
     m = re.fullmatch(r"(\d+)\.(\d+)", note_id)
     if not m:
-        return None
-    sid, k = int(m.group(1)), int(m.group(2))
-    got = quotes.get(sid, [])
-    return (sid, got[k - 1]) if 0 < k <= len(got) else None
+        return []
+    w, k = written.get(int(m.group(1))), int(m.group(2))
+    return [(int(m.group(1)), i) for i in w.notes[k - 1]] if w and 0 < k <= len(w.notes) else []
 
 
-def resolved(c: dict[str, Any], quotes: Quotes) -> list[tuple[int, str]]:
-    """The claim's evidence as the engine resolves it: referenced notes' quotes, then direct quotes, no repeats."""
-    out: list[tuple[int, str]] = []
+def resolved(c: dict[str, Any], written: dict[int, Written]) -> list[tuple[int, int]]:
+    """The claim's evidence as the engine resolves it: the referenced notes' sentences, no repeats."""
+    out: list[tuple[int, int]] = []
     for ref in c["notes"]:
-        q = note_quote(quotes, ref)
-        if q and q not in out:
-            out.append(q)
-    for e in c["evidence"]:
-        if (e["source_id"], e["quote"]) not in out:
-            out.append((e["source_id"], e["quote"]))
+        for pair in note_sentences(written, ref):
+            if pair not in out:
+                out.append(pair)
     return out
 
 
-def summary_quotes(data: dict[str, Any]) -> list[str]:
-    """Quotes of a summary in the engine's note order."""
-    return [x["quote"] for k in ("summary", "key_points", "events") for x in data.get(k, [])]
+def article_lines(article: str) -> Lines:
+    """The numbered sentence lines of an article block."""
+    return [(int(m.group(1)), m.group(2).strip()) for m in _LINE.finditer(article)]
 
 
-def summarize(article: str) -> dict[str, Any]:
-    """A deterministic summary whose quotes are verbatim sentences of the article."""
-    sents = sentences(article) or [article.strip()[:200] or "empty"]
-    def gist(s: str) -> str:  # a model paraphrases; a short gist keeps output sizes realistic
-        return " ".join(s.split()[:8]).rstrip(".,;:") + "."
+def _gist(s: str) -> str:  # a model paraphrases; a short gist keeps output sizes realistic
+    return " ".join(s.split()[:8]).rstrip(".,;:") + "."
 
-    summary = [{"text": f"The article reports: {gist(s)}", "quote": s} for s in sents[:4]]
-    key = [{"text": f"Key point: {gist(s)}", "quote": s} for s in sents[4:7]]
+
+def summarize(lines: Lines) -> dict[str, Any]:
+    """A deterministic summary whose items cite the article's sentence numbers."""
+    sents = [(i, t) for i, t in lines if len(t) >= 20] or lines[:1] or [(1, "empty")]
+    summary = [{"text": f"The article reports: {_gist(t)}", "sentences": [i]} for i, t in sents[:4]]
+    key = [i for i, _ in sents[4:7]]
     events = []
-    for s in sents:
-        m = _YEAR.search(s)
+    for i, t in sents:
+        m = _YEAR.search(t)
         if m and len(events) < 3:
-            events.append({"date": m.group(1), "text": f"Event: {gist(s)}", "quote": s})
+            events.append({"date": m.group(1), "sentences": [i]})
+    article = "\n".join(t for _, t in lines)
     actors = sorted({w for w in re.findall(r"\b[A-Z][a-z]{3,}\b", article) if article.count(w) > 1})[:6]
     stance = "opinion" if re.search(r"\b(I|we) (argue|believe|think)\b", article) else "news report"
     return {"summary": summary, "key_points": key, "events": events, "actors": actors, "stance": stance}
+
+
+def summary_notes(data: dict[str, Any]) -> list[list[int]]:
+    """Sentence ids of a summary's items in the engine's note order (summary, key_points, events)."""
+    return ([list(x.get("sentences", [])) for x in data.get("summary", [])] + [[i] for i in data.get("key_points", [])]
+            + [list(x.get("sentences", [])) for x in data.get("events", [])])
+
+
+def _words(text: str) -> set[str]:
+    return {w.lower() for w in re.findall(r"[A-Za-z]{4,}", text)}
+
+
+def _faults_for(sid_line: tuple[int, str], lines: Lines, known: str) -> dict[str, dict[str, Any]]:
+    """Every summary-item fault that can be made from this sentence: kind -> the corrupted item."""
+    i, t = sid_line
+    out: dict[str, dict[str, Any]] = {"unknown_id": {"text": f"The article reports: {_gist(t)}",
+                                                     "sentences": [9000 + i]}}
+    others = [(j, u) for j, u in lines if j != i and len(u) >= 20]
+    if others:  # the sentence sharing the fewest words with this one
+        j, _ = min(others, key=lambda x: (len(_words(x[1]) & _words(t)), x[0]))
+        out["unrelated_id"] = {"text": f"The article reports: {_gist(t)}", "sentences": [j]}
+    m = _NUM.search(t)
+    if m:
+        value = int(m.group(0).replace(",", "")) * 3 + 17
+        while str(value) in known:
+            value += 101
+        out["altered_number"] = {"text": t[: m.start()] + str(value) + t[m.end():], "sentences": [i]}
+    names = [n for n in _NAME.finditer(t) if n.group(0) not in _NOT_NAMES]
+    elsewhere = sorted({n.group(0) for _, u in others for n in _NAME.finditer(u)} - _NOT_NAMES
+                       - set(re.findall(r"[A-Z][a-z]+", t)))
+    if names and elsewhere:
+        n = names[0]
+        other = elsewhere[(i * 7) % len(elsewhere)]
+        out["swapped_name"] = {"text": t[: n.start()] + other + t[n.end():], "sentences": [i]}
+    neg, aux, past = _NEGATED.search(t), _AUX.search(t), _PAST.search(t)
+    if neg:  # dropped
+        out["negation"] = {"text": (t[: neg.start()] + t[neg.end():]).replace("  ", " "), "sentences": [i]}
+    elif aux:  # added after an auxiliary ("has agreed" -> "has not agreed")
+        out["negation"] = {"text": t[: aux.end()] + " not" + t[aux.end():], "sentences": [i]}
+    elif past:  # added to a past-tense verb ("agreed" -> "never agreed")
+        out["negation"] = {"text": t[: past.start()] + "never " + t[past.start():], "sentences": [i]}
+    return out
+
+
+def plant_summary(data: dict[str, Any], lines: Lines, share: float, rng: random.Random,
+                  known: str) -> dict[int, str]:
+    """Corrupt about `share` of the "summary" items in place, taking the kinds in turn.
+
+    Returns 1-based note number -> fault kind. unknown_id cites a sentence number the article does not have;
+    unrelated_id cites the article sentence sharing the fewest words with the right one; altered_number,
+    swapped_name (a name from elsewhere in the article) and negation (added or dropped) restate the cited sentence
+    with that change.
+    """
+    text_of = dict(lines)
+    start = rng.randrange(len(SUMMARY_PLANTS))
+    out: dict[int, str] = {}
+    for k, item in enumerate(data["summary"], 1):
+        i = item["sentences"][0]
+        made = _faults_for((i, text_of.get(i, "")), lines, known)
+        # statements on a sentence with a number are rarer: they get a second chance at a fault
+        if rng.random() >= share and not ("altered_number" in made and rng.random() < share):
+            continue
+        # kinds in turn from a random start; altered_number whenever the sentence has a number (they are rarer)
+        turn = [SUMMARY_PLANTS[(start + len(out) + j) % len(SUMMARY_PLANTS)] for j in range(len(SUMMARY_PLANTS))]
+        kind = "altered_number" if "altered_number" in made else next(x for x in turn if x in made)
+        item.update(made[kind])
+        out[k] = kind
+    return out
 
 
 def _notes(user: str) -> list[Note]:
     return [(m.group(1), m.group(2), [int(x) for x in re.findall(r"\d+", m.group(3))]) for m in _NOTE.finditer(user)]
 
 
-def _direct(note: Note, quotes: Quotes) -> list[tuple[int, str]]:
-    """A direct quote for a claim on this note: the note's gist words, when they are verbatim in its quote."""
-    q = note_quote(quotes, note[0])
-    words = _LABEL.sub("", note[1]).rstrip(".")
-    if q is None or len(words.split()) < 4 or words not in q[1] or words == q[1]:
-        return []
-    return [(q[0], words)]
-
-
-def synthesize(system: str, user: str, planted: bool = False, quotes: Quotes | None = None) -> dict[str, Any]:
-    """A deterministic synthesis citing the source ids in the notes and resting each claim on note ids.
-
-    Every third theme claim also quotes directly (the gist words of its note, verbatim in the article), so the
-    engine's direct-evidence path stays exercised.
-    """
-    quotes = quotes or {}
+def synthesize(system: str, user: str, planted: bool = False) -> dict[str, Any]:
+    """A deterministic synthesis citing the source ids in the notes and resting each claim on note ids."""
     keys = _KEYS.findall(system) or ["general"]
     notes = _notes(user)
     by_src: dict[int, list[Note]] = {}
@@ -155,9 +224,8 @@ def synthesize(system: str, user: str, planted: bool = False, quotes: Quotes | N
         r, t, i = firsts[-1]
         judgments.append({**_claim(t, i, [r]), "confidence": "high", "reason": "One direct report."})
     themes = [{"key": k, "claims": []} for k in keys]
-    for n, note in enumerate(notes):
-        r, t, i = note
-        themes[n % len(keys)]["claims"].append(_claim(t, i, [r], _direct(note, quotes) if n % 3 == 1 else []))
+    for n, (r, t, i) in enumerate(notes):
+        themes[n % len(keys)]["claims"].append(_claim(t, i, [r]))
     timeline = []
     for r, t, i in notes:
         m = re.match(r"(\d{4}(?:-\d\d){0,2}): (.*)", t)
@@ -167,61 +235,62 @@ def synthesize(system: str, user: str, planted: bool = False, quotes: Quotes | N
     imp = [_claim(f"Implication: {t}", i, [r]) for r, t, i in firsts[:2]]
     ind = [_claim(f"Watch for: {t}", i, [r]) for r, t, i in firsts[-2:]]
     if planted and bluf:
-        bluf.append(_claim("Invented claim.", [999], ["999.1"], [(999, "This sentence appears in no source.")]))
+        bluf.append(_claim("Invented claim.", [999], ["999.1"]))
     return {"bluf": bluf, "judgments": judgments, "themes": themes, "timeline": timeline,
             "implications": imp, "indicators": ind}
 
 
-def plant(data: dict[str, Any], share: float, rng: random.Random, known: str,
-          quotes: Quotes | None = None) -> list[dict[str, Any]]:
-    """Corrupt about `share` of the synthesis claims in place, cycling PLANT_KINDS; returns the corrupted claims.
-
-    wrong_id cites another real source than the referenced notes' (references kept; a direct quote moves to the new
-    id); fabricated_quote references a note id that does not exist, alternately with and without a direct quote no
-    source has; altered_number restates a referenced note's quote with one of its numbers changed. `known` (the
-    prompt) is used to pick replacement numbers that appear nowhere in it. Each record has the claim's text, source
-    ids and evidence quotes as the engine resolves them (`quotes`: what this server's summaries quoted).
-    """
-    quotes = quotes or {}
+def _all_claims(data: dict[str, Any]) -> list[dict[str, Any]]:
     claims = [c for key in ("bluf", "judgments", "timeline", "implications", "indicators") for c in data[key]]
-    claims += [c for t in data["themes"] for c in t["claims"]]
+    return claims + [c for t in data["themes"] for c in t["claims"]]
+
+
+def _record(kind: str, c: dict[str, Any], written: dict[int, Written]) -> dict[str, Any]:
+    return {"kind": kind, "text": c["text"], "source_ids": list(c["source_ids"]),
+            "sentences": sorted(resolved(c, written))}
+
+
+def plant(data: dict[str, Any], share: float, rng: random.Random,
+          written: dict[int, Written] | None = None) -> list[dict[str, Any]]:
+    """Corrupt about `share` of the synthesis claims in place, cycling SYNTHESIS_PLANTS; returns every faulty claim.
+
+    wrong_source cites another real source than the referenced notes'; unknown_note references a note id that does
+    not exist. A claim resting on a note whose summary item was planted wrong (`written`) is faulty too, with that
+    note's kind. Each record has the claim's text, source ids and (source id, sentence id) evidence pairs as the
+    engine resolves them.
+    """
+    written = written or {}
+
+    def faulty_note(c: dict[str, Any]) -> str | None:
+        for ref in c["notes"]:
+            m = re.fullmatch(r"(\d+)\.(\d+)", ref)
+            w = written.get(int(m.group(1))) if m else None
+            if m and w and int(m.group(2)) in w.faulty:
+                return w.faulty[int(m.group(2))]
+        return None
+
+    claims = _all_claims(data)
     ids = sorted({i for c in claims for i in c["source_ids"]})
     out: list[dict[str, Any]] = []
-    counts = dict.fromkeys(PLANT_KINDS, 0)
-    fabricated = 0
+    counts = dict.fromkeys(SYNTHESIS_PLANTS, 0)
     for c in claims:
-        others = [i for i in ids if i not in c["source_ids"]]
-        numbered = [(r, q) for r in c["notes"] if (q := note_quote(quotes, r)) and _NUM.search(q[1])]
-        # claims whose quote has a number are rarer: they always get a chance at altered_number
-        if not (c["notes"] or c["evidence"]) or (
-                rng.random() >= share and not (numbered and rng.random() < 2 * share)):
+        inherited = faulty_note(c)
+        if inherited:
+            out.append(_record(inherited, c, written))
             continue
-        possible = [k for k in PLANT_KINDS if (k != "wrong_id" or others) and (k != "altered_number" or numbered)]
+        others = [i for i in ids if i not in c["source_ids"]]
+        if not c["notes"] or rng.random() >= share:
+            continue
+        possible = [k for k in SYNTHESIS_PLANTS if k != "wrong_source" or others]
         kind = min(possible, key=lambda k: counts[k])  # keep the kinds balanced
         counts[kind] += 1
-        if kind == "wrong_id":
+        if kind == "wrong_source":
             old, new = c["source_ids"][0], rng.choice(others)
             c["source_ids"] = [new if i == old else i for i in c["source_ids"]]
-            for e in c["evidence"]:
-                if e["source_id"] == old:
-                    e["source_id"] = new
-        elif kind == "fabricated_quote":
-            fabricated += 1
+        else:
             sid = c["source_ids"][0] if c["source_ids"] else ids[0]
             c["notes"] = [f"{sid}.999"]  # no source has 999 notes
-            c["evidence"] = [{"source_id": sid, "quote": FABRICATED}] if fabricated % 2 else []
-        else:
-            ref, (sid, quote) = numbered[0]
-            m = _NUM.search(quote)
-            assert m is not None
-            value = int(m.group(0).replace(",", ""))
-            new_value = value * 3 + 17
-            while str(new_value) in known:
-                new_value += 101
-            c["text"] = quote[: m.start()] + str(new_value) + quote[m.end():]
-            c["source_ids"], c["notes"], c["evidence"] = [sid], [ref], []
-        out.append({"kind": kind, "text": c["text"], "source_ids": list(c["source_ids"]),
-                    "quotes": [q for _, q in resolved(c, quotes)]})
+        out.append(_record(kind, c, written))
     return out
 
 
@@ -269,8 +338,10 @@ class LLMServer:
         # requests whose body (prompt, schema) contains fail_marker always get marker_fault, a persistent failure:
         # a string planted in one article fails that source; "bluf" (in the synthesis schema) fails the synthesis
         self.fail_marker, self.marker_fault = fail_marker, marker_fault
-        self.plant_share = plant_share  # with the "planted" fault: share of synthesis claims corrupted (PLANT_KINDS)
-        self.planted: list[dict[str, Any]] = []  # the claims corrupted so far: kind, text, source_ids, quotes
+        # with the "planted" fault: share of summary items and of synthesis claims corrupted (PLANT_KINDS)
+        self.plant_share = plant_share
+        self.planted: list[dict[str, Any]] = []  # faulty claims so far: kind, text, source_ids, sentences (pairs)
+        self.seed = seed
         self.records: list[Record] = []
         self.requests = self.prompt_tokens = self.completion_tokens = 0  # usage of successful completions
         self.in_flight = self.max_in_flight = 0
@@ -278,7 +349,7 @@ class LLMServer:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._repairs: dict[str, str] = {}  # sha of a corrupted answer -> the good one (for repair requests)
-        self.quotes: Quotes = {}  # source id -> quotes of the last summary written for it (note order)
+        self.written: dict[int, Written] = {}  # source id -> the last summary written for it
         self._httpd = ThreadingHTTPServer((host, port), self._handler())
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -376,25 +447,34 @@ class LLMServer:
     def _task(self, system: str, user: str, fault: str | None) -> tuple[str, str]:
         """(task, JSON content) of a non-repair request."""
         m = _ARTICLE.search(user)
+        planting = fault == "planted" and bool(self.plant_share)
         if m:
-            task, data = "summarize", summarize(m.group(2))
+            lines = article_lines(m.group(2))
+            task, data = "summarize", summarize(lines)
+            sid = int(m.group(1))
             with self._lock:
-                self.quotes[int(m.group(1))] = summary_quotes(data)
+                # one generator per source: the faults do not depend on the order concurrent requests arrive in
+                rng = random.Random(f"{self.seed}-{sid}")
+                faulty = plant_summary(data, lines, self.plant_share, rng, user) if planting else {}
+                self.written[sid] = Written(summary_notes(data), dict(lines), faulty)
+                for k, kind in faulty.items():
+                    item = data["summary"][k - 1]
+                    self.planted.append({"kind": kind, "text": item["text"], "source_ids": [sid],
+                                         "sentences": sorted((sid, i) for i in item["sentences"])})
         elif "<partials" in user:
             task, data = "reduce", merge(user)
             p = re.search(r'<partials id="(\d+)">', user)
             if p:
                 with self._lock:
-                    self.quotes[int(p.group(1))] = summary_quotes(data)
+                    self.written[int(p.group(1))] = Written(summary_notes(data))
         elif "<notes>" in user and "condense" in system.lower():
             task, data = "synthesize_reduce", condense(system, user)
         elif "<notes>" in user:
-            with self._lock:
-                quotes = {k: list(v) for k, v in self.quotes.items()}
-            task, data = "synthesize", synthesize(system, user, fault == "planted" and not self.plant_share, quotes)
-            if fault == "planted" and self.plant_share:
+            task, data = "synthesize", synthesize(system, user, fault == "planted" and not self.plant_share)
+            if planting:
                 with self._lock:
-                    self.planted += plant(data, self.plant_share, self._rng, user, quotes)
+                    self.planted += plant(data, self.plant_share, random.Random(f"{self.seed}-synthesis"),
+                                          dict(self.written))
         else:
             task, data = "other", {"answer": "ok"}
         return task, json.dumps(data, ensure_ascii=False)

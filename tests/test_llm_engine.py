@@ -17,9 +17,16 @@ from llm_server import LLMServer
 from briefing.config import Settings
 from briefing.engines import make_engine
 from briefing.engines.llm.engine import LLMEngine, RetryPolicy, _retry_after
-from briefing.engines.llm.parse import ParseError, parse_json, strip_reasoning, to_synthesis
+from briefing.engines.llm.parse import (
+    ParseError,
+    parse_json,
+    sentence_evidence,
+    strip_reasoning,
+    to_summary,
+    to_synthesis,
+)
 from briefing.errors import BudgetExceededError, EngineError
-from briefing.models import Evidence, Source
+from briefing.models import Source
 from briefing.tokens import count_tokens
 from briefing.verify.claims import verify_claim
 
@@ -237,10 +244,10 @@ def test_budget_refuses_to_start_and_stops_cleanly(make: Callable[..., LLMEngine
             engine.check_estimate(est)
         assert srv.completions() == []
         # during a run: stop before the call that could exceed the budget, never after
-        engine.settings.llm.max_cost = 0.05  # a few calls fit (worst case ~0.022 each), not the whole run
+        engine.settings.llm.max_cost = 0.03  # a few calls fit (worst case ~0.022 each), not the whole run
         with pytest.raises(BudgetExceededError, match="stopped before"):
             run(engine, sources)
-        assert 0 < engine.usage.cost_usd <= 0.05
+        assert 0 < engine.usage.cost_usd <= 0.03
         assert engine.usage.requests == srv.requests < 6
 
 
@@ -344,29 +351,61 @@ def test_invented_source_ids_are_kept_not_fatal() -> None:
     assert synth.timeline == []
 
 
-def test_note_references_resolve_to_the_notes_own_evidence() -> None:
+def test_note_references_resolve_to_the_notes_own_sentences() -> None:
     profile = Settings().to_profile()
     s1, s2 = source(1), source(2)
-    q1, q2 = TOPICS[1].format(n=3, y=2021), TOPICS[2].format(n=4, y=2022)
-    assert q1 in s1.text and q2 in s2.text
-    notes = {"1.1": [Evidence(1, q1)], "2.1": [Evidence(2, q2)]}
-    direct = "Canada and South Korea held a 2+2 ministerial meeting"
+    q1, q2 = TOPICS[2].format(n=4, y=2022), TOPICS[3].format(n=5, y=2023)  # second sentences of paragraph 1
+    (e1,), (e2,) = sentence_evidence(s1, [_sid(s1, q1)]), sentence_evidence(s2, [_sid(s2, q2)])
+    assert (e1.quote, e2.quote) == (q1, q2) and s1.text[e1.span[0]:e1.span[1]] == q1  # type: ignore[index]
+    notes = {"1.1": [e1], "2.1": [e2]}
     data = {"bluf": [{"text": "Both reports agree.", "source_ids": [1, 2], "notes": ["1.1", "(2.1)", "9.9", "1.1"],
-                      "evidence": [{"source_id": 3, "quote": direct}]},
-                     {"text": "Only a wrong id.", "source_ids": [2], "notes": ["1.1"], "evidence": []},
+                      "evidence": [{"source_id": 3, "quote": "a quote the model typed"}]},
+                     {"text": "Only a wrong id.", "source_ids": [2], "notes": ["1.1"]},
                      {"text": "Nothing resolves.", "source_ids": [1], "notes": ["7.7"]}]}
     unknown: list[str] = []
     synth = to_synthesis(data, profile, notes, unknown)
     both, wrong, empty = synth.bluf
-    assert [(e.source_id, e.quote) for e in both.evidence] == [(1, q1), (2, q2), (3, direct)]
-    assert both.source_ids == [1, 2, 3]  # a direct quote's source is cited; note evidence adds no citation
+    assert [(e.source_id, e.quote, e.sentence_ids) for e in both.evidence] == [
+        (1, q1, e1.sentence_ids), (2, q2, e2.sentence_ids)]  # a quote the model typed is never evidence
+    assert both.source_ids == [1, 2] and both.unresolved == ["note 9.9"]
     assert unknown == ["9.9", "7.7"]
     assert wrong.source_ids == [2] and [e.source_id for e in wrong.evidence] == [1]
     assert empty.evidence == [] and empty.source_ids == [1]  # returned: the verify stage flags it
     sources = {1: s1, 2: s2}
+    assert not verify_claim(both, sources).verified
+    assert any("note 9.9" in p for p in both.problems)  # an unknown note flags the claim, never dropped silently
     assert not verify_claim(wrong, sources).verified
     assert any("does not cite" in p for p in wrong.problems)
     assert not verify_claim(empty, sources).verified
+
+
+def _sid(s: Source, sentence: str) -> int:
+    return next(x.id for x in s.sentences if x.text == sentence)
+
+
+def test_summary_items_cite_sentence_ids_and_get_verbatim_quotes() -> None:
+    s = source(1)
+    last = len(s.sentences)
+    merged = s.sentences[1].text.rstrip(".") + " and " + s.sentences[2].text
+    data = {"summary": [{"text": merged, "sentences": [2, "3", "s2"]},
+                        {"text": "An id the article lacks.", "sentences": [last + 5]},
+                        {"text": "Not a number.", "sentences": ["two"]},
+                        {"text": "No citation.", "sentences": []}],
+            "key_points": [], "events": [{"date": "2024", "text": "E.", "sentences": [1]}], "actors": [],
+            "stance": "news report"}
+    summ = to_summary(data, s)
+    two, unknown, bad, none = summ.claims
+    assert [e.sentence_ids for e in two.evidence] == [[2], [3]]
+    for e in two.evidence:
+        assert e.span is not None and s.text[e.span[0]:e.span[1]] == e.quote == s.sentences[e.sentence_ids[0] - 1].text
+    assert [(e.quote, e.sentence_ids) for e in unknown.evidence] == [("", [last + 5])]
+    assert [(e.quote, e.sentence_ids) for e in bad.evidence] == [("", [0])]
+    assert summ.events[0].date == "2024" and summ.events[0].evidence[0].sentence_ids == [1]
+    sources = {1: s}
+    assert verify_claim(two, sources).verified, two.problems
+    for c in (unknown, bad, none):
+        assert not verify_claim(c, sources).verified
+    assert any(f"no sentence {last + 5}" in p for p in unknown.problems)
 
 
 def test_synthesis_prompt_lists_notes_without_quotes(llm_server: LLMServer, make: Callable[..., LLMEngine]) -> None:
@@ -376,12 +415,43 @@ def test_synthesis_prompt_lists_notes_without_quotes(llm_server: LLMServer, make
     user = [r for r in llm_server.completions() if r.task == "synthesize"][0].body["messages"][1]["content"]
     notes = user.split("<notes>")[1]
     assert "- (1.1) " in notes and "- (3.2) " in notes
-    quotes = [e.quote for s in summaries for c in s.claims + s.key_points + s.events for e in c.evidence]
-    assert quotes and not any(q in notes for q in quotes)  # the test articles' sentences are longer than gists
+    statements = [(f"- ({s.source_id}.{k}) {c.text} [", c) for s in summaries for k, c in enumerate(s.claims, 1)]
+    assert statements and all(line in notes for line, _ in statements)  # shown as the model wrote them ...
+    assert all(e.quote not in line for line, c in statements for e in c.evidence)  # ... without their sentences
+    extracts = [c for s in summaries for c in s.key_points + s.events]
+    assert extracts and all(c.text in notes for c in extracts)  # key points and events are their sentences
+    assert all(c.text == " ".join(e.quote for e in c.evidence) for c in extracts)
     claims = synth.bluf + [c for t in synth.themes for c in t.claims]
-    assert all(c.evidence for c in claims) and engine.warnings == []
-    # every third theme claim of the test server also quotes directly: both kinds of evidence arrive
-    assert any(len(c.evidence) == 2 for c in claims)
+    assert all(c.evidence and all(e.sentence_ids for e in c.evidence) for c in claims) and engine.warnings == []
+    # judgments rest on two notes of two sources: both notes' sentences arrive
+    assert any(len({e.source_id for e in c.evidence}) == 2 for c in synth.judgments)
+
+
+def test_article_is_shown_as_numbered_sentence_lines(llm_server: LLMServer, make: Callable[..., LLMEngine]) -> None:
+    s = source(1)
+    run(make(llm_server), [s])
+    user = llm_server.completions()[0].body["messages"][1]["content"]
+    body = user.split('<article id="1">\n')[1].split("\n</article>")[0]
+    lines = [ln for ln in body.split("\n") if ln]
+    assert [ln.split(" ", 1) for ln in lines] == [[str(x.id), x.text] for x in s.sentences]
+    assert body.count("\n\n") == s.text.count("\n\n")  # paragraph breaks kept
+    assert "[" not in body.replace("[", "", s.text.count("["))  # no bracketed markers added
+
+
+def test_parts_of_a_long_article_keep_the_whole_article_numbers(make: Callable[..., LLMEngine]) -> None:
+    long = "\n\n".join(article(i, 4) for i in range(1, 9))
+    s = source(1, long)
+    with LLMServer(max_context=3000) as srv:
+        engine = make(srv, context_window=3000, max_output_tokens=500)
+        parts = engine._parts(s, {}, engine.chunk_budget())
+        assert len(parts) > 2 and all(count_tokens(p) <= engine.chunk_budget() for p in parts)
+        ids = [int(ln.split(" ", 1)[0]) for p in parts for ln in p.split("\n") if ln]
+        assert ids == sorted(ids) and ids[0] == 1 and ids[-1] == len(s.sentences)
+        assert set(ids) == {x.id for x in s.sentences}
+        summaries, _ = run(engine, [s])
+    evidence = [e for c in summaries[0].claims + summaries[0].key_points for e in c.evidence]
+    assert evidence and all(e.quote == s.sentences[e.sentence_ids[0] - 1].text for e in evidence)
+    assert max(e.sentence_ids[0] for e in evidence) > len(s.sentences) // 2  # later parts cite their own numbers
 
 
 def test_make_engine_picks_by_settings() -> None:

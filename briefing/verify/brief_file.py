@@ -101,10 +101,12 @@ def _claim_from_json(d: Any) -> Claim:
                                sentence_ids=list(ids) if isinstance(ids, list) else []))
     ids = d.get("source_ids")
     text = d.get("text")
+    unresolved = d.get("unresolved")
     return Claim(
         text=text if isinstance(text, str) else "",
         source_ids=list(ids) if isinstance(ids, list) else [],
         evidence=ev,
+        unresolved=[str(u) for u in unresolved] if isinstance(unresolved, list) else [],
     )
 
 

@@ -90,6 +90,8 @@ def _check_claim(claim: Claim, sources: dict[int, Source], problems: list[str]) 
     if not raw_ids:
         problems.append("cites no source")
 
+    for ref in claim.unresolved if isinstance(claim.unresolved, list) else []:
+        problems.append(f"cites {_short(str(ref), 40)}, which does not exist")
     evidence = claim.evidence if isinstance(claim.evidence, list) else []
     if not evidence:
         problems.append("no evidence quote")
@@ -110,6 +112,10 @@ def _check_claim(claim: Claim, sources: dict[int, Source], problems: list[str]) 
             continue
         if sid not in cited:
             problems.append(f"evidence from {_fmt_id(sid)}, which the claim does not cite")
+            continue
+        missing = [i for i in ev.sentence_ids if sources[sid].sentence(i) is None]
+        if missing:
+            problems.append(f"{_fmt_id(sid)} has no sentence {', '.join(map(str, missing[:5]))}")
             continue
         if len(_WORD.findall(quote)) < MIN_QUOTE_WORDS:
             problems.append(f"{_fmt_id(sid)} quote too short to support a claim: {_short(quote, 30)!r}")

@@ -35,8 +35,9 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-ESTIMATED_NOTES = 10  # notes per summary (3-5 summary sentences, up to 5 key points, a few events)
-NOTE_TEXT_SHARE = 0.3  # share of a summary's completion tokens that its note texts take in the synthesis prompt
+ESTIMATED_STATEMENTS = 4  # summary statements per summary (3-5), written by the model
+ESTIMATED_EXTRACTS = 5  # key points and events per summary: article sentences, shown verbatim to the synthesis
+STATEMENT_SHARE = 0.5  # share of a summary's completion tokens that its statements' texts take
 MESSAGE_OVERHEAD = 9  # chat framing tokens of a system + user request (3 per message + 3 to prime the reply)
 
 
@@ -134,6 +135,34 @@ def _neutralise(text: str) -> str:
     return re.sub(r"<(/?)\s*(article|partials?|notes|reply)\b", r"<\1 \2", text, flags=re.I)
 
 
+def numbered(source: Source, start: int = 0, end: int | None = None) -> str:
+    """The source text in [start, end) as the prompts show it: one sentence per line after its sentence number.
+
+    Numbers are those of the whole source (Source.sentences), also in a part of a long article; a sentence cut by
+    the part's bounds shows the piece inside them under its own number. A blank line keeps a paragraph break. A
+    bare leading number costs about one token per sentence (3% of article tokens on the bench corpus) and cannot
+    be mistaken for a [n] source citation.
+    """
+    text = source.text
+    end = len(text) if end is None else end
+    lines: list[str] = []
+    prev = -1
+    for sent in source.sentences:
+        a, b = max(sent.start, start), min(sent.end, end)
+        if b <= a:
+            if sent.start >= end:
+                break
+            continue
+        piece = text[a:b].strip()
+        if not piece:
+            continue
+        if prev >= 0:
+            lines.append("\n\n" if "\n\n" in text[prev:a] else "\n")
+        lines.append(f"{sent.id} {_neutralise(piece)}")
+        prev = b
+    return "".join(lines)
+
+
 def _source_vars(s: Source) -> dict[str, Any]:
     return {"id": s.id, "title": s.title, "publisher": s.publisher or s.original_publisher, "published": s.published,
             "path": s.path, "language": s.language, "flags": list(s.flags)}
@@ -147,11 +176,11 @@ def _note_vars(note_id: str, c: Claim) -> dict[str, Any]:
     """A synthesis note: id, one-line text and citations for the prompt; its evidence stays with the engine."""
     text = f"{c.date}: {c.text}" if c.date else c.text
     return {"id": note_id, "text": _neutralise(" ".join(text.split())), "source_ids": list(c.source_ids),
-            "evidence": [Evidence(e.source_id, e.quote) for e in c.evidence]}
+            "evidence": [Evidence(e.source_id, e.quote, e.span, list(e.sentence_ids)) for e in c.evidence]}
 
 
 def _note_index(notes: list[dict[str, Any]]) -> dict[str, list[Evidence]]:
-    """Note id -> the evidence (source id, quote from the article) the synthesis may reference it by."""
+    """Note id -> the evidence (source id, sentences of the article) the synthesis may reference it by."""
     return {c["id"]: c["evidence"] for n in notes for c in n["claims"]}
 
 
@@ -267,10 +296,10 @@ class LLMEngine:
     def _expected_completion(self, stage: str, n: int) -> int:
         """Estimated completion tokens: `n` is article tokens (summaries) or the number of sources (synthesis)."""
         cap = self.settings.llm.max_output_tokens
-        if stage in ("summarize", "reduce"):  # ~12 items of text + verbatim quote, more for longer articles
-            return min(cap, 350 + min(n, 6000) // 6)
+        if stage in ("summarize", "reduce"):  # 3-5 statements citing sentence numbers, a few more numbers
+            return min(cap, 160 + min(n, 6000) // 16)
         if stage == "map":
-            return min(cap, 200 + n // 8)
+            return min(cap, 100 + n // 16)
         return min(cap, 400 + 150 * n)
 
     # ----- transport -----------------------------------------------------------------------------------------
@@ -502,31 +531,50 @@ class LLMEngine:
             raise next((e for e in errors if isinstance(e, BriefingError)), errors[0])
         return [r for r in results if isinstance(r, SourceSummary)]
 
-    def _parts(self, source: Source, chunks: dict[int, list[Chunk]], budget: int) -> list[Chunk] | None:
-        """None when the article fits one request, else its chunks (re-chunked if the given ones are too big)."""
-        if source.tokens <= budget:
-            return None
+    def _parts(self, source: Source, chunks: dict[int, list[Chunk]], budget: int) -> list[str]:
+        """The article as numbered sentence lines: one text when it fits a request, else one per part.
+
+        Parts follow the given chunks (re-chunked if they do not tile the text), and a part whose numbered lines
+        overflow the budget is split again.
+        """
+        whole = numbered(source)
+        if count_tokens(whole) <= budget:
+            return [whole]
         given = chunks.get(source.id) or []
-        if given and all(c.tokens <= budget for c in given) and "".join(c.text for c in given) == source.text:
-            return given
-        return chunk_text(source.text, budget, source_id=source.id)
+        if not given or "".join(c.text for c in given) != source.text:
+            given = chunk_text(source.text, budget, source_id=source.id)
+        return [p for c in given for p in self._fit(source, c.start, c.end, budget)]
+
+    def _fit(self, source: Source, start: int, end: int, budget: int, depth: int = 0) -> list[str]:
+        """Numbered lines of text[start:end], split until each part fits the budget."""
+        text = numbered(source, start, end)
+        n = count_tokens(text)
+        if n <= budget or depth >= 4:
+            return [text] if text else []
+        sub = chunk_text(source.text[start:end], max(64, int(budget * budget / n * 0.95)))
+        return [p for c in sub for p in self._fit(source, start + c.start, start + c.end, budget, depth + 1)]
 
     def _summary_call(self, source: Source, profile: Profile, text: str, part: dict[str, int] | None) -> _Call:
         meta = _source_vars(source)
-        if meta["title"] and text.lstrip().startswith(meta["title"]):
+        if meta["title"] and (part is None or part["index"] == 1) and source.text.lstrip().startswith(meta["title"]):
             meta["title"] = None  # the article's first line is its title: not sent twice
         return _Call("map" if part else "summarize", "summarize", "source_summary", _label(source), source.id,
-                     {"profile": profile, "source": meta, "part": part, "article": _neutralise(text)})
+                     {"profile": profile, "source": meta, "part": part, "article": text})
 
-    async def _summarize_one(self, client: openai.AsyncOpenAI, source: Source, parts: list[Chunk] | None,
+    async def _summarize_one(self, client: openai.AsyncOpenAI, source: Source, parts: list[str],
                              profile: Profile) -> SourceSummary:
-        if parts is None:
-            data = await self._request(client, self._summary_call(source, profile, source.text, None))
+        if len(parts) == 1:
+            data = await self._request(client, self._summary_call(source, profile, parts[0], None))
         else:
             partials = await _all([self._request(client, self._summary_call(
-                source, profile, c.text, {"index": i + 1, "total": len(parts)})) for i, c in enumerate(parts)])
+                source, profile, p, {"index": i + 1, "total": len(parts)})) for i, p in enumerate(parts)])
             data = await self._reduce(client, source, profile, [json.dumps(p, ensure_ascii=False) for p in partials])
-        summary = parse.to_summary(data, source)
+        unknown: list[int] = []
+        summary = parse.to_summary(data, source, unknown)
+        if unknown:
+            self.warnings.append(f"{_label(source)}: key points or events cite sentence(s) "
+                                 f"{', '.join(map(str, sorted(set(unknown))[:8]))}, which the article does not "
+                                 f"have ({len(source.sentences)} sentences); left out")
         if self.on_summary is not None:
             self.on_summary(summary)
         return summary
@@ -575,15 +623,21 @@ class LLMEngine:
             meta.append({**_source_vars(s), "stance": summ.stance if summ else "unknown"})
             if summ:
                 claims = summ.claims + summ.key_points + summ.events
+                # a key point that is also an event is listed once, as the (dated) event; numbering is unchanged
+                dated = {tuple(i for e in c.evidence for i in e.sentence_ids) for c in summ.events}
+                first = len(summ.claims) + 1
+                shown = [(k, c) for k, c in enumerate(claims, 1) if not (
+                    first <= k < first + len(summ.key_points) and tuple(
+                        i for e in c.evidence for i in e.sentence_ids) in dated)]
                 notes.append({"heading": "", "source_ids": [s.id],  # ids "3.k" and "[3]" name the source
-                              "claims": [_note_vars(f"{s.id}.{k}", c) for k, c in enumerate(claims, 1)]})
+                              "claims": [_note_vars(f"{s.id}.{k}", c) for k, c in shown]})
         return meta, notes
 
     def _unknown_notes(self, stage: str, unknown: list[str]) -> None:
         if unknown:
             ids = list(dict.fromkeys(_one_line(u, 20) for u in unknown))
-            self.warnings.append(f"{stage}: dropped {len(unknown)} reference(s) to unknown notes "
-                                 f"({', '.join(ids[:8])}{', ...' if len(ids) > 8 else ''})")
+            self.warnings.append(f"{stage}: {len(unknown)} reference(s) to unknown notes "
+                                 f"({', '.join(ids[:8])}{', ...' if len(ids) > 8 else ''}); their claims are flagged")
 
     def _synth_call(self, template: str, profile: Profile, meta: list[dict[str, Any]],
                     notes: list[dict[str, Any]]) -> _Call:
@@ -689,25 +743,29 @@ class LLMEngine:
         for s in sources:
             parts = self._parts(s, chunks, budget)
             ntok = s.tokens
-            if parts is None:
-                add(summ, *self._render(self._summary_call(s, profile, s.text, None)),
+            if len(parts) == 1:
+                add(summ, *self._render(self._summary_call(s, profile, parts[0], None)),
                     self._expected_completion("summarize", ntok))
             else:
                 fake = []
-                for i, c in enumerate(parts):
-                    comp = self._expected_completion("map", c.tokens)
-                    add(summ, *self._render(self._summary_call(s, profile, c.text, {"index": i + 1,
-                                                                                    "total": len(parts)})), comp)
+                for i, p in enumerate(parts):
+                    comp = self._expected_completion("map", count_tokens(p))
+                    add(summ, *self._render(self._summary_call(s, profile, p, {"index": i + 1,
+                                                                               "total": len(parts)})), comp)
                     fake.append("x " * comp)
                 add(summ, *self._render(self._reduce_call(s, profile, fake)),
                     self._expected_completion("reduce", ntok))
-            # A stand-in summary of the expected size, so the synthesis prompt is rendered for real too: about
-            # ESTIMATED_NOTES notes whose texts are NOTE_TEXT_SHARE of the summary's tokens (the quotes, JSON keys
-            # and syntax stay out of the notes).
-            words = max(1, int(self._expected_completion("summarize", ntok) * NOTE_TEXT_SHARE / ESTIMATED_NOTES))
+            # A stand-in summary of the expected size, so the synthesis prompt is rendered for real too: statements
+            # whose texts are STATEMENT_SHARE of the summary's tokens (JSON keys and sentence numbers stay out of
+            # the notes), and key points / events that are sentences spread over the article.
+            words = max(1, int(self._expected_completion("summarize", ntok) * STATEMENT_SHARE
+                               / ESTIMATED_STATEMENTS))
             filler = " ".join(["word"] * words)
-            est_summaries.append(SourceSummary(s.id, [Claim(filler, [s.id]) for _ in range(ESTIMATED_NOTES)],
-                                               "news report"))
+            sents = [x for x in s.sentences if len(x.text) >= 20] or s.sentences
+            step = max(1, len(sents) // ESTIMATED_EXTRACTS)
+            extracts = [Claim(x.text, [s.id]) for x in sents[::step][:ESTIMATED_EXTRACTS]]
+            est_summaries.append(SourceSummary(s.id, [Claim(filler, [s.id]) for _ in range(ESTIMATED_STATEMENTS)],
+                                               "news report", key_points=extracts))
         meta, notes = self._notes(sources, est_summaries)
         synth = stages["synthesize"]
         rounds = 0

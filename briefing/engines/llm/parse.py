@@ -19,20 +19,21 @@ def _obj(props: dict[str, Any]) -> dict[str, Any]:
 
 
 _STR = {"type": "string"}
-_QUOTED = _obj({"text": _STR, "quote": _STR})
-_EVIDENCE = _obj({"source_id": {"type": "integer"}, "quote": _STR})
-# "notes": ids of the synthesis notes a claim rests on (their evidence is resolved by the engine); "evidence" is for
-# quotes the model copies itself and may be empty (strict mode makes every key required, so "optional" means []).
-_CLAIM_PROPS = {"text": _STR, "source_ids": {"type": "array", "items": {"type": "integer"}},
-                "notes": {"type": "array", "items": _STR}, "evidence": {"type": "array", "items": _EVIDENCE}}
+_IDS = {"type": "array", "items": {"type": "integer"}}
+# A summary sentence cites the numbers of the article sentences it rests on; the engine fills the quotes from them.
+# Key points and events are article sentences themselves (numbers only, events with a date): they cost the model a
+# few tokens each and are verbatim by construction.
+_CITED = _obj({"text": _STR, "sentences": _IDS})
+# "notes": ids of the synthesis notes a claim rests on; the engine resolves them to the notes' sentences.
+_CLAIM_PROPS = {"text": _STR, "source_ids": _IDS, "notes": {"type": "array", "items": _STR}}
 
 NoteIndex = Mapping[str, Sequence[Evidence]]  # note id ("3.2") -> the evidence that note carries
 _CLAIM = _obj(_CLAIM_PROPS)
 
 SUMMARY_SCHEMA: dict[str, Any] = _obj({
-    "summary": {"type": "array", "items": _QUOTED},
-    "key_points": {"type": "array", "items": _QUOTED},
-    "events": {"type": "array", "items": _obj({"date": _STR, "text": _STR, "quote": _STR})},
+    "summary": {"type": "array", "items": _CITED},
+    "key_points": _IDS,
+    "events": {"type": "array", "items": _obj({"date": _STR, "sentences": _IDS})},
     "actors": {"type": "array", "items": _STR},
     "stance": {"type": "string", "enum": STANCES},
 })
@@ -128,12 +129,29 @@ def note_key(ref: object) -> str:
     return str(ref).strip().strip("()[]").strip()
 
 
+def sentence_evidence(source: Source, ids: Sequence[int]) -> list[Evidence]:
+    """Evidence for the cited sentence numbers of a source: each sentence's own text and span, in citation order.
+
+    The quotes are verbatim by construction. A number the source has no sentence for is kept as evidence with no
+    quote, so the verify stage flags the claim instead of the citation silently disappearing.
+    """
+    out: list[Evidence] = []
+    for i in dict.fromkeys(ids):
+        sent = source.sentence(i)
+        if sent is None:
+            out.append(Evidence(source.id, "", None, [i]))
+        else:
+            out.append(Evidence(source.id, sent.text, (sent.start, sent.end), [sent.id]))
+    return out
+
+
 def _claim(item: object, notes: NoteIndex | None = None, unknown: list[str] | None = None) -> Claim | None:
     """A cross-source claim; unknown (invented) source ids are kept for the verify stage to flag.
 
-    Evidence comes from the referenced notes (their own source id and quote, in reference order), then from any
-    quotes given directly. A reference to no known note is dropped and its id appended to `unknown`. Source ids stay
-    as the model gave them, plus the ids of directly given evidence; note evidence never adds a citation.
+    Evidence comes from the referenced notes (their own source id and sentences, in reference order); the model
+    never supplies quotes here. A reference to no known note is kept on the claim (Claim.unresolved, which the
+    verify stage flags) and its id appended to `unknown`. Source ids stay as the model gave them; note evidence
+    never adds a citation.
     """
     if not isinstance(item, dict):
         return None
@@ -141,59 +159,78 @@ def _claim(item: object, notes: NoteIndex | None = None, unknown: list[str] | No
     if not text:
         return None
     evidence: list[Evidence] = []
-    seen: set[tuple[int, str]] = set()
-
-    def add(ev: Evidence) -> None:
-        if (ev.source_id, ev.quote) not in seen:
-            seen.add((ev.source_id, ev.quote))
-            evidence.append(ev)
-
+    seen: set[tuple[int, str, tuple[int, ...]]] = set()
+    unresolved: list[str] = []
     for ref in _list(item.get("notes")):
         if isinstance(ref, bool) or not isinstance(ref, str | int | float):
             continue
         key = note_key(ref)
         found = notes.get(key) if notes is not None else None
         if found is None:
-            if key and unknown is not None:
-                unknown.append(key)
+            if key:
+                unresolved.append(f"note {key[:20]}")
+                if unknown is not None:
+                    unknown.append(key)
             continue
         for ev in found:
-            add(Evidence(ev.source_id, ev.quote))
-    direct = []
-    for ev in _list(item.get("evidence")):
-        if isinstance(ev, dict) and _s(ev.get("quote")):
-            sid = _ids([ev.get("source_id")])
-            if sid:
-                direct.append(Evidence(sid[0], _s(ev.get("quote"))))
-    ids = _ids(item.get("source_ids"))
-    for ev in direct:
-        add(ev)
-        if ev.source_id not in ids:
-            ids.append(ev.source_id)
-    return Claim(text=text, source_ids=ids, evidence=evidence)
+            k = (ev.source_id, ev.quote, tuple(ev.sentence_ids))
+            if k not in seen:
+                seen.add(k)
+                evidence.append(Evidence(ev.source_id, ev.quote, ev.span, list(ev.sentence_ids)))
+    return Claim(text=text, source_ids=_ids(item.get("source_ids")), evidence=evidence,
+                 unresolved=list(dict.fromkeys(unresolved)))
 
 
-def _quoted(item: object, source_id: int) -> Claim | None:
+def _sentence_ids(v: object) -> list[int]:
+    """Sentence numbers as the model wrote them (12, "12", "s12", "[12]"); an entry that is no number becomes 0,
+    a number no sentence has, so the claim is flagged rather than the citation lost."""
+    ids: list[int] = []
+    for x in _list(v):
+        m = re.fullmatch(r"\W*[sS#]?(\d{1,7})\W*", str(x).strip()) if isinstance(x, int | str) else None
+        n = int(m.group(1)) if m is not None and not isinstance(x, bool) else 0
+        if n not in ids:
+            ids.append(n)
+    return ids
+
+
+def _cited(item: object, source: Source) -> Claim | None:
+    """A summary sentence citing sentence numbers of its own source; the quotes come from those sentences."""
     if not isinstance(item, dict) or not _s(item.get("text")):
         return None
-    quote = _s(item.get("quote"))
-    return Claim(text=_s(item["text"]), source_ids=[source_id],
-                 evidence=[Evidence(source_id, quote)] if quote else [],
-                 date=_s(item.get("date")) or None)
+    return Claim(text=_s(item["text"]), source_ids=[source.id],
+                 evidence=sentence_evidence(source, _sentence_ids(item.get("sentences"))))
 
 
-def to_summary(data: dict[str, Any], source: Source) -> SourceSummary:
-    """Map a parsed summary object to a SourceSummary citing [source.id]; missing parts become empty."""
-    sid = source.id
+def _extract(ids: list[int], source: Source, date: str | None, unknown: list[int]) -> Claim | None:
+    """A key point or event: the cited sentences themselves (their text joined); numbers without a sentence are
+    appended to `unknown` (nothing can be said for them)."""
+    evidence = [e for e in sentence_evidence(source, ids) if e.quote]
+    unknown += [i for i in ids if source.sentence(i) is None]
+    if not evidence:
+        return None
+    return Claim(text=" ".join(e.quote for e in evidence), source_ids=[source.id], evidence=evidence, date=date)
+
+
+def to_summary(data: dict[str, Any], source: Source, unknown: list[int] | None = None) -> SourceSummary:
+    """Map a parsed summary object to a SourceSummary citing [source.id]; missing parts become empty.
+
+    Key points and events cite sentences only: their text is those sentences. Their sentence numbers the source
+    does not have are appended to `unknown` (the engine warns); a summary sentence keeps them as evidence, so the
+    verify stage flags it.
+    """
+    unknown = [] if unknown is None else unknown
     stance = _s(data.get("stance")).lower()
     if stance not in STANCES:
         stance = "translation" if "machine_translated" in source.flags else "news report"
+    key_points = [_extract([i], source, None, unknown) for i in _sentence_ids(data.get("key_points"))]
+    events = [_extract(_sentence_ids(e.get("sentences")), source, _s(e.get("date")) or None, unknown)
+              for e in _list(data.get("events")) if isinstance(e, dict)]
     return SourceSummary(
-        source_id=sid,
-        claims=[c for c in (_quoted(i, sid) for i in _list(data.get("summary"))) if c],
+        source_id=source.id,
+        claims=[c for c in (_cited(i, source) for i in _list(data.get("summary"))) if c],
         stance=stance,
-        key_points=[c for c in (_quoted(i, sid) for i in _list(data.get("key_points"))) if c],
-        events=[c for c in (_quoted(i, sid) for i in _list(data.get("events"))) if c],
+        key_points=[c for c in key_points if c],
+        events=[c for c in events if c],
         actors=[a for a in (_s(x) for x in _list(data.get("actors"))) if a],
     )
 
