@@ -151,6 +151,9 @@ class Evidence:
     quote: str
     span: tuple[int, int] | None = None
     sentence_ids: list[int] = field(default_factory=list)  # ids of Source.sentences the claim rests on
+    # The model's rendering of the quoted sentence(s) in the brief's language, for a source in another language:
+    # support is checked on it, and its figures, dates and names against the original quote.
+    translation: str | None = None
 
 
 @dataclass
@@ -225,7 +228,8 @@ def claim_from_dict(d: dict[str, Any]) -> Claim:
         text=str(d["text"]),
         source_ids=[int(i) for i in d.get("source_ids", [])],
         evidence=[Evidence(int(e["source_id"]), str(e.get("quote") or ""), tuple(e["span"]) if e.get("span") else None,
-                           [int(i) for i in e.get("sentence_ids") or []])
+                           [int(i) for i in e.get("sentence_ids") or []],
+                           str(e["translation"]) if e.get("translation") else None)
                   for e in d.get("evidence", [])],
         confidence=d.get("confidence"),
         reason=d.get("reason"),

@@ -27,6 +27,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from briefing.tokens import count_tokens
+from briefing.verify.renderings import numbers
 
 FAULTS = ("429", "500", "503", "timeout", "drop", "html",  # transport faults: retried by the client
           "invalid_json", "think", "fence", "length", "planted",  # content faults
@@ -35,6 +36,14 @@ TRANSPORT = {"429", "500", "503", "timeout", "drop", "html"}
 SUMMARY_PLANTS = ("unknown_id", "unrelated_id", "altered_number", "swapped_name", "negation")  # in summary items
 SYNTHESIS_PLANTS = ("wrong_source", "unknown_note")  # in synthesis claims
 PLANT_KINDS = SUMMARY_PLANTS + SYNTHESIS_PLANTS  # faults planted with the "planted" fault and plant_share
+# For an article in another language than the brief, a statement on a sentence with a figure gets this instead of
+# altered_number: the sentence's rendering (and the statement, which agrees with it) carries a wrong figure.
+RENDERING_PLANT = "rendering_number"
+# The brief language the prompts ask for, and a request for renderings of the cited sentences.
+_BRIEF_LANGUAGE = re.compile(r"(?:writing every text in|[Aa]nswer in) (English|French|Korean)\b")
+_TRANSLATE = re.compile(r'^The article is in [^;\n]+; the brief is in (\w+)\. In "renderings"', re.M)
+_PREFIX = {"English": "The article reports: ", "French": "L'article rapporte : ", "Korean": "기사 내용: "}
+_LATIN = re.compile(r"(?<![A-Za-z])(?:[A-Z][A-Z0-9&-]*[A-Z0-9]|[A-Z][a-zà-ÿ]+)(?![A-Za-z])")
 _NUM = re.compile(r"\b\d[\d,]*\b")
 
 _SENT = re.compile(r"[^.!?\n]{20,400}[.!?]")
@@ -85,6 +94,8 @@ class Written:
     notes: list[list[int]] = field(default_factory=list)
     lines: dict[int, str] = field(default_factory=dict)
     faulty: dict[int, str] = field(default_factory=dict)  # 1-based note number -> planted fault kind
+    renderings: dict[int, str] = field(default_factory=dict)  # sentence id -> rendering (translated articles)
+    bad_renderings: set[int] = field(default_factory=set)  # sentence ids whose rendering has a planted wrong figure
 
 
 def _claim(text: str, ids: list[int], refs: list[str]) -> dict[str, Any]:
@@ -119,10 +130,33 @@ def _gist(s: str) -> str:  # a model paraphrases; a short gist keeps output size
     return " ".join(s.split()[:8]).rstrip(".,;:") + "."
 
 
-def summarize(lines: Lines) -> dict[str, Any]:
-    """A deterministic summary whose items cite the article's sentence numbers."""
+def _figure(v: float) -> str:
+    return f"{v:,.0f}" if v >= 10_000 and v == int(v) else f"{v:g}"
+
+
+def render(text: str, language: str) -> str:
+    """A stand-in for a model's rendering of a sentence in another language: its Latin-script names and its figures
+    (as digits) in a fixed frame of that language; nothing else of the sentence survives, nothing is added."""
+    names = " ".join(dict.fromkeys(m.group(0) for m in _LATIN.finditer(text)))
+    figures = ", ".join(_figure(v) for _, v in numbers(text))
+    if language == "Korean":
+        return f"원문 문장의 요지: {names or '해당 내용'}{f' ({figures})' if figures else ''}."
+    if language == "French":
+        return f"Selon la phrase d'origine : {names or 'voir l original'}{f' ({figures})' if figures else ''}."
+    return f"The original sentence concerns {names or 'the matter reported'}{f' ({figures})' if figures else ''}."
+
+
+def summarize(lines: Lines, language: str = "English", translate: bool = False) -> dict[str, Any]:
+    """A deterministic summary whose items cite the article's sentence numbers.
+
+    For an article in another language than the brief (`translate`), statements restate the sentences' renderings
+    (listed under "renderings"); otherwise they are a gist of the sentence after a prefix in the brief language.
+    """
     sents = [(i, t) for i, t in lines if len(t) >= 20] or lines[:1] or [(1, "empty")]
-    summary = [{"text": f"The article reports: {_gist(t)}", "sentences": [i]} for i, t in sents[:4]]
+    if translate:
+        summary = [{"text": render(t, language), "sentences": [i]} for i, t in sents[:4]]
+    else:
+        summary = [{"text": f"{_PREFIX.get(language, '')}{_gist(t)}", "sentences": [i]} for i, t in sents[:4]]
     key = [i for i, _ in sents[4:7]]
     events = []
     for i, t in sents:
@@ -132,7 +166,14 @@ def summarize(lines: Lines) -> dict[str, Any]:
     article = "\n".join(t for _, t in lines)
     actors = sorted({w for w in re.findall(r"\b[A-Z][a-z]{3,}\b", article) if article.count(w) > 1})[:6]
     stance = "opinion" if re.search(r"\b(I|we) (argue|believe|think)\b", article) else "news report"
-    return {"summary": summary, "key_points": key, "events": events, "actors": actors, "stance": stance}
+    out: dict[str, Any] = {"summary": summary, "key_points": key, "events": events, "actors": actors,
+                           "stance": stance}
+    if translate:
+        text_of = dict(lines)
+        cited = [i for n in summary_notes(out) for i in n]
+        out["renderings"] = [{"sentence": i, "text": render(text_of.get(i, ""), language)}
+                             for i in dict.fromkeys(cited)]
+    return out
 
 
 def summary_notes(data: dict[str, Any]) -> list[list[int]]:
@@ -177,6 +218,24 @@ def _faults_for(sid_line: tuple[int, str], lines: Lines, known: str) -> dict[str
     return out
 
 
+def plant_rendering(data: dict[str, Any], k: int, known: str) -> int | None:
+    """Put a wrong figure in the rendering of statement k's sentence (and in the statement, which restates it).
+
+    Returns the sentence id, or None when the rendering has no figure."""
+    item = data["summary"][k - 1]
+    i = item["sentences"][0]
+    entry = next((r for r in data.get("renderings", []) if r["sentence"] == i), None)
+    m = re.search(r"\d[\d,]*", entry["text"]) if entry else None
+    if entry is None or m is None:
+        return None
+    value = int(m.group(0).replace(",", "")) * 3 + 17
+    while str(value) in known:
+        value += 101
+    entry["text"] = entry["text"][: m.start()] + str(value) + entry["text"][m.end():]
+    item["text"] = entry["text"]
+    return int(i)
+
+
 def plant_summary(data: dict[str, Any], lines: Lines, share: float, rng: random.Random,
                   known: str) -> dict[int, str]:
     """Corrupt about `share` of the "summary" items in place, taking the kinds in turn.
@@ -198,6 +257,11 @@ def plant_summary(data: dict[str, Any], lines: Lines, share: float, rng: random.
         # kinds in turn from a random start; altered_number whenever the sentence has a number (they are rarer)
         turn = [SUMMARY_PLANTS[(start + len(out) + j) % len(SUMMARY_PLANTS)] for j in range(len(SUMMARY_PLANTS))]
         kind = "altered_number" if "altered_number" in made else next(x for x in turn if x in made)
+        if "renderings" in data and kind in ("altered_number", "swapped_name", "negation"):
+            # a translated article: statements restate renderings, so the fault goes into the rendering
+            if plant_rendering(data, k, known) is not None:
+                out[k] = RENDERING_PLANT
+            continue
         item.update(made[kind])
         out[k] = kind
     return out
@@ -240,6 +304,19 @@ def synthesize(system: str, user: str, planted: bool = False) -> dict[str, Any]:
             "implications": imp, "indicators": ind}
 
 
+def write_in_language(data: dict[str, Any], written: dict[int, Written]) -> None:
+    """A synthesis in the brief's language: each claim resting on sound notes restates its sentences as the brief
+    reads them (the renderings of translated articles, the sentences of the others); claims on planted notes keep
+    their faulty text."""
+    for c in _all_claims(data):
+        pairs = resolved(c, written)
+        faulty = any(int(r.split(".")[1]) in written[int(r.split(".")[0])].faulty for r in c["notes"]
+                     if re.fullmatch(r"\d+\.\d+", r) and int(r.split(".")[0]) in written)
+        if not pairs or faulty:
+            continue
+        c["text"] = " ".join(written[s].renderings.get(i) or written[s].lines.get(i, "") for s, i in pairs)
+
+
 def _all_claims(data: dict[str, Any]) -> list[dict[str, Any]]:
     claims = [c for key in ("bluf", "judgments", "timeline", "implications", "indicators") for c in data[key]]
     return claims + [c for t in data["themes"] for c in t["claims"]]
@@ -267,6 +344,9 @@ def plant(data: dict[str, Any], share: float, rng: random.Random,
             w = written.get(int(m.group(1))) if m else None
             if m and w and int(m.group(2)) in w.faulty:
                 return w.faulty[int(m.group(2))]
+        for s, i in resolved(c, written):  # any note on a sentence whose rendering was planted wrong
+            if i in written[s].bad_renderings:
+                return RENDERING_PLANT
         return None
 
     claims = _all_claims(data)
@@ -311,9 +391,12 @@ def merge(user: str) -> dict[str, Any]:
     """Reduce step: merge the partial summaries found in <partial> blocks."""
     parts = [json.loads(p) for p in re.findall(r"<partial n=\"\d+\">\n(.*?)\n</partial>", user, re.S)]
     out: dict[str, Any] = {"summary": [], "key_points": [], "events": [], "actors": [], "stance": "news report"}
+    if any("renderings" in p for p in parts):
+        out["renderings"] = []
     for p in parts:
-        for k in ("summary", "key_points", "events"):
-            out[k] += p.get(k, [])
+        for k in ("summary", "key_points", "events", "renderings"):
+            if k in out:
+                out[k] += p.get(k, [])
         out["actors"] += [a for a in p.get("actors", []) if a not in out["actors"]]
     out["summary"], out["key_points"], out["events"] = out["summary"][:5], out["key_points"][:5], out["events"][:5]
     if parts:
@@ -448,15 +531,21 @@ class LLMServer:
         """(task, JSON content) of a non-repair request."""
         m = _ARTICLE.search(user)
         planting = fault == "planted" and bool(self.plant_share)
+        lm = _BRIEF_LANGUAGE.search(system)
+        language = lm.group(1) if lm else "English"
         if m:
             lines = article_lines(m.group(2))
-            task, data = "summarize", summarize(lines)
+            translate = bool(_TRANSLATE.search(user.split("<article", 1)[0]))
+            task, data = "summarize", summarize(lines, language, translate)
             sid = int(m.group(1))
             with self._lock:
                 # one generator per source: the faults do not depend on the order concurrent requests arrive in
                 rng = random.Random(f"{self.seed}-{sid}")
                 faulty = plant_summary(data, lines, self.plant_share, rng, user) if planting else {}
-                self.written[sid] = Written(summary_notes(data), dict(lines), faulty)
+                rendered = {r["sentence"]: r["text"] for r in data.get("renderings", [])}
+                bad = {data["summary"][k - 1]["sentences"][0] for k, kind in faulty.items()
+                       if kind == RENDERING_PLANT}
+                self.written[sid] = Written(summary_notes(data), dict(lines), faulty, rendered, bad)
                 for k, kind in faulty.items():
                     item = data["summary"][k - 1]
                     self.planted.append({"kind": kind, "text": item["text"], "source_ids": [sid],
@@ -471,6 +560,9 @@ class LLMServer:
             task, data = "synthesize_reduce", condense(system, user)
         elif "<notes>" in user:
             task, data = "synthesize", synthesize(system, user, fault == "planted" and not self.plant_share)
+            if language != "English" or any(w.renderings for w in self.written.values()):
+                with self._lock:
+                    write_in_language(data, dict(self.written))
             if planting:
                 with self._lock:
                     self.planted += plant(data, self.plant_share, random.Random(f"{self.seed}-synthesis"),

@@ -97,8 +97,10 @@ def _claim_from_json(d: Any) -> Claim:
     for e in raw_ev if isinstance(raw_ev, list) else []:
         if isinstance(e, dict):
             ids = e.get("sentence_ids")
+            tr = e.get("translation")
             ev.append(Evidence(source_id=e.get("source_id"), quote=e.get("quote") or "",  # type: ignore[arg-type]
-                               sentence_ids=list(ids) if isinstance(ids, list) else []))
+                               sentence_ids=list(ids) if isinstance(ids, list) else [],
+                               translation=tr if isinstance(tr, str) and tr.strip() else None))
     ids = d.get("source_ids")
     text = d.get("text")
     unresolved = d.get("unresolved")

@@ -29,6 +29,7 @@ from briefing.verify.quotes import (
     _context,
     find_quote,
 )
+from briefing.verify.renderings import check_rendering
 
 # --------------------------------------------------------------------------- claim verification
 
@@ -135,7 +136,15 @@ def _check_claim(claim: Claim, sources: dict[int, Source], problems: list[str]) 
             for n in _numbers(quote):
                 if re.match(r"\d", n.shown) and not n.values & wvals:  # word numbers: left to the claim check
                     problems.append(f"{_fmt_id(sid)} quote has number {n.shown}, the source passage does not")
-        passages[sid].append(_context(src_text, match.start, match.end))
+        if isinstance(ev.translation, str) and ev.translation.strip():
+            # a source in another language: the claim is checked against the model's rendering of the sentence,
+            # and the rendering's figures, dates and names against the original
+            where = f"{_fmt_id(sid)} sentence {', '.join(map(str, ev.sentence_ids))}" if ev.sentence_ids else \
+                _fmt_id(sid)
+            problems += [f"{where}: {p}" for p in check_rendering(quote, ev.translation)]
+            passages[sid].append(ev.translation)
+        else:
+            passages[sid].append(_context(src_text, match.start, match.end))
 
     for sid in cited:
         if not passages[sid] and not any(isinstance(ev, Evidence) and _as_id(ev.source_id) == sid for ev in evidence):

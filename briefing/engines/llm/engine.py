@@ -26,6 +26,8 @@ from briefing.engines.llm import parse, pricing
 from briefing.engines.llm.ratelimit import RateLimiter
 from briefing.errors import BriefingError, BudgetExceededError, EngineError
 from briefing.ingest.sources import redact_url
+from briefing.messages import DEFAULT_LANGUAGE
+from briefing.messages import load as load_messages
 from briefing.models import Chunk, Claim, Evidence, Profile, Source, SourceSummary, Synthesis, Usage
 from briefing.templates import render_template, search_path
 from briefing.tokens import count_tokens
@@ -176,7 +178,8 @@ def _note_vars(note_id: str, c: Claim) -> dict[str, Any]:
     """A synthesis note: id, one-line text and citations for the prompt; its evidence stays with the engine."""
     text = f"{c.date}: {c.text}" if c.date else c.text
     return {"id": note_id, "text": _neutralise(" ".join(text.split())), "source_ids": list(c.source_ids),
-            "evidence": [Evidence(e.source_id, e.quote, e.span, list(e.sentence_ids)) for e in c.evidence]}
+            "evidence": [Evidence(e.source_id, e.quote, e.span, list(e.sentence_ids), e.translation)
+                         for e in c.evidence]}
 
 
 def _note_index(notes: list[dict[str, Any]]) -> dict[str, list[Evidence]]:
@@ -253,7 +256,9 @@ class LLMEngine:
             dummy = Source(id=9999, path="x" * 80, text="", sha256="", tokens=0, title="T " * 60,
                            publisher="P " * 20, published="2024-01-01", flags=["machine_translated", "near_duplicate"])
             call = _Call("summarize", template, "source_summary", "", 9999,
-                         {"source": _source_vars(dummy), "part": {"index": 99, "total": 99}, "article": ""})
+                         {"source": {**_source_vars(dummy), "language_name": "Portuguese"},
+                          "part": {"index": 99, "total": 99}, "article": "", "language": "Portuguese",
+                          "translate": True})  # worst case: the article needs renderings
             system, user = self._render(call, json_instructions=self._json_instructions("source_summary"))
             self._overheads[template] = self._prompt_tokens(system, user)
         return self._overheads[template]
@@ -279,7 +284,8 @@ class LLMEngine:
             json_instructions = "" if self.schema_supported else self._json_instructions(call.schema)
         profile = call.variables.get("profile") or self._profile or self.settings.to_profile()
         system_vars: dict[str, Any] = {"profile": profile, "stances": parse.STANCES,
-                                       "json_instructions": json_instructions}
+                                       "json_instructions": json_instructions,
+                                       "language": self._language_name(profile.language)}
         if call.template == "repair":
             system_vars = {"schema": json.dumps(parse.SCHEMAS[call.variables["target_schema"]], indent=1)}
         system = render_template(self.prompts_dirs, f"{call.template}.system.j2", **system_vars).strip()
@@ -288,6 +294,19 @@ class LLMEngine:
         return system, user.strip()
 
     _profile: Profile | None = None
+
+    def _language_name(self, code: str | None) -> str:
+        """English name of a language code ("ko" -> "Korean") from the message catalogue, else the code."""
+        try:
+            return load_messages(self.prompts_dirs, DEFAULT_LANGUAGE).language_name(code) or "English"
+        except BriefingError:
+            return code or "English"
+
+    @staticmethod
+    def _translate(source: Source, profile: Profile) -> bool:
+        """Whether the source is in another language than the brief (its cited sentences then need renderings)."""
+        lang = (source.language or "").split("-")[0].lower()
+        return bool(lang) and lang != profile.language.split("-")[0].lower()
 
     @staticmethod
     def _prompt_tokens(system: str, user: str) -> int:
@@ -558,8 +577,11 @@ class LLMEngine:
         meta = _source_vars(source)
         if meta["title"] and (part is None or part["index"] == 1) and source.text.lstrip().startswith(meta["title"]):
             meta["title"] = None  # the article's first line is its title: not sent twice
+        meta["language_name"] = self._language_name(source.language) if source.language else None
         return _Call("map" if part else "summarize", "summarize", "source_summary", _label(source), source.id,
-                     {"profile": profile, "source": meta, "part": part, "article": text})
+                     {"profile": profile, "source": meta, "part": part, "article": text,
+                      "language": self._language_name(profile.language),
+                      "translate": self._translate(source, profile)})
 
     async def _summarize_one(self, client: openai.AsyncOpenAI, source: Source, parts: list[str],
                              profile: Profile) -> SourceSummary:
@@ -570,7 +592,7 @@ class LLMEngine:
                 source, profile, p, {"index": i + 1, "total": len(parts)})) for i, p in enumerate(parts)])
             data = await self._reduce(client, source, profile, [json.dumps(p, ensure_ascii=False) for p in partials])
         unknown: list[int] = []
-        summary = parse.to_summary(data, source, unknown)
+        summary = parse.to_summary(data, source, unknown, translate=self._translate(source, profile))
         if unknown:
             self.warnings.append(f"{_label(source)}: key points or events cite sentence(s) "
                                  f"{', '.join(map(str, sorted(set(unknown))[:8]))}, which the article does not "
@@ -582,7 +604,8 @@ class LLMEngine:
     def _reduce_call(self, source: Source, profile: Profile, partials: list[str]) -> _Call:
         return _Call("reduce", "reduce", "source_summary", _label(source), source.id,
                      {"profile": profile, "source": _source_vars(source),
-                      "partials": [_neutralise(p) for p in partials]})
+                      "partials": [_neutralise(p) for p in partials],
+                      "translate": self._translate(source, profile)})
 
     async def _reduce(self, client: openai.AsyncOpenAI, source: Source, profile: Profile,
                       partials: list[str]) -> dict[str, Any]:

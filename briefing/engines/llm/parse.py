@@ -36,6 +36,9 @@ SUMMARY_SCHEMA: dict[str, Any] = _obj({
     "events": {"type": "array", "items": _obj({"date": _STR, "sentences": _IDS})},
     "actors": {"type": "array", "items": _STR},
     "stance": {"type": "string", "enum": STANCES},
+    # For an article in another language than the brief: each cited sentence rendered in the brief's language
+    # (the engine attaches them to the evidence; [] otherwise).
+    "renderings": {"type": "array", "items": _obj({"sentence": {"type": "integer"}, "text": _STR})},
 })
 
 NOTES_SCHEMA: dict[str, Any] = _obj({
@@ -176,7 +179,7 @@ def _claim(item: object, notes: NoteIndex | None = None, unknown: list[str] | No
             k = (ev.source_id, ev.quote, tuple(ev.sentence_ids))
             if k not in seen:
                 seen.add(k)
-                evidence.append(Evidence(ev.source_id, ev.quote, ev.span, list(ev.sentence_ids)))
+                evidence.append(Evidence(ev.source_id, ev.quote, ev.span, list(ev.sentence_ids), ev.translation))
     return Claim(text=text, source_ids=_ids(item.get("source_ids")), evidence=evidence,
                  unresolved=list(dict.fromkeys(unresolved)))
 
@@ -211,14 +214,41 @@ def _extract(ids: list[int], source: Source, date: str | None, unknown: list[int
     return Claim(text=" ".join(e.quote for e in evidence), source_ids=[source.id], evidence=evidence, date=date)
 
 
-def to_summary(data: dict[str, Any], source: Source, unknown: list[int] | None = None) -> SourceSummary:
+def renderings(data: dict[str, Any]) -> dict[int, str]:
+    """Sentence number -> the model's rendering of it in the brief's language (first one wins)."""
+    out: dict[int, str] = {}
+    for r in _list(data.get("renderings")):
+        if isinstance(r, dict) and _s(r.get("text")):
+            ids = _sentence_ids([r.get("sentence")])
+            if ids and ids[0] > 0:
+                out.setdefault(ids[0], _s(r.get("text")))
+    return out
+
+
+def attach_renderings(claims: Sequence[Claim], rendered: Mapping[int, str]) -> None:
+    """Give each single-sentence evidence entry its rendering (Evidence.translation), in place."""
+    for c in claims:
+        for ev in c.evidence:
+            if len(ev.sentence_ids) == 1 and ev.sentence_ids[0] in rendered:
+                ev.translation = rendered[ev.sentence_ids[0]]
+
+
+def to_summary(data: dict[str, Any], source: Source, unknown: list[int] | None = None,
+               translate: bool = False) -> SourceSummary:
     """Map a parsed summary object to a SourceSummary citing [source.id]; missing parts become empty.
 
     Key points and events cite sentences only: their text is those sentences. Their sentence numbers the source
     does not have are appended to `unknown` (the engine warns); a summary sentence keeps them as evidence, so the
-    verify stage flags it.
+    verify stage flags it. With `translate` (the source is in another language than the brief), the model's
+    "renderings" of cited sentences are attached to the evidence.
     """
-    unknown = [] if unknown is None else unknown
+    summary = _to_summary(data, source, [] if unknown is None else unknown)
+    if translate:
+        attach_renderings(summary.claims + summary.key_points + summary.events, renderings(data))
+    return summary
+
+
+def _to_summary(data: dict[str, Any], source: Source, unknown: list[int]) -> SourceSummary:
     stance = _s(data.get("stance")).lower()
     if stance not in STANCES:
         stance = "translation" if "machine_translated" in source.flags else "news report"
