@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from briefing.figures import numbers
 from briefing.tokens import count_tokens
-from briefing.verify.renderings import numbers
 
 FAULTS = ("429", "500", "503", "timeout", "drop", "html",  # transport faults: retried by the client
           "invalid_json", "think", "fence", "length", "planted",  # content faults

@@ -14,7 +14,9 @@ import pytest
 
 from briefing.config import Settings, load_settings
 from briefing.errors import ConfigError, TemplateError
+from briefing.ingest.dedup import cross_language_pairs, mark_duplicates
 from briefing.messages import languages, load
+from briefing.models import CleanedDoc
 from briefing.pipeline import Reporter, RunResult, run
 from briefing.render import make_attribution, reference
 from briefing.templates import packaged_dir
@@ -171,3 +173,24 @@ def test_reference_and_attribution_in_the_brief_language() -> None:
     assert attribution(C()) == "Selon Dupont et Min-su : "
     assert ko.language_name("ru") == "러시아어" and fr.lookup("stances", "opinion") == "opinion"
     assert ko.lookup("confidence_levels", "high") == "높음" and ko.lookup("stances", "unknown kind") == "unknown kind"
+
+
+def _doc(text: str, language: str) -> CleanedDoc:
+    return CleanedDoc(path=f"{language}-{len(text)}.txt", text=text, sha256="", language=language)
+
+
+def test_same_event_reports_in_two_languages_are_grouped_by_figures_and_names() -> None:
+    en = _doc("Canada and South Korea condemned the deployment of up to 12,000 North Korean troops to Russia and "
+              "the ICBM launch of October 31; Canada will work with Seoul during its G7 presidency.", "en")
+    ko = _doc("양국은 최대 1만2천 명의 북한군 러시아 파병과 지난달 31일 대륙간탄도미사일(ICBM) 발사를 규탄했다. "
+              "캐나다는 주요 7개국(G7) 의장국으로서 한국과 협력하기로 했다.", "ko")
+    other = _doc("한국은행은 기준금리를 연 3.25%로 동결했다. "
+                 "주요 7개국(G7) 중앙은행 총재들도 31일 회의를 열었다.", "ko")
+    fr = _doc("Le Canada et la Corée du Sud dénoncent l'envoi de 12 000 soldats nord-coréens en Russie et le tir "
+              "d'un ICBM le 31 octobre.", "fr")
+    docs = [en, ko, other, fr]
+    mark_duplicates(docs)
+    assert en.duplicates == [1, 3] and ko.duplicates == [0, 3] and fr.duplicates == [0, 1]
+    assert other.duplicates == [] and "near_duplicate" in ko.flags and "near_duplicate" not in other.flags
+    single = [_doc(en.text, "en"), _doc(en.text.replace("12,000", "9,000"), "en")]
+    assert cross_language_pairs([d.text for d in single], [d.language for d in single]) == []

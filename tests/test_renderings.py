@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from briefing.verify.renderings import check_rendering, numbers
+from briefing.figures import numbers
+from briefing.verify.renderings import check_rendering
 
 
 @pytest.mark.parametrize("text, values", [

@@ -11,6 +11,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from briefing.figures import numbers
 from briefing.ingest.clean import find_words
 from briefing.models import CleanedDoc
 
@@ -199,9 +200,45 @@ def _co_occurrences(items: list[Iterable[Hashable]]) -> dict[tuple[int, int], in
     return counts
 
 
+# Reports of one event in two languages share no words, but they share figures and Latin-script names.
+MIN_CROSS_ANCHORS = 3  # shared figures and Latin acronyms/names two reports in different languages need ...
+MIN_CROSS_FIGURE = 1000  # ... including at least one figure this large that is not a year (12,000 troops)
+_ACRONYM = re.compile(r"(?<![A-Za-z0-9])[A-Z][A-Z0-9&]{1,9}(?![A-Za-z0-9])")
+
+
+def _cross_anchors(text: str) -> tuple[set[str], set[float]]:
+    """Language-independent anchors of a text: its figures (in any script, years included) and Latin acronyms."""
+    figures = {round(v, 6) for _, v in numbers(text)}
+    names = {m.group(0) for m in _ACRONYM.finditer(text) if not m.group(0).isdigit()}
+    return {f"#{v:g}" for v in figures} | {"@" + n for n in names}, figures
+
+
+def cross_language_pairs(texts: list[str], languages: list[str | None]) -> list[tuple[int, int]]:
+    """Pairs (a < b) of texts in different known languages that share MIN_CROSS_ANCHORS figures and Latin names,
+    one of them a figure of at least MIN_CROSS_FIGURE that is not a year."""
+    if len({lang.split("-")[0] for lang in languages if lang}) < 2:
+        return []  # one language (the usual batch): nothing to compute
+    anchors = [_cross_anchors(t) if lang else (set(), set()) for t, lang in zip(texts, languages, strict=True)]
+    shared = _co_occurrences([a for a, _ in anchors])
+    out = []
+    for (a, b), n in sorted(shared.items()):
+        la, lb = languages[a], languages[b]
+        if n < MIN_CROSS_ANCHORS or not la or not lb or la.split("-")[0] == lb.split("-")[0]:
+            continue
+        big = {v for v in anchors[a][1] & anchors[b][1] if v >= MIN_CROSS_FIGURE and not 1900 <= v <= 2100}
+        if big:
+            out.append((a, b))
+    return out
+
+
 def mark_duplicates(docs: list[CleanedDoc]) -> None:
-    """Fill CleanedDoc.duplicates and the near_duplicate flag for same-event reports in a batch."""
-    for doc, dup in zip(docs, groups([d.text for d in docs]), strict=True):
+    """Fill CleanedDoc.duplicates and the near_duplicate flag for same-event reports in a batch (textual
+    near-copies and shared event phrases within a language; shared figures and Latin names across languages)."""
+    found = groups([d.text for d in docs])
+    for a, b in cross_language_pairs([d.text for d in docs], [d.language for d in docs]):
+        found[a] = sorted({*found[a], b})
+        found[b] = sorted({*found[b], a})
+    for doc, dup in zip(docs, found, strict=True):
         doc.duplicates = dup
         if dup and "near_duplicate" not in doc.flags:
             doc.flags.append("near_duplicate")
