@@ -60,3 +60,15 @@ def test_faithful_renderings_pass(original: str, rendering: str) -> None:
 def test_planted_errors_in_renderings_are_flagged(original: str, rendering: str, problem: str) -> None:
     problems = check_rendering(original, rendering)
     assert problems and any(problem in p for p in problems), problems
+
+
+def test_figures_in_units_of_other_scripts_must_be_in_the_evidence() -> None:
+    from briefing.verify.renderings import figure_problems
+
+    evidence = "캐나다 측은 러시아에 파견된 북한군 규모를 최대 1만2천 명으로 추산했다."
+    assert figure_problems("캐나다는 북한군 규모를 1만2천 명으로 추산했다.", evidence) == []
+    assert figure_problems("캐나다는 북한군을 12,000명으로 본다.", evidence) == []  # digits: the support check's
+    assert figure_problems("캐나다는 북한군 규모를 1만5천 명으로 추산했다.", evidence) == \
+        ["number 1만5천 not in cited evidence"]
+    assert figure_problems("Около 1,2 млн снарядов.", "about 1.2 million shells") == []
+    assert figure_problems("Около 3,5 млн снарядов.", "about 1.2 million shells") != []

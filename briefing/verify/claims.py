@@ -29,7 +29,7 @@ from briefing.verify.quotes import (
     _context,
     find_quote,
 )
-from briefing.verify.renderings import check_rendering
+from briefing.verify.renderings import check_rendering, figure_problems
 
 # --------------------------------------------------------------------------- claim verification
 
@@ -153,6 +153,7 @@ def _check_claim(claim: Claim, sources: dict[int, Source], problems: list[str]) 
         return
 
     _check_agreement(text, cited, passages, sources, problems)
+    problems += figure_problems(text, "\n".join(p for sid in cited for p in passages[sid]))
 
 
 def _check_agreement(

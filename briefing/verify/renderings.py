@@ -43,3 +43,11 @@ def check_rendering(original: str, rendering: str) -> list[str]:
         if missing:
             problems.append(f"rendering leaves out the name(s) {', '.join(missing)} of the original")
     return problems
+
+
+def figure_problems(claim: str, evidence: str) -> list[str]:
+    """Figures of a claim written with CJK/Korean units or non-English scale words ("1만5천", "3,5 млн", "1.2万")
+    whose value the evidence lacks (figures in plain digits are left to the support check)."""
+    have = _values(evidence)
+    return [f"number {shown} not in cited evidence" for shown, v in numbers(claim)
+            if not shown.isascii() and round(v, 6) not in have]
