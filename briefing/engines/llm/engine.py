@@ -766,9 +766,13 @@ class LLMEngine:
         for s in sources:
             parts = self._parts(s, chunks, budget)
             ntok = s.tokens
+            # renderings of the cited sentences when the article is in another language: about one per statement
+            # and extract, each the length of an average sentence of the article
+            rendered = (ESTIMATED_STATEMENTS + ESTIMATED_EXTRACTS) * min(120, ntok // max(1, len(s.sentences))) \
+                if self._translate(s, profile) else 0
             if len(parts) == 1:
                 add(summ, *self._render(self._summary_call(s, profile, parts[0], None)),
-                    self._expected_completion("summarize", ntok))
+                    self._expected_completion("summarize", ntok) + rendered)
             else:
                 fake = []
                 for i, p in enumerate(parts):
@@ -777,7 +781,7 @@ class LLMEngine:
                                                                                "total": len(parts)})), comp)
                     fake.append("x " * comp)
                 add(summ, *self._render(self._reduce_call(s, profile, fake)),
-                    self._expected_completion("reduce", ntok))
+                    self._expected_completion("reduce", ntok) + rendered)
             # A stand-in summary of the expected size, so the synthesis prompt is rendered for real too: statements
             # whose texts are STATEMENT_SHARE of the summary's tokens (JSON keys and sentence numbers stay out of
             # the notes), and key points / events that are sentences spread over the article.
