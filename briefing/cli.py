@@ -70,6 +70,7 @@ def _run_overrides(**kw: Any) -> dict[str, Any]:
         "keep": "run.keep", "model": "llm.model", "base_url": "llm.base_url", "context_window": "llm.context_window",
         "concurrency": "llm.concurrency", "max_cost": "llm.max_cost", "feed_limit": "run.feed_limit",
         "since": "run.since", "language": "profile.language",
+        "formats": "run.formats",
     }
     out = {keys[k]: v for k, v in kw.items() if k in keys}
     if kw.get("sources"):
@@ -106,6 +107,9 @@ def run_options(f: F) -> F:
                      help="Entries taken per RSS/Atom feed.  [default: 20]"),
         click.option("--language", metavar="LANG", help="Language of the brief: en, fr or ko (or one added to "
                      "prompts/messages.toml; env BRIEFING_LANGUAGE).  [default: en]"),
+        click.option("--format", "formats", metavar="LIST", help="Files to write, comma-separated: md, html, docx, pdf "
+                     "(brief.md and brief.json are always written; pdf needs the briefing[pdf] extra).  "
+                     "[default: md,html]"),
         click.option("--since", metavar="WHEN", help="Skip feed entries published before WHEN: 7d, 12h, 2w or a "
                      "date like 2024-11-01 (undated entries are kept)."),
     ]
@@ -124,8 +128,8 @@ def run(config: str | None, dry_run: bool, as_json: bool, quiet: bool, debug: bo
 
     A URL serving RSS/Atom is read as a feed; prefix a source with feed: to force it (feed:FILE works too).
 
-    Writes OUT/<UTC timestamp>/brief.md and brief.json, points OUT/latest at them, and prints the
-    path of brief.md as the last line of stdout.
+    Writes OUT/<UTC timestamp>/brief.md, brief.json and the --format files (brief.html by default), points
+    OUT/latest at them, and prints the path of brief.md as the last line of stdout.
     """
     from briefing.pipeline import Reporter, RunResult
     from briefing.pipeline import run as run_pipeline
@@ -246,6 +250,46 @@ def chunk(file: str, max_tokens: int, overlap: int, raw: bool, quiet: bool, debu
     for c in chunk_text(text, max_tokens, overlap=overlap):
         click.echo(json.dumps({"index": c.index, "text": c.text, "tokens": c.tokens, "start": c.start, "end": c.end},
                               ensure_ascii=False))
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path())
+@click.option("--to", "formats", multiple=True, required=True, metavar="FORMAT",
+              help="html, docx or pdf; repeat the option or separate with commas.")
+@click.option("--out", "-o", "dest", type=click.Path(file_okay=False), metavar="DIR",
+              help="Folder to write into.  [default: the run folder]")
+@click.option("--prompts", "prompts_dir", type=click.Path(file_okay=False), metavar="DIR",
+              help="Directory searched first for brief.html.j2.")
+@click.option("--config", "-c", "config", type=click.Path(dir_okay=False), metavar="FILE", help="Settings file.")
+@common
+def export(run_dir: str, formats: tuple[str, ...], dest: str | None, prompts_dir: str | None, config: str | None,
+           quiet: bool, debug: bool) -> None:
+    """Write brief.html, brief.docx or brief.pdf for an existing run (e.g. outputs/latest).
+
+    Made from the run's brief.json and its saved source texts (RUN_DIR/sources/N.txt); no model is called.
+    Prints the path of each file written.
+    """
+    from briefing.errors import ConfigError
+    from briefing.export import EXPORT_FORMATS, export_run
+    from briefing.prompt_files import dirs_for
+
+    _apply_common(quiet, debug)
+    names: list[str] = []
+    for raw in ",".join(formats).split(","):
+        name = raw.strip().lower()
+        if name and name not in EXPORT_FORMATS:
+            raise ConfigError(f"unknown format {raw.strip()!r} for --to; choose from {', '.join(EXPORT_FORMATS)}"
+                              + (" (brief.md is written by every run)" if name == "md" else ""))
+        if name and name not in names:
+            names.append(name)
+    if not names:
+        raise ConfigError(f"--to: give a format: {', '.join(EXPORT_FORMATS)}")
+    settings = load_settings(config)
+    profile = settings.to_profile()
+    themes = [(q.key, q.title, q.question) for q in profile.focus_questions]
+    for path in export_run(Path(run_dir), names, dirs_for(settings, prompts_dir), Path(dest) if dest else None,
+                           profile_themes=themes, audience=profile.audience):
+        click.echo(str(path))
 
 
 @cli.command()

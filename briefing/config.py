@@ -14,6 +14,22 @@ from briefing.errors import BriefingError, ConfigError
 from briefing.models import FocusQuestion, Profile
 
 CONFIG_FILE = "briefing.toml"
+OUTPUT_FORMATS = ("md", "html", "docx", "pdf")  # brief.json is always written, and brief.md with it
+
+
+def parse_formats(value: str | list[str] | tuple[str, ...]) -> list[str]:
+    """`md,html,docx` (or a list) -> checked, de-duplicated names; an unknown one is a ConfigError naming it."""
+    items = value.split(",") if isinstance(value, str) else [str(v) for v in value]
+    out: list[str] = []
+    for raw in items:
+        name = raw.strip().lower().lstrip(".")
+        if not name:
+            continue
+        if name not in OUTPUT_FORMATS:
+            raise ConfigError(f"unknown format {raw.strip()!r}; choose from {', '.join(OUTPUT_FORMATS)}")
+        if name not in out:
+            out.append(name)
+    return out
 
 
 class _Strict(BaseModel):
@@ -118,6 +134,19 @@ class RunSettings(_Strict):
     prompts: str | None = None  # directory searched first for prompt and brief templates
     feed_limit: int = Field(default=20, ge=1, description="entries taken per RSS/Atom feed")
     since: str | None = None  # feed entries dated before this are skipped: 7d, 12h, 2w or 2024-11-01
+    # files written besides brief.json: md (always), html, docx, pdf (pdf needs the briefing[pdf] extra)
+    formats: list[str] = Field(default_factory=lambda: ["md", "html"])
+
+    @field_validator("formats", mode="before")
+    @classmethod
+    def _known_formats(cls, v: object) -> list[str]:
+        if not isinstance(v, str | list | tuple):
+            raise ValueError("expected a list of format names or a comma-separated string")
+        try:
+            names = parse_formats(v)
+        except ConfigError as e:
+            raise ValueError(str(e)) from None
+        return names if "md" in names else ["md", *names]
 
     @field_validator("since")
     @classmethod

@@ -18,6 +18,7 @@ from briefing.chunk import chunk_text
 from briefing.config import Settings
 from briefing.engines import Engine, make_engine
 from briefing.errors import BriefingError, NoUsableSourcesError
+from briefing.export import check_available, render_formats
 from briefing.ingest.clean import clean_documents
 from briefing.ingest.sources import load_raw, redact_url
 from briefing.messages import Messages
@@ -180,6 +181,7 @@ def _run(settings: Settings, report: Reporter, engine: Engine | None = None,
         timings[name] = round(now - start, 3)
         return now
 
+    check_available(settings.run.formats)
     report.info(f"reading sources: {redact_url(', '.join(settings.run.sources))}")
     sources, skipped = load_sources(settings.run.sources, settings, report)
     t = lap("ingest_clean", t0)
@@ -278,6 +280,9 @@ def _run(settings: Settings, report: Reporter, engine: Engine | None = None,
         "generated_at": generated,
         "title": title,
         "language": profile.language,
+        "audience": audience,
+        "themes": [{"key": q.key, "title": theme_titles.get(q.key, q.title), "question": q.question}
+                   for q in profile.focus_questions],
         "engine": engine.name,
         "model": engine.model,
         "sources": src_json,
@@ -289,12 +294,15 @@ def _run(settings: Settings, report: Reporter, engine: Engine | None = None,
         "usage": usage,
         "timings": timings,
         "skipped": skipped,
+        "method_notes": _flag_notes(sources, t_msgs),
         "changes": changes,
         "cache": {"summaries_reused": hits, "synthesis_reused": synth_hit},
     }
-    run_dir = write_run(out_root, {"brief.md": markdown, "brief.json": json.dumps(data, indent=2,
-                                                                                        ensure_ascii=False)},
-                                {s.id: s.text for s in sources}, settings.run.keep)
+    texts = {s.id: s.text for s in sources}
+    files: dict[str, str | bytes] = {"brief.md": markdown,
+                                     "brief.json": json.dumps(data, indent=2, ensure_ascii=False)}
+    files.update(render_formats(data, texts, settings.run.formats, dirs))
+    run_dir = write_run(out_root, files, texts, settings.run.keep)
     report.info(f"wrote {run_dir}")
     return RunResult(run_dir / "brief.md", run_dir / "brief.json", run_dir, engine.name, data)
 

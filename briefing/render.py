@@ -51,7 +51,7 @@ def reference(src: dict[str, Any], t: Messages | None = None) -> str:
 
 
 def make_attribution(sources: list[dict[str, Any]], stances: dict[int, str], offline: bool,
-                     t: Messages | None = None) -> Any:
+                     t: Messages | None = None, esc: Any = md_escape) -> Any:
     """A template helper: "Braun argues: " before an opinion source's verbatim sentence (offline engine only)."""
     by_id = {s["id"]: s for s in sources}
     msgs = t or _english()
@@ -67,7 +67,7 @@ def make_attribution(sources: list[dict[str, Any]], stances: dict[int, str], off
         if not names:
             return ""
         who = names[0] if len(names) == 1 else ", ".join(names[:-1]) + msgs.name_joiner + names[-1]
-        return msgs("argues" if len(names) == 1 else "argue", who=md_escape(who))
+        return msgs("argues" if len(names) == 1 else "argue", who=esc(who))
 
     return attribution
 

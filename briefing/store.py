@@ -16,7 +16,7 @@ def _timestamp() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
-def write_run(out_root: Path, files: dict[str, str], source_texts: dict[int, str], keep: int) -> Path:
+def write_run(out_root: Path, files: dict[str, str | bytes], source_texts: dict[int, str], keep: int) -> Path:
     """Write a run into a temp dir, rename it into place, then repoint `latest`; earlier briefs stay intact."""
     out_root.mkdir(parents=True, exist_ok=True)
     stamp = _timestamp()
@@ -28,8 +28,8 @@ def write_run(out_root: Path, files: dict[str, str], source_texts: dict[int, str
         for sid, text in source_texts.items():
             (tmp / "sources" / f"{sid}.txt").write_text(text, encoding="utf-8")
         for name, content in files.items():
-            with open(tmp / name, "w", encoding="utf-8") as f:
-                f.write(content)
+            with open(tmp / name, "wb") as f:
+                f.write(content if isinstance(content, bytes) else content.encode("utf-8"))
                 f.flush()
                 os.fsync(f.fileno())
     except BaseException:

@@ -30,8 +30,13 @@ def search_path(prompts_dir: str | Path | None = None, configured: str | Path | 
     return out
 
 
+def _html_template(name: str | None) -> bool:
+    """HTML templates (brief.html.j2) are autoescaped: a value printed into them cannot become markup."""
+    return bool(name) and str(name).removesuffix(".j2").endswith((".html", ".htm"))
+
+
 def environment(dirs: list[Path], autoescape: bool = False) -> jinja2.Environment:
-    """A Jinja2 environment where an undefined variable fails loudly (shared per search path)."""
+    """A Jinja2 environment where an undefined variable fails loudly (shared per search path); HTML autoescaped."""
     return _environment(tuple(dirs), autoescape)
 
 
@@ -41,7 +46,7 @@ def _environment(dirs: tuple[Path, ...], autoescape: bool) -> jinja2.Environment
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader([str(d) for d in dirs]),
         undefined=jinja2.StrictUndefined,
-        autoescape=autoescape,
+        autoescape=True if autoescape else _html_template,
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,

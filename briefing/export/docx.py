@@ -1,0 +1,257 @@
+"""brief.docx (python-docx): title block, the sections, citations as [n], an evidence table, numbered sources."""
+
+from __future__ import annotations
+
+import io
+import re
+
+from docx import Document
+from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Inches, Pt, RGBColor
+from docx.text.paragraph import Paragraph
+
+from briefing.export.document import BriefDoc, ClaimView
+
+# Characters XML 1.0 forbids (python-docx refuses them): control characters, lone surrogates, U+FFFE/U+FFFF.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+WARN = RGBColor(0x8A, 0x3B, 0x00)
+MUTED = RGBColor(0x5A, 0x62, 0x73)
+COLUMNS = (Inches(0.45), Inches(2.5), Inches(0.55), Inches(3.0))  # evidence table: note, statement, source, quote
+
+
+def xml_text(text: object) -> str:
+    """Text Word can store: forbidden control characters dropped (tabs and newlines become spaces)."""
+    return _NOT_XML.sub("", str(text).replace("\t", " ").replace("\r", " ").replace("\n", " "))
+
+
+class _Writer:
+    """Builds the document; numbers claims in reading order so each points at its row of the evidence table."""
+
+    def __init__(self, doc: BriefDoc) -> None:
+        self.doc = doc
+        self.d = Document()
+        self.notes: list[ClaimView] = []  # claims in the order they appear, note n = index + 1
+        self.bookmark_id = 0
+        normal = self.d.styles["Normal"]
+        normal.font.name = "Calibri"
+        normal.font.size = Pt(10.5)
+
+    def run(self, p: Paragraph, text: object, bold: bool = False, italic: bool = False,
+            color: RGBColor | None = None, size: float | None = None) -> None:
+        r = p.add_run(xml_text(text))
+        r.bold, r.italic = bold or None, italic or None
+        if color is not None:
+            r.font.color.rgb = color
+        if size is not None:
+            r.font.size = Pt(size)
+
+    def _note_link(self, p: Paragraph, n: int) -> None:
+        """A superscript note number linking to the claim's row in the evidence table."""
+        link = OxmlElement("w:hyperlink")
+        link.set(qn("w:anchor"), f"evidence_{n}")
+        link.set(qn("w:history"), "1")
+        r = OxmlElement("w:r")
+        rpr = OxmlElement("w:rPr")
+        color = OxmlElement("w:color")
+        color.set(qn("w:val"), "1F4E8C")
+        va = OxmlElement("w:vertAlign")
+        va.set(qn("w:val"), "superscript")
+        rpr.append(color)
+        rpr.append(va)
+        r.append(rpr)
+        t = OxmlElement("w:t")
+        t.text = f"e{n}"
+        r.append(t)
+        link.append(r)
+        p._p.append(link)
+
+    def _bookmark(self, p: Paragraph, name: str) -> None:
+        self.bookmark_id += 1
+        start = OxmlElement("w:bookmarkStart")
+        start.set(qn("w:id"), str(self.bookmark_id))
+        start.set(qn("w:name"), name)
+        end = OxmlElement("w:bookmarkEnd")
+        end.set(qn("w:id"), str(self.bookmark_id))
+        p._p.insert(0, start)
+        p._p.append(end)
+
+    def claim(self, p: Paragraph, c: ClaimView) -> None:
+        """Claim text, citations [n], its evidence note number, and the unverified mark with the reason."""
+        self.run(p, c.attribution + c.text + " ")
+        self.run(p, "".join(f"[{i}]" for i in c.source_ids))
+        self.notes.append(c)
+        self._note_link(p, len(self.notes))
+        if c.verified is False:
+            self.run(p, "  ⚠ unverified: " + ("; ".join(c.problems) or "no reason given"), italic=True, color=WARN)
+
+    def bullets(self, claims: list[ClaimView], empty: str) -> None:
+        for c in claims:
+            self.claim(self.d.add_paragraph(style="List Bullet"), c)
+        if not claims:
+            self.d.add_paragraph(xml_text(empty), style="List Bullet")
+
+    def build(self) -> bytes:
+        doc, d = self.doc, self.d
+        d.core_properties.title = xml_text(doc.title)[:250]
+        d.core_properties.subject = "Policy brief"
+        d.core_properties.author = "briefing"
+        d.add_paragraph(xml_text(doc.title), style="Title")
+        cov = doc.coverage
+        meta = (f"Generated {doc.generated_at} for {doc.audience} · {cov['n_sources']} sources"
+                + (f", published {cov['date_from']} to {cov['date_to']}" if cov["date_from"] else "")
+                + f" · engine: {doc.engine} · model: {doc.model}")
+        self.run(d.add_paragraph(), meta, italic=True, color=MUTED)
+        if doc.offline:
+            p = d.add_paragraph()
+            self.run(p, "Produced offline, without an LLM. ", bold=True)
+            self.run(p, "Every statement below is a verbatim sentence from the cited source, chosen by sentence "
+                        "ranking; there is no analytic judgment by a model, and opinion is attributed to its author.")
+        p = d.add_paragraph()
+        self.run(p, "Citations [n] refer to the numbered sources; the small note number after them (e1, e2, …) "
+                    "leads to the evidence table, which gives each statement's quote from its source.",
+                 italic=True, color=MUTED, size=9)
+
+        d.add_heading("Bottom line up front", level=1)
+        self.bullets(doc.bluf, "No statement met the threshold for the bottom line.")
+
+        d.add_heading("Key judgments", level=1)
+        for c in doc.judgments:
+            p = d.add_paragraph(style="List Number")
+            self.claim(p, c)
+            self.run(p, f" — Confidence: {c.confidence or 'low'}.", bold=True)
+            if c.reason:
+                self.run(p, " " + c.reason, color=MUTED)
+        if not doc.judgments:
+            d.add_paragraph("No key judgments could be drawn from the sources.")
+
+        d.add_heading("Analysis by theme", level=1)
+        for t in doc.themes:
+            d.add_heading(xml_text(t.title), level=2)
+            self.bullets(t.claims, "The sources do not address this question.")
+
+        d.add_heading("Timeline", level=1)
+        for c in doc.timeline:
+            p = d.add_paragraph(style="List Bullet")
+            self.run(p, (c.date or "undated") + " — ", bold=True)
+            self.claim(p, c)
+        if not doc.timeline:
+            d.add_paragraph("The sources give no dates that could be resolved.", style="List Bullet")
+
+        d.add_heading("Implications for Canada and South Korea", level=1)
+        self.bullets(doc.implications, "The sources do not discuss implications.")
+        d.add_heading("Indicators to watch", level=1)
+        self.bullets(doc.indicators, "No indicators were identified.")
+
+        d.add_heading("Source summaries", level=1)
+        for s in doc.summaries:
+            p = d.add_paragraph()
+            extra = f", {s.source.published}" if s.source.published else ""
+            if "machine_translated" in s.source.flags:
+                extra += "; machine-translated: wording may be unreliable"
+            if s.source.same_event_as:
+                extra += "; reports the same event as " + "".join(f"[{i}]" for i in s.source.same_event_as)
+            self.run(p, f"[{s.source.id}] {s.source.title or 'Untitled'}", bold=True)
+            self.run(p, f" ({s.stance}{extra}). ")
+            for c in s.claims:
+                self.claim(p, c)
+                self.run(p, " ")
+
+        d.add_heading("Sources", level=1)
+        for src in doc.sources:
+            p = d.add_paragraph()
+            p.paragraph_format.left_indent = Pt(22)
+            p.paragraph_format.first_line_indent = Pt(-22)
+            self.run(p, f"[{src.id}] ", bold=True)
+            self.run(p, src.reference + " ")
+            self.run(p, src.where, color=MUTED, size=9)
+
+        if doc.unverified:
+            d.add_heading("Claims that could not be verified", level=1)
+            for c in doc.unverified:
+                p = d.add_paragraph(style="List Bullet")
+                self.run(p, f"{c.text} {''.join(f'[{i}]' for i in c.source_ids)} — ")
+                self.run(p, "; ".join(c.problems) or "no reason given", italic=True, color=WARN)
+
+        self.evidence_table()
+        self.method()
+        buf = io.BytesIO()
+        d.save(buf)
+        return buf.getvalue()
+
+    def evidence_table(self) -> None:
+        d = self.d
+        d.add_heading("Evidence", level=1)
+        p = d.add_paragraph()
+        self.run(p, "Each statement of the brief with the passage it cites, verbatim from the source's cleaned text.",
+                 italic=True, color=MUTED, size=9)
+        table = d.add_table(rows=1, cols=4)
+        table.style = "Table Grid"
+        table.alignment = WD_TABLE_ALIGNMENT.CENTER
+        for cell, head in zip(table.rows[0].cells, ("Note", "Statement", "Source", "Evidence"), strict=True):
+            cell.text = ""
+            self.run(cell.paragraphs[0], head, bold=True)
+        table.autofit = False
+        for n, c in enumerate(self.notes, 1):
+            cells = table.add_row().cells
+            self.run(cells[0].paragraphs[0], f"e{n}")
+            self._bookmark(cells[0].paragraphs[0], f"evidence_{n}")
+            self.run(cells[1].paragraphs[0], c.attribution + c.text, size=9)
+            if c.verified is False:
+                self.run(cells[1].add_paragraph(), "Unverified: " + ("; ".join(c.problems) or "no reason given"),
+                         italic=True, color=WARN, size=9)
+            by_src = self.doc.evidence.get(c.k, {})
+            self.run(cells[2].paragraphs[0], "".join(f"[{i}]" for i in sorted(by_src) or c.source_ids), size=9)
+            first = True
+            for sid in sorted(by_src):
+                se = by_src[sid]
+                for q in se.quotes:
+                    para = cells[3].paragraphs[0] if first else cells[3].add_paragraph()
+                    first = False
+                    self.run(para, f"[{sid}] “{q}”", size=9)
+                    if q in se.unlocated:
+                        self.run(para, " (not found in the saved source text)", italic=True, color=WARN, size=9)
+                for t in se.translations:
+                    self.run(cells[3].add_paragraph(), f"Rendering: {t}", italic=True, size=9)
+            if first:
+                self.run(cells[3].paragraphs[0], "No evidence quote recorded.", italic=True, color=MUTED, size=9)
+        for col, width in zip(table.columns, COLUMNS, strict=True):
+            col.width = width
+            for cell in col.cells:
+                cell.width = width
+
+    def method(self) -> None:
+        doc, d = self.doc, self.d
+        m = doc.method
+        d.add_heading("Method note", level=1)
+        d.add_paragraph(xml_text(
+            f"Engine: {doc.engine}; model: {doc.model}; {m['requests']} model calls, {m['prompt_tokens']} prompt and "
+            f"{m['completion_tokens']} completion tokens, cost ${m['cost_usd']:.4f}."), style="List Bullet")
+        d.add_paragraph(xml_text(
+            f"Verification: {m['verified']} of {m['total_claims']} claims verified against their sources "
+            f"(policy: {m['policy']})."), style="List Bullet")
+        for f in m["flagged_sources"]:
+            d.add_paragraph(xml_text(f), style="List Bullet")
+        for w in m["skipped"]:
+            d.add_paragraph(xml_text(f"Skipped input: {w}"), style="List Bullet")
+        ch = doc.changes
+        d.add_heading("What changed since the last brief", level=2)
+        if ch is None:
+            d.add_paragraph("This is the first brief in this output folder.")
+            return
+        rows = ([f"Source added: {p}" for p in ch["added"]] + [f"Source removed: {p}" for p in ch["removed"]]
+                + [f"Source updated: {p}" for p in ch["updated"]]
+                + [f"New key judgment: {j}" for j in ch["judgments_added"]]
+                + [f"Key judgment no longer made: {j}" for j in ch["judgments_removed"]])
+        if not rows:
+            d.add_paragraph(xml_text(f"No sources or key judgments changed since the brief of {ch['previous']}."))
+            return
+        d.add_paragraph(xml_text(f"Compared with the brief of {ch['previous']}:"))
+        for r in rows:
+            d.add_paragraph(xml_text(r), style="List Bullet")
+
+
+def render_docx(doc: BriefDoc) -> bytes:
+    """The brief as a .docx file's bytes."""
+    return _Writer(doc).build()
