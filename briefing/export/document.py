@@ -15,6 +15,21 @@ from briefing.render import make_attribution
 MAX_BRIEF_BYTES = 64 * 1024 * 1024
 MAX_SOURCE_BYTES = 32 * 1024 * 1024
 SAFE_HREF = re.compile(r"^https?://[^\s\"'<>`]+$", re.IGNORECASE)
+# Code points HTML and XML do not allow in text (controls, lone surrogates, noncharacters): each becomes U+FFFD,
+# one for one, so char offsets into the source texts stay valid.
+_INVALID = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff"
+                      "\U0001fffe\U0001ffff\U0002fffe\U0002ffff\U0003fffe\U0003ffff\U0010fffe\U0010ffff]")
+
+
+def printable(value: Any) -> Any:
+    """The same JSON value with every string's forbidden code points replaced by U+FFFD (lengths unchanged)."""
+    if isinstance(value, str):
+        return _INVALID.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [printable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: printable(v) for k, v in value.items()}
+    return value
 
 
 class BadBrief(InputError):
@@ -277,7 +292,7 @@ def build(data: dict[str, Any], texts: dict[int, str], profile_themes: list[tupl
     """The brief as the renderers see it. `profile_themes` (key, title, question) names themes for old brief.json
     files that did not record them; `audience` likewise."""
     try:
-        return _build(data, texts, profile_themes or [], audience)
+        return _build(printable(data), {k: printable(t) for k, t in texts.items()}, profile_themes or [], audience)
     except BadBrief:
         raise
     except (KeyError, TypeError, ValueError, AttributeError) as e:
