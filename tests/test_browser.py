@@ -223,3 +223,34 @@ def test_screenshots_desktop_phone_and_print(browser: Browser, seeds_run: RunRes
     _save(page, "brief-print.png", tmp_path, full_page=False)
     w.assert_quiet(html)
     w.close()
+
+
+def test_translated_source_shows_original_and_rendering_side_by_side(browser: Browser, seeds_run: RunResult,
+                                                                     tmp_path: Path) -> None:
+    run_dir = Path(shutil.copytree(seeds_run.run_dir, tmp_path / "run"))
+    data = json.loads((run_dir / "brief.json").read_text(encoding="utf-8"))
+    k = next(i for i, c in enumerate(data["claims"]) if c["section"] == "implications")
+    claim = data["claims"][k]
+    sid = claim["source_ids"][0]
+    claim["evidence"][0]["translation"] = "Rendering <b>in English</b> of the cited sentence."
+    data["sources"][sid - 1]["flags"] = ["machine_translated"]
+    (run_dir / "brief.json").write_text(json.dumps(data), encoding="utf-8")
+    [html] = export_run(run_dir, ["html"], search_path(None))
+    w = Watched(browser)
+    page = w.open(html)
+    page.locator(f'a.cite[data-claim="{k}"][data-source="{sid}"]').click()
+    cols = page.locator("#evidence .ev-side .ev-col")
+    assert cols.count() == 2
+    left, right = cols.nth(0).bounding_box(), cols.nth(1).bounding_box()
+    assert left and right and right["x"] > left["x"] + 100 and abs(right["y"] - left["y"]) < 5  # side by side
+    assert cols.nth(0).locator("mark.cited").count() >= 1
+    assert cols.nth(1).inner_text().endswith("Rendering <b>in English</b> of the cited sentence.")
+    assert "Machine-translated" in page.locator("#evidence .ev-source").inner_text()
+    w.assert_quiet(html)
+    w.close()
+
+
+def test_pdf_export_prints_the_page(seeds_run: RunResult, tmp_path: Path) -> None:
+    [pdf] = export_run(seeds_run.run_dir, ["pdf"], search_path(None), dest=tmp_path)
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF") and data.count(b"/Type /Page") - data.count(b"/Type /Pages") >= 2

@@ -34,6 +34,7 @@ class _Writer:
         self.d = Document()
         self.notes: list[ClaimView] = []  # claims in the order they appear, note n = index + 1
         self.bookmark_id = 0
+        self.style_ids = {name: self.d.styles[name].style_id for name in ("List Bullet", "List Number")}
         normal = self.d.styles["Normal"]
         normal.font.name = "Calibri"
         normal.font.size = Pt(10.5)
@@ -86,11 +87,19 @@ class _Writer:
         if c.verified is False:
             self.run(p, "  ⚠ unverified: " + ("; ".join(c.problems) or "no reason given"), italic=True, color=WARN)
 
+    def para(self, style: str | None = None, text: str = "") -> Paragraph:
+        """A new paragraph; the style's id is set directly (python-docx looks a style name up by scanning every
+        style, which made a brief take a second)."""
+        p = self.d.add_paragraph(xml_text(text) if text else "")
+        if style:
+            p._p.style = self.style_ids[style]
+        return p
+
     def bullets(self, claims: list[ClaimView], empty: str) -> None:
         for c in claims:
-            self.claim(self.d.add_paragraph(style="List Bullet"), c)
+            self.claim(self.para("List Bullet"), c)
         if not claims:
-            self.d.add_paragraph(xml_text(empty), style="List Bullet")
+            self.para("List Bullet", empty)
 
     def build(self) -> bytes:
         doc, d = self.doc, self.d
@@ -118,7 +127,7 @@ class _Writer:
 
         d.add_heading("Key judgments", level=1)
         for c in doc.judgments:
-            p = d.add_paragraph(style="List Number")
+            p = self.para("List Number")
             self.claim(p, c)
             self.run(p, f" — Confidence: {c.confidence or 'low'}.", bold=True)
             if c.reason:
@@ -133,11 +142,11 @@ class _Writer:
 
         d.add_heading("Timeline", level=1)
         for c in doc.timeline:
-            p = d.add_paragraph(style="List Bullet")
+            p = self.para("List Bullet")
             self.run(p, (c.date or "undated") + " — ", bold=True)
             self.claim(p, c)
         if not doc.timeline:
-            d.add_paragraph("The sources give no dates that could be resolved.", style="List Bullet")
+            self.para("List Bullet", "The sources give no dates that could be resolved.")
 
         d.add_heading("Implications for Canada and South Korea", level=1)
         self.bullets(doc.implications, "The sources do not discuss implications.")
@@ -170,7 +179,7 @@ class _Writer:
         if doc.unverified:
             d.add_heading("Claims that could not be verified", level=1)
             for c in doc.unverified:
-                p = d.add_paragraph(style="List Bullet")
+                p = self.para("List Bullet")
                 self.run(p, f"{c.text} {''.join(f'[{i}]' for i in c.source_ids)} — ")
                 self.run(p, "; ".join(c.problems) or "no reason given", italic=True, color=WARN)
 
@@ -225,16 +234,15 @@ class _Writer:
         doc, d = self.doc, self.d
         m = doc.method
         d.add_heading("Method note", level=1)
-        d.add_paragraph(xml_text(
-            f"Engine: {doc.engine}; model: {doc.model}; {m['requests']} model calls, {m['prompt_tokens']} prompt and "
-            f"{m['completion_tokens']} completion tokens, cost ${m['cost_usd']:.4f}."), style="List Bullet")
-        d.add_paragraph(xml_text(
-            f"Verification: {m['verified']} of {m['total_claims']} claims verified against their sources "
-            f"(policy: {m['policy']})."), style="List Bullet")
+        self.para("List Bullet",
+                  f"Engine: {doc.engine}; model: {doc.model}; {m['requests']} model calls, {m['prompt_tokens']} "
+                  f"prompt and {m['completion_tokens']} completion tokens, cost ${m['cost_usd']:.4f}.")
+        self.para("List Bullet", f"Verification: {m['verified']} of {m['total_claims']} claims verified against "
+                                 f"their sources (policy: {m['policy']}).")
         for f in m["flagged_sources"]:
-            d.add_paragraph(xml_text(f), style="List Bullet")
+            self.para("List Bullet", f)
         for w in m["skipped"]:
-            d.add_paragraph(xml_text(f"Skipped input: {w}"), style="List Bullet")
+            self.para("List Bullet", f"Skipped input: {w}")
         ch = doc.changes
         d.add_heading("What changed since the last brief", level=2)
         if ch is None:
@@ -249,7 +257,7 @@ class _Writer:
             return
         d.add_paragraph(xml_text(f"Compared with the brief of {ch['previous']}:"))
         for r in rows:
-            d.add_paragraph(xml_text(r), style="List Bullet")
+            self.para("List Bullet", r)
 
 
 def render_docx(doc: BriefDoc) -> bytes:
