@@ -181,7 +181,8 @@ def _run(settings: Settings, report: Reporter, engine: Engine | None = None,
         timings[name] = round(now - start, 3)
         return now
 
-    check_available(settings.run.formats)
+    if not dry_run:
+        check_available(settings.run.formats)  # e.g. pdf without its extra: fail before any work
     report.info(f"reading sources: {redact_url(', '.join(settings.run.sources))}")
     sources, skipped = load_sources(settings.run.sources, settings, report)
     t = lap("ingest_clean", t0)

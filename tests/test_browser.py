@@ -143,7 +143,7 @@ def test_unverified_claim_shows_its_reason_inline_and_in_the_panel(browser: Brow
     run_dir = Path(shutil.copytree(seeds_run.run_dir, tmp_path / "run"))
     data = json.loads((run_dir / "brief.json").read_text(encoding="utf-8"))
     k = next(i for i, c in enumerate(data["claims"]) if c["section"] == "bluf")
-    reason = "quote not found in source [%d]" % data["claims"][k]["source_ids"][0]
+    reason = f"quote not found in source [{data['claims'][k]['source_ids'][0]}]"
     data["claims"][k].update(verified=False, problems=[reason])
     (run_dir / "brief.json").write_text(json.dumps(data), encoding="utf-8")
     [html] = export_run(run_dir, ["html"], search_path(None))
@@ -173,7 +173,8 @@ def test_hostile_sources_and_model_output_do_nothing(browser: Browser, tmp_path:
     counts = page.evaluate("""() => ({
         img: document.querySelectorAll('img, svg, iframe, object, embed, form, base, link').length,
         scripts: document.scripts.length,
-        js: [...document.querySelectorAll('[href]')].filter(a => /^\\s*javascript:/i.test(a.getAttribute('href'))).length,
+        js: [...document.querySelectorAll('[href]')]
+            .filter(a => /^\\s*javascript:/i.test(a.getAttribute('href'))).length,
         on: [...document.querySelectorAll('*')].filter(e => [...e.attributes].some(a => /^on/i.test(a.name))).length,
     })""")
     assert counts == {"img": 0, "scripts": 2, "js": 0, "on": 0}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
 import shutil
 
@@ -34,8 +35,16 @@ def check_pdf_support() -> None:
 
 
 def html_to_pdf(html: str) -> bytes:
-    """Print the page with its print stylesheet to A4 PDF; every network request is refused."""
+    """Print the page with its print stylesheet to A4 PDF; every network request is refused.
+
+    Runs in its own thread: Playwright's sync API refuses a thread that already runs an asyncio loop.
+    """
     check_pdf_support()
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="briefing-pdf") as pool:
+        return pool.submit(_print, html).result()
+
+
+def _print(html: str) -> bytes:
     from playwright.sync_api import Error, sync_playwright
 
     args = BROWSER_ARGS + (["--no-sandbox"] if hasattr(os, "geteuid") and os.geteuid() == 0 else [])
