@@ -286,9 +286,10 @@ def export(run_dir: str, formats: tuple[str, ...], dest: str | None, prompts_dir
         raise ConfigError(f"--to: give a format: {', '.join(EXPORT_FORMATS)}")
     settings = load_settings(config)
     profile = settings.to_profile()
-    themes = [(q.key, q.title, q.question) for q in profile.focus_questions]
+    _, audience, titles = settings.headings()  # for a brief.json from before it recorded them
+    themes = [(q.key, titles.get(q.key, q.title), q.question) for q in profile.focus_questions]
     for path in export_run(Path(run_dir), names, dirs_for(settings, prompts_dir), Path(dest) if dest else None,
-                           profile_themes=themes, audience=profile.audience):
+                           profile_themes=themes, audience=audience):
         click.echo(str(path))
 
 

@@ -151,7 +151,7 @@ def test_unverified_claim_shows_its_reason_inline_and_in_the_panel(browser: Brow
     page = w.open(html)
     item = page.locator("#bluf li", has=page.locator(f"#claim-{k}"))
     note = item.locator(".unverified")
-    assert note.is_visible() and reason in note.inner_text() and "Unverified" in note.inner_text()
+    assert note.is_visible() and reason in note.inner_text() and "⚠ unverified" in note.inner_text()
     assert reason in page.locator("#unverified").inner_text()
     item.locator("a.cite").first.click()
     status = page.locator("#evidence .ev-status")

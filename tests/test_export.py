@@ -358,7 +358,7 @@ def test_export_reads_only_source_texts_inside_the_run(tmp_path: Path, seeds_run
     data = json.loads((run_dir / "brief.json").read_text(encoding="utf-8"))
     data["sources"][1]["text_path"] = str(secret)
     (run_dir / "brief.json").write_text(json.dumps(data), encoding="utf-8")
-    doc = document.load(run_dir)
+    doc = document.load(run_dir, search_path(None))
     assert doc.sources[0].text is None and "TOP SECRET" not in (doc.sources[1].text or "")
     [out] = export_run(run_dir, ["html"], search_path(None))
     assert "TOP SECRET" not in out.read_text(encoding="utf-8")
@@ -379,3 +379,20 @@ def test_pdf_without_the_extra_is_a_clear_message(tmp_path: Path, seeds_run: Run
                        timeout=120, cwd=tmp_path)
     assert r.returncode == 2 and "briefing[pdf]" in r.stderr and "Traceback" not in r.stderr
     assert not (seeds_run.run_dir / "brief.pdf").exists()
+
+
+def test_html_and_docx_headings_follow_the_brief_language(tmp_path: Path) -> None:
+    from briefing.messages import load as load_messages
+
+    result = do_run(tmp_path / "out", [OTHER], **{"profile.language": "fr", "run.formats": ["html", "docx"]})
+    t = load_messages(search_path(None), "fr")
+    assert t.bluf != "Bottom line up front"
+    tree = strict_parse((result.run_dir / "brief.html").read_text(encoding="utf-8"))
+    root = tree.getroot() if hasattr(tree, "getroot") else tree
+    html_el = next(el for el in root.iter(f"{NS}html"))  # type: ignore[attr-defined]
+    assert html_el.get("lang") == "fr"
+    heads = [h.text for h in root.iter(f"{NS}h2")]  # type: ignore[attr-defined]
+    assert heads[:3] == [t.bluf, t.judgments, t.themes]
+    doc = Document(str(result.run_dir / "brief.docx"))
+    headings = [p.text for p in doc.paragraphs if p.style.name.startswith("Heading")]
+    assert headings[:2] == [t.bluf, t.judgments] and t.sources in headings

@@ -30,7 +30,7 @@ def render_formats(data: dict[str, Any], texts: dict[int, str], formats: list[st
     wanted = [f for f in formats if f in EXPORT_FORMATS]
     if not wanted:
         return {}
-    doc = document.build(data, texts, profile_themes, audience)
+    doc = document.build(data, texts, template_dirs, profile_themes, audience)
     out: dict[str, str | bytes] = {}
     html: str | None = None
     if "html" in wanted or "pdf" in wanted:

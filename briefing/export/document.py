@@ -8,8 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from briefing.errors import InputError
+from briefing.errors import ConfigError, InputError
 from briefing.export.evidence import SourceEvidence, build_passages, locate, merge_spans, valid_span
+from briefing.messages import Messages
+from briefing.messages import load as load_messages
 from briefing.render import make_attribution
 
 MAX_BRIEF_BYTES = 64 * 1024 * 1024
@@ -70,14 +72,8 @@ class SourceView:
     text: str | None = None
     stance: str = ""
     cited: list[tuple[str, list[int]]] = field(default_factory=list)  # (text, claim keys citing it) segments
-
-    @property
-    def outlet(self) -> str:
-        """Publisher, with the original outlet when the piece was republished."""
-        outlet = self.publisher or self.original_publisher or "unknown outlet"
-        if self.original_publisher and self.original_publisher != outlet:
-            outlet = f"{outlet} (originally in {self.original_publisher})"
-        return outlet
+    outlet: str = ""  # publisher, with the original outlet when the piece was republished
+    reference: str = ""  # `Author(s). "Title." Outlet, date.` in the brief's language (plain text)
 
     @property
     def where(self) -> str:
@@ -94,12 +90,6 @@ class SourceView:
     def href(self) -> str | None:
         """A link target only for plain http(s) URLs (never javascript:, data: or file:)."""
         return self.url if self.url and SAFE_HREF.match(self.url) else None
-
-    @property
-    def reference(self) -> str:
-        """`Author(s). "Title." Outlet, date.` (plain text; the renderer escapes it)."""
-        authors = ", ".join(self.authors) or "Unknown author"
-        return f'{authors}. "{self.title or "Untitled"}." {self.outlet}, {self.published or "date unknown"}.'
 
 
 @dataclass
@@ -127,6 +117,8 @@ class BriefDoc:
 
     title: str
     audience: str
+    language: str
+    t: Messages
     generated_at: str
     engine: str
     model: str
@@ -287,19 +279,39 @@ def _cited_segments(text: str, marks: list[tuple[int, int, int]]) -> list[tuple[
     return out
 
 
-def build(data: dict[str, Any], texts: dict[int, str], profile_themes: list[tuple[str, str, str]] | None = None,
-          audience: str | None = None) -> BriefDoc:
+def messages_for(data: dict[str, Any], template_dirs: list[Path]) -> Messages:
+    """The message catalogue of the brief's language (brief.json `language`), English if it has none."""
+    language = data.get("language") if isinstance(data.get("language"), str) else "en"
+    try:
+        return load_messages(template_dirs, language or "en")
+    except ConfigError:
+        return load_messages(template_dirs, "en")
+
+
+def build(data: dict[str, Any], texts: dict[int, str], template_dirs: list[Path],
+          profile_themes: list[tuple[str, str, str]] | None = None, audience: str | None = None) -> BriefDoc:
     """The brief as the renderers see it. `profile_themes` (key, title, question) names themes for old brief.json
     files that did not record them; `audience` likewise."""
+    t = messages_for(data, template_dirs)
     try:
-        return _build(printable(data), {k: printable(t) for k, t in texts.items()}, profile_themes or [], audience)
+        return _build(printable(data), {k: printable(v) for k, v in texts.items()}, t, profile_themes or [],
+                      audience)
     except BadBrief:
         raise
     except (KeyError, TypeError, ValueError, AttributeError) as e:
         raise BadBrief(f"brief.json has an unexpected shape: {e.__class__.__name__}: {str(e)[:200]}") from None
 
 
-def _build(data: dict[str, Any], texts: dict[int, str], profile_themes: list[tuple[str, str, str]],
+def _reference(s: SourceView, t: Messages) -> tuple[str, str]:
+    """(outlet, reference) of a source, with the catalogue's words for unknown fields."""
+    outlet = s.publisher or s.original_publisher or t.unknown_outlet
+    if s.original_publisher and s.original_publisher != outlet:
+        outlet = t("originally_in", outlet=outlet, original=s.original_publisher)
+    authors = ", ".join(s.authors) or t.unknown_author
+    return outlet, f'{authors}. "{s.title or t.untitled}." {outlet}, {s.published or t.date_unknown}.'
+
+
+def _build(data: dict[str, Any], texts: dict[int, str], t: Messages, profile_themes: list[tuple[str, str, str]],
            audience: str | None) -> BriefDoc:
     engine = _str(data.get("engine"), "unknown") or "unknown"
     stances = {}
@@ -320,8 +332,9 @@ def _build(data: dict[str, Any], texts: dict[int, str], profile_themes: list[tup
             same_event_as=[_int(i, "same_event_as id") for i in d.get("same_event_as") or []]
             if isinstance(d.get("same_event_as"), list) else [],
             text=texts.get(sid), stance=stances.get(sid, "")))
+        sources[-1].outlet, sources[-1].reference = _reference(sources[-1], t)
     attribution = make_attribution([{"id": s.id, "authors": s.authors} for s in sources], stances,
-                                   engine == "extractive", esc=str)
+                                   engine == "extractive", t, esc=str)
     raw_claims = [c if isinstance(c, dict) else {} for c in data.get("claims") or []]
     claims = [_claim(k, c) for k, c in enumerate(raw_claims)]
     for c in claims:
@@ -342,9 +355,9 @@ def _build(data: dict[str, Any], texts: dict[int, str], profile_themes: list[tup
         return [c for c in claims if c.section == name and shown(c)]
 
     themes_meta: list[tuple[str, str, str]] = []
-    for t in _dicts(data.get("themes")):
-        themes_meta.append((_str(t.get("key"), "") or "", _str(t.get("title"), "") or "",
-                            _str(t.get("question"), "") or ""))
+    for th in _dicts(data.get("themes")):
+        themes_meta.append((_str(th.get("key"), "") or "", _str(th.get("title"), "") or "",
+                            _str(th.get("question"), "") or ""))
     if not themes_meta:
         seen = [c.section.removeprefix("theme:") for c in claims if c.section.startswith("theme:")]
         known = {k for k, _, _ in profile_themes}
@@ -372,6 +385,8 @@ def _build(data: dict[str, Any], texts: dict[int, str], profile_themes: list[tup
     return BriefDoc(
         title=_str(data.get("title"), "Brief") or "Brief",
         audience=_str(data.get("audience")) or audience or "unknown audience",
+        language=t.language,
+        t=t,
         generated_at=_str(data.get("generated_at"), "unknown time") or "unknown time",
         engine=engine,
         model=_str(data.get("model"), "unknown") or "unknown",
@@ -393,7 +408,7 @@ def _build(data: dict[str, Any], texts: dict[int, str], profile_themes: list[tup
     )
 
 
-def load(run_dir: Path, profile_themes: list[tuple[str, str, str]] | None = None,
+def load(run_dir: Path, template_dirs: list[Path], profile_themes: list[tuple[str, str, str]] | None = None,
          audience: str | None = None) -> BriefDoc:
     """Read a run folder (brief.json + sources/N.txt) into a BriefDoc."""
     data = load_brief_json(run_dir)
@@ -404,4 +419,4 @@ def load(run_dir: Path, profile_themes: list[tuple[str, str, str]] | None = None
             ids.append(_int(d.get("id"), "source id"))
         except BadBrief:
             raise BadBrief(f"{base / 'brief.json'}: a source has no usable id") from None
-    return build(data, read_source_texts(base, ids), profile_themes, audience)
+    return build(data, read_source_texts(base, ids), template_dirs, profile_themes, audience)

@@ -85,7 +85,8 @@ class _Writer:
         self.notes.append(c)
         self._note_link(p, len(self.notes))
         if c.verified is False:
-            self.run(p, "  ⚠ unverified: " + ("; ".join(c.problems) or "no reason given"), italic=True, color=WARN)
+            self.run(p, f"  ⚠ {self.doc.t.unverified_mark}: " + ("; ".join(c.problems) or "no reason given"),
+                     italic=True, color=WARN)
 
     def para(self, style: str | None = None, text: str = "") -> Paragraph:
         """A new paragraph; the style's id is set directly (python-docx looks a style name up by scanning every
@@ -101,73 +102,80 @@ class _Writer:
         if not claims:
             self.para("List Bullet", empty)
 
+    def markdown_run(self, p: Paragraph, text: str) -> None:
+        """A catalogue message with **bold** parts kept bold and `code` marks dropped."""
+        for i, part in enumerate(text.replace("`", "").split("**")):
+            if part:
+                self.run(p, part, bold=i % 2 == 1)
+
     def build(self) -> bytes:
         doc, d = self.doc, self.d
+        t = doc.t
         d.core_properties.title = xml_text(doc.title)[:250]
         d.core_properties.subject = "Policy brief"
         d.core_properties.author = "briefing"
         d.add_paragraph(xml_text(doc.title), style="Title")
         cov = doc.coverage
-        meta = (f"Generated {doc.generated_at} for {doc.audience} · {cov['n_sources']} sources"
-                + (f", published {cov['date_from']} to {cov['date_to']}" if cov["date_from"] else "")
-                + f" · engine: {doc.engine} · model: {doc.model}")
+        meta = (t("generated", time=doc.generated_at, audience=doc.audience) + " · "
+                + t("n_sources", n=cov["n_sources"])
+                + (t("published_range", date_from=cov["date_from"], date_to=cov["date_to"]) if cov["date_from"]
+                   else "")
+                + f" · {t.engine}: {doc.engine} · {t.model}: {doc.model}")
         self.run(d.add_paragraph(), meta, italic=True, color=MUTED)
         if doc.offline:
-            p = d.add_paragraph()
-            self.run(p, "Produced offline, without an LLM. ", bold=True)
-            self.run(p, "Every statement below is a verbatim sentence from the cited source, chosen by sentence "
-                        "ranking; there is no analytic judgment by a model, and opinion is attributed to its author.")
+            self.markdown_run(d.add_paragraph(), t.offline_note)
         p = d.add_paragraph()
         self.run(p, "Citations [n] refer to the numbered sources; the small note number after them (e1, e2, …) "
                     "leads to the evidence table, which gives each statement's quote from its source.",
                  italic=True, color=MUTED, size=9)
 
-        d.add_heading("Bottom line up front", level=1)
-        self.bullets(doc.bluf, "No statement met the threshold for the bottom line.")
+        d.add_heading(xml_text(t.bluf), level=1)
+        self.bullets(doc.bluf, t.bluf_empty)
 
-        d.add_heading("Key judgments", level=1)
+        d.add_heading(xml_text(t.judgments), level=1)
         for c in doc.judgments:
             p = self.para("List Number")
             self.claim(p, c)
-            self.run(p, f" — Confidence: {c.confidence or 'low'}.", bold=True)
+            level = t.lookup("confidence_levels", c.confidence or "low")
+            self.run(p, " — " + t("confidence", level=level), bold=True)
             if c.reason:
                 self.run(p, " " + c.reason, color=MUTED)
         if not doc.judgments:
-            d.add_paragraph("No key judgments could be drawn from the sources.")
+            d.add_paragraph(xml_text(t.judgments_empty))
 
-        d.add_heading("Analysis by theme", level=1)
-        for t in doc.themes:
-            d.add_heading(xml_text(t.title), level=2)
-            self.bullets(t.claims, "The sources do not address this question.")
+        d.add_heading(xml_text(t.themes), level=1)
+        for theme in doc.themes:
+            d.add_heading(xml_text(theme.title), level=2)
+            self.bullets(theme.claims, t.theme_empty)
 
-        d.add_heading("Timeline", level=1)
+        d.add_heading(xml_text(t.timeline), level=1)
         for c in doc.timeline:
             p = self.para("List Bullet")
             self.run(p, (c.date or "undated") + " — ", bold=True)
             self.claim(p, c)
         if not doc.timeline:
-            self.para("List Bullet", "The sources give no dates that could be resolved.")
+            self.para("List Bullet", t.timeline_empty)
 
-        d.add_heading("Implications for Canada and South Korea", level=1)
-        self.bullets(doc.implications, "The sources do not discuss implications.")
-        d.add_heading("Indicators to watch", level=1)
-        self.bullets(doc.indicators, "No indicators were identified.")
+        d.add_heading(xml_text(t.implications), level=1)
+        self.bullets(doc.implications, t.implications_empty)
+        d.add_heading(xml_text(t.indicators), level=1)
+        self.bullets(doc.indicators, t.indicators_empty)
 
-        d.add_heading("Source summaries", level=1)
+        d.add_heading(xml_text(t.summaries), level=1)
         for s in doc.summaries:
             p = d.add_paragraph()
             extra = f", {s.source.published}" if s.source.published else ""
             if "machine_translated" in s.source.flags:
-                extra += "; machine-translated: wording may be unreliable"
+                extra += "; " + t.machine_translated
             if s.source.same_event_as:
-                extra += "; reports the same event as " + "".join(f"[{i}]" for i in s.source.same_event_as)
-            self.run(p, f"[{s.source.id}] {s.source.title or 'Untitled'}", bold=True)
-            self.run(p, f" ({s.stance}{extra}). ")
+                extra += "; " + t("same_event", ids="".join(f"[{i}]" for i in s.source.same_event_as))
+            self.run(p, f"[{s.source.id}] {s.source.title or t.untitled}", bold=True)
+            self.run(p, f" ({t.lookup('stances', s.stance)}{extra}). ")
             for c in s.claims:
                 self.claim(p, c)
                 self.run(p, " ")
 
-        d.add_heading("Sources", level=1)
+        d.add_heading(xml_text(t.sources), level=1)
         for src in doc.sources:
             p = d.add_paragraph()
             p.paragraph_format.left_indent = Pt(22)
@@ -177,7 +185,7 @@ class _Writer:
             self.run(p, src.where, color=MUTED, size=9)
 
         if doc.unverified:
-            d.add_heading("Claims that could not be verified", level=1)
+            d.add_heading(xml_text(t.unverified), level=1)
             for c in doc.unverified:
                 p = self.para("List Bullet")
                 self.run(p, f"{c.text} {''.join(f'[{i}]' for i in c.source_ids)} — ")
@@ -233,31 +241,32 @@ class _Writer:
     def method(self) -> None:
         doc, d = self.doc, self.d
         m = doc.method
-        d.add_heading("Method note", level=1)
-        self.para("List Bullet",
-                  f"Engine: {doc.engine}; model: {doc.model}; {m['requests']} model calls, {m['prompt_tokens']} "
-                  f"prompt and {m['completion_tokens']} completion tokens, cost ${m['cost_usd']:.4f}.")
-        self.para("List Bullet", f"Verification: {m['verified']} of {m['total_claims']} claims verified against "
-                                 f"their sources (policy: {m['policy']}).")
+        t = doc.t
+        d.add_heading(xml_text(t.method), level=1)
+        self.para("List Bullet", t("method_usage", engine=doc.engine, model=doc.model, requests=m["requests"],
+                                   prompt_tokens=m["prompt_tokens"], completion_tokens=m["completion_tokens"],
+                                   cost=f"{m['cost_usd']:.4f}"))
+        self.para("List Bullet", t("method_verification", verified=m["verified"], total=m["total_claims"],
+                                   policy=m["policy"]))
         for f in m["flagged_sources"]:
             self.para("List Bullet", f)
         for w in m["skipped"]:
-            self.para("List Bullet", f"Skipped input: {w}")
+            self.para("List Bullet", t("skipped", what=w))
         ch = doc.changes
-        d.add_heading("What changed since the last brief", level=2)
+        d.add_heading(xml_text(t.changes), level=2)
         if ch is None:
-            d.add_paragraph("This is the first brief in this output folder.")
+            d.add_paragraph(xml_text(t.changes_first))
             return
-        rows = ([f"Source added: {p}" for p in ch["added"]] + [f"Source removed: {p}" for p in ch["removed"]]
-                + [f"Source updated: {p}" for p in ch["updated"]]
-                + [f"New key judgment: {j}" for j in ch["judgments_added"]]
-                + [f"Key judgment no longer made: {j}" for j in ch["judgments_removed"]])
+        rows = ([t("source_added", path=p) for p in ch["added"]] + [t("source_removed", path=p) for p in ch["removed"]]
+                + [t("source_updated", path=p) for p in ch["updated"]]
+                + [t("judgment_added", text=j) for j in ch["judgments_added"]]
+                + [t("judgment_removed", text=j) for j in ch["judgments_removed"]])
         if not rows:
-            d.add_paragraph(xml_text(f"No sources or key judgments changed since the brief of {ch['previous']}."))
+            d.add_paragraph(xml_text(t("changes_none", previous=ch["previous"])))
             return
-        d.add_paragraph(xml_text(f"Compared with the brief of {ch['previous']}:"))
+        d.add_paragraph(xml_text(t("changes_since", previous=ch["previous"])))
         for r in rows:
-            self.para("List Bullet", r)
+            self.para("List Bullet", r.replace("`", ""))
 
 
 def render_docx(doc: BriefDoc) -> bytes:

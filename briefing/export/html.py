@@ -13,6 +13,11 @@ from briefing.templates import render_template
 HTML_TEMPLATE = "brief.html.j2"
 
 
+def plain(text: object) -> str:
+    """A catalogue message without its Markdown (**bold**, `code`), for HTML where it is escaped as text."""
+    return str(text).replace("**", "").replace("`", "")
+
+
 def csp_hash(script: object) -> str:
     """The Content-Security-Policy source expression allowing exactly this inline script."""
     digest = hashlib.sha256(str(script).encode("utf-8")).digest()
@@ -23,14 +28,14 @@ def _section_label(doc: BriefDoc, c: ClaimView) -> str:
     sec = c.section
     if sec == "key_judgments":
         n = next((i for i, j in enumerate(doc.judgments, 1) if j.k == c.k), None)
-        return f"Key judgment {n}" if n else "Key judgment"
+        return f"{doc.t.judgments} · {n}" if n else doc.t.judgments
     if sec.startswith("theme:"):
         key = sec.removeprefix("theme:")
-        return "Analysis: " + next((t.title for t in doc.themes if t.key == key), key)
+        return f"{doc.t.themes} · " + next((th.title for th in doc.themes if th.key == key), key)
     if sec.startswith("source_summary:"):
-        return "Summary of [" + sec.removeprefix("source_summary:") + "]"
-    names = {"bluf": "Bottom line up front", "timeline": "Timeline", "implications": "Implications",
-             "indicators": "Indicators to watch"}
+        return f"{doc.t.summaries} · [" + sec.removeprefix("source_summary:") + "]"
+    t = doc.t
+    names = {"bluf": t.bluf, "timeline": t.timeline, "implications": t.implications, "indicators": t.indicators}
     label = names.get(sec, sec.replace("_", " ").capitalize())
     return f"{label} ({c.date})" if sec == "timeline" and c.date else label
 
@@ -67,6 +72,8 @@ def evidence_data(doc: BriefDoc) -> dict[str, Any]:
 def render_html(doc: BriefDoc, template_dirs: list[Path]) -> str:
     """Render brief.html.j2 with the brief; every value is HTML-escaped by the template environment."""
     context: dict[str, Any] = {name: getattr(doc, name) for name in (
-        "title", "audience", "generated_at", "engine", "model", "offline", "coverage", "bluf", "judgments", "themes",
-        "timeline", "implications", "indicators", "summaries", "sources", "unverified", "method", "changes")}
-    return render_template(template_dirs, HTML_TEMPLATE, data=evidence_data(doc), csp_hash=csp_hash, **context)
+        "title", "audience", "language", "t", "generated_at", "engine", "model", "offline", "coverage", "bluf",
+        "judgments", "themes", "timeline", "implications", "indicators", "summaries", "sources", "unverified",
+        "method", "changes")}
+    return render_template(template_dirs, HTML_TEMPLATE, data=evidence_data(doc), csp_hash=csp_hash, plain=plain,
+                           **context)
