@@ -13,6 +13,7 @@ from pathlib import Path
 import html5lib
 import pytest
 from docx import Document
+from llm_server import LLMServer
 
 from briefing.config import load_settings
 from briefing.export import document, export_run
@@ -396,3 +397,35 @@ def test_html_and_docx_headings_follow_the_brief_language(tmp_path: Path) -> Non
     doc = Document(str(result.run_dir / "brief.docx"))
     headings = [p.text for p in doc.paragraphs if p.style.name.startswith("Heading")]
     assert headings[:2] == [t.bluf, t.judgments] and t.sources in headings
+
+
+def test_llm_brief_with_sentence_evidence_exports(tmp_path: Path) -> None:
+    """LLM claims rest on cited sentences (sentence_ids, spans filled by the engine): each is marked on the page."""
+    with LLMServer() as srv:
+        settings = load_settings(None, {"run.sources": [str(SEEDS)], "run.out": str(tmp_path / "out"),
+                                        "run.engine": "llm", "llm.model": "test-model",
+                                        "llm.base_url": srv.base_url, "llm.api_key": "test-key",
+                                        "run.formats": ["html", "docx"]}, environ={}, dotenv_path=None)
+        result = run(settings, Reporter())
+    assert isinstance(result, RunResult)
+    html = (result.run_dir / "brief.html").read_text(encoding="utf-8")
+    strict_parse(html)
+    blob = re.search(r'<script type="application/json" id="brief-data">(.*?)</script>', html, re.S)
+    assert blob
+    payload = json.loads(blob.group(1))
+    data = json.loads(result.brief_json.read_text(encoding="utf-8"))
+    texts = {s["id"]: (result.run_dir / "sources" / f"{s['id']}.txt").read_text(encoding="utf-8")
+             for s in data["sources"]}
+    checked = 0
+    for k, c in enumerate(data["claims"]):
+        by_src: dict[int, list[str]] = {}
+        for ev in c["evidence"]:
+            if ev.get("span"):
+                by_src.setdefault(ev["source_id"], []).append(texts[ev["source_id"]][ev["span"][0]:ev["span"][1]])
+        for sid, cited in by_src.items():
+            passages = payload["claims"][str(k)]["evidence"][str(sid)]["passages"]
+            marked = " ".join(t for p in passages for t, hl in p["segments"] if hl)
+            assert all(q in marked for q in cited)
+            checked += len(cited)
+    assert checked >= len(data["claims"]) // 2
+    Document(str(result.run_dir / "brief.docx"))
