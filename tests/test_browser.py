@@ -255,3 +255,27 @@ def test_pdf_export_prints_the_page(seeds_run: RunResult, tmp_path: Path) -> Non
     [pdf] = export_run(seeds_run.run_dir, ["pdf"], search_path(None), dest=tmp_path)
     data = pdf.read_bytes()
     assert data.startswith(b"%PDF") and data.count(b"/Type /Page") - data.count(b"/Type /Pages") >= 2
+
+
+def test_llm_rendering_of_a_korean_source_sits_beside_the_original(browser: Browser, tmp_path: Path) -> None:
+    from llm_server import LLMServer
+    from test_language_llm import HANGUL, corpus, korean_id, llm_run
+
+    with LLMServer() as srv:
+        result = llm_run(corpus(tmp_path), tmp_path / "out", srv, "en")
+    data = json.loads(result.brief_json.read_text(encoding="utf-8"))
+    kid = korean_id(data)
+    k, ev = next((k, ev) for k, c in enumerate(data["claims"]) for ev in c["evidence"]
+                 if ev["source_id"] == kid and ev.get("translation") and ev.get("span") and kid in c["source_ids"])
+    html = result.run_dir / "brief.html"
+    w = Watched(browser)
+    page = w.open(html)
+    link = page.locator(f'a.cite[data-claim="{k}"][data-source="{kid}"]')
+    link.first.click()
+    cols = page.locator("#evidence .ev-side .ev-col")
+    assert cols.count() == 2
+    original = cols.nth(0).locator("mark.cited").first.inner_text()
+    assert HANGUL.search(original)
+    assert ev["translation"] in cols.nth(1).inner_text()
+    w.assert_quiet(html)
+    w.close()
