@@ -79,7 +79,7 @@ def floor(records: list[Record], latency: float, per_token: float) -> dict[str, 
     ok = sorted((r for r in records if r.status == 200 and r.path.endswith("/chat/completions")),
                 key=lambda r: r.start)
     levels: list[list[Record]] = []
-    order = ["summarize", "reduce", "synthesize_reduce", "repair", "synthesize", "other", None]
+    order = ["summarize", "reduce", "synthesize_reduce", "repair", "synthesize", "judge", "other", None]
     for task in order:
         group = [r for r in ok if r.task == task]
         while group:
@@ -92,28 +92,61 @@ def floor(records: list[Record], latency: float, per_token: float) -> dict[str, 
     return {"depth": len(levels), "seconds": round(sum(x["seconds"] for x in per_level), 3), "levels": per_level}
 
 
-def _settings(sources: Path, out: Path, base_url: str, concurrency: int) -> Any:
+def _settings(sources: Path, out: Path, base_url: str, concurrency: int, judge: bool = False) -> Any:
     out.parent.mkdir(parents=True, exist_ok=True)
     cfg = out.parent / "bench.toml"
     cfg.write_text("", encoding="utf-8")  # hermetic: ignore any briefing.toml in the working directory
     return load_settings(cfg, {"run.sources": [str(sources)], "run.out": str(out), "run.engine": "llm",
                                "llm.base_url": base_url, "llm.api_key": "x", "llm.model": MODEL,
-                               "llm.concurrency": concurrency}, environ={}, dotenv_path=None)
+                               "llm.concurrency": concurrency, "verify.judge": judge}, environ={},
+                         dotenv_path=None)
 
 
 def _counters(srv: LLMServer) -> dict[str, int]:
     return {"requests": srv.requests, "prompt_tokens": srv.prompt_tokens, "completion_tokens": srv.completion_tokens}
 
 
-def run_ours(articles: Path, work: Path, latency: float, per_token: float, concurrency: int) -> dict[str, Any]:
-    """One fresh run of our pipeline (engine llm) against a new loopback server."""
+def by_task(records: list[Record]) -> dict[str, dict[str, int]]:
+    """Requests and tokens of the successful completions per task (summarize, synthesize, judge, ...)."""
+    out: dict[str, dict[str, int]] = {}
+    for r in records:
+        if r.status == 200 and r.path.endswith("/chat/completions"):
+            t = out.setdefault(r.task or "other", {"requests": 0, "prompt_tokens": 0, "completion_tokens": 0})
+            t["requests"] += 1
+            t["prompt_tokens"] += r.prompt_tokens
+            t["completion_tokens"] += r.completion_tokens
+    return out
+
+
+def judge_share(tasks: dict[str, dict[str, int]]) -> dict[str, float] | None:
+    """The model judge's share of prompt tokens, completion tokens and cost (gpt-4o-mini list prices)."""
+    if "judge" not in tasks:
+        return None
+    price = {"prompt_tokens": 0.15, "completion_tokens": 0.60}  # USD per million tokens
+
+    def cost(t: dict[str, int]) -> float:
+        return sum(t[k] * p for k, p in price.items())
+
+    j = tasks["judge"]
+    total = {k: sum(t[k] for t in tasks.values()) for k in price}
+    return {"prompt": round(j["prompt_tokens"] / total["prompt_tokens"], 3),
+            "completion": round(j["completion_tokens"] / total["completion_tokens"], 3),
+            "cost": round(cost(j) / cost(total), 3), "cost_added_vs_no_judge": round(cost(j) / (cost(total) - cost(j)),
+                                                                                        3)}
+
+
+def run_ours(articles: Path, work: Path, latency: float, per_token: float, concurrency: int,
+             judge: bool = False) -> dict[str, Any]:
+    """One fresh run of our pipeline (engine llm) against a new loopback server (with the model judge if asked)."""
     with BenchServer(latency=latency, per_token=per_token) as srv:
-        settings = _settings(articles, work / "out", srv.base_url, concurrency)
+        settings = _settings(articles, work / "out", srv.base_url, concurrency, judge)
         t = time.perf_counter()
         result = run(settings, Reporter())
         wall = time.perf_counter() - t
         out = {"wall_s": round(wall, 3), **_counters(srv), "max_in_flight": srv.max_in_flight,
-               "floor": floor(srv.records, latency, per_token)}
+               "floor": floor(srv.records, latency, per_token), "by_task": by_task(srv.records)}
+        if judge:
+            out["judge_share"] = judge_share(out["by_task"])
     out["wall_over_floor"] = round(wall / out["floor"]["seconds"], 3)
     out["stage_timings_s"] = getattr(result, "data", {}).get("timings")
     return out
@@ -169,7 +202,7 @@ def body_tokens(articles: Path) -> tuple[int, int]:
 
 
 def run_sizes(sizes: list[int], latency: float = 0.2, per_token: float = 0.001, langchain_max: int = 50,
-              log: Any = None) -> dict[str, Any]:
+              log: Any = None, judge: bool = False) -> dict[str, Any]:
     """Ours and LangChain side by side for each N (LangChain only up to langchain_max articles)."""
     rows = []
     lc_status = langchain_status()
@@ -179,7 +212,7 @@ def run_sizes(sizes: list[int], latency: float = 0.2, per_token: float = 0.001, 
             raw_tok, body_tok = body_tokens(articles)
             if log:
                 log(f"pipeline N={n}: ours")
-            ours = run_ours(articles, Path(tmp) / f"ours-{n}", latency, per_token, max(n, 8))
+            ours = run_ours(articles, Path(tmp) / f"ours-{n}", latency, per_token, max(n, 8), judge)
             row: dict[str, Any] = {"n": n, "raw_tokens": raw_tok, "body_tokens": body_tok, "ours": ours,
                                    "ours_prompt_over_body": round(ours["prompt_tokens"] / body_tok, 3)}
             if lc_status is not None:
@@ -207,7 +240,7 @@ def run_sizes(sizes: list[int], latency: float = 0.2, per_token: float = 0.001, 
         else all(r["prompt_tokens_ratio"] <= 0.7 for r in rows if "prompt_tokens_ratio" in r),
     }
     return {"latency_s": latency, "per_token_s": per_token, "model": MODEL, "rows": rows, "targets": targets,
-            "langchain_skipped": lc_status}
+            "langchain_skipped": lc_status, "judge": judge}
 
 
 def run_regeneration(latency: float = 0.2, per_token: float = 0.001, seeds: Path = SEEDS) -> dict[str, Any]:

@@ -81,6 +81,12 @@ def table(results: dict[str, Any]) -> str:
                              r["speedup_vs_langchain"], r["prompt_tokens_ratio"]])
         rows(["run", "wall s", "floor s", "wall/floor", "requests", "prompt tok", "compl tok", "prompt/body tok",
               "ours faster x", "ours/LC prompt"], body)
+        for r in p["rows"]:
+            share = r["ours"].get("judge_share")
+            if share:
+                lines.append(f"model judge at N={r['n']}: {share['prompt']:.0%} of prompt tokens, "
+                             f"{share['completion']:.0%} of completion tokens, {share['cost']:.0%} of the cost "
+                             f"(+{share['cost_added_vs_no_judge']:.0%} over a run without it; gpt-4o-mini prices)")
         lines.append("body tok = cleaned article text: " + ", ".join(
             f"N={r['n']}: {r['body_tokens']} (raw files {r['raw_tokens']})" for r in p["rows"]))
         lines.append("")
@@ -119,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--budget", type=int, default=512, help="chunk token budget")
     ap.add_argument("--latency", type=float, default=0.2, help="server seconds per request")
     ap.add_argument("--per-token", type=float, default=0.001, help="server seconds per output token")
+    ap.add_argument("--judge", action="store_true", help="pipeline: run ours with the model judge (--judge) and "
+                    "report its share of tokens and cost")
     ap.add_argument("--no-peers", action="store_true", help="chunking: skip LangChain/semchunk/chonkie")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "latest.json"))
     args = ap.parse_args(argv)
@@ -143,7 +151,8 @@ def main(argv: list[str] | None = None) -> int:
         results["chunking"] = chunking.run(args.chunk_mb or (1.0 if quick else 10.0), args.budget, reps,
                                            peers=not args.no_peers)
     if "pipeline" in sections:
-        results["pipeline"] = pipeline.run_sizes(sizes, args.latency, args.per_token, args.langchain_max, log)
+        results["pipeline"] = pipeline.run_sizes(sizes, args.latency, args.per_token, args.langchain_max, log,
+                                                 args.judge)
     if "regeneration" in sections:
         log("regeneration")
         results["regeneration"] = pipeline.run_regeneration(args.latency, args.per_token)

@@ -69,7 +69,7 @@ def _run_overrides(**kw: Any) -> dict[str, Any]:
         "out": "run.out", "engine": "run.engine", "prompts": "run.prompts", "verify_policy": "run.verify_policy",
         "keep": "run.keep", "model": "llm.model", "base_url": "llm.base_url", "context_window": "llm.context_window",
         "concurrency": "llm.concurrency", "max_cost": "llm.max_cost", "feed_limit": "run.feed_limit",
-        "since": "run.since", "language": "profile.language",
+        "since": "run.since", "language": "profile.language", "judge": "verify.judge",
         "formats": "run.formats",
     }
     out = {keys[k]: v for k, v in kw.items() if k in keys}
@@ -102,6 +102,9 @@ def run_options(f: F) -> F:
                      help="Directory searched first for prompt and brief templates."),
         click.option("--verify-policy", type=click.Choice(["flag", "drop"]),
                      help="Unverifiable claims: flag (keep, marked) or drop.  [default: flag]"),
+        click.option("--judge/--no-judge", default=None, help="LLM engine: after the deterministic checks, ask the "
+                     "model whether each claim's cited sentences support it; 'not supported' flags the claim (adds "
+                     "about a third to the cost).  [default: off, or [verify] judge]"),
         click.option("--keep", type=click.IntRange(min=1), metavar="N", help="Briefs kept under the output root."),
         click.option("--feed-limit", type=click.IntRange(min=1), metavar="N",
                      help="Entries taken per RSS/Atom feed.  [default: 20]"),

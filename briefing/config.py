@@ -178,12 +178,22 @@ class LLMSettings(_Strict):
     prices: dict[str, dict[Literal["input", "output"], float]] = Field(default_factory=dict)
 
 
+class VerifySettings(_Strict):
+    """Checks beyond the deterministic verifier."""
+
+    # The model judge (LLM engine only): claims that pass the deterministic checks are sent with their cited
+    # sentences; "not supported" flags the claim. Off by default: it adds about a third to the run's cost.
+    judge: bool = False
+    judge_batch: int = Field(default=20, ge=1, description="claims per judge request")
+
+
 class Settings(_Strict):
     """All settings of a run."""
 
     profile: ProfileSettings = Field(default_factory=ProfileSettings)
     run: RunSettings = Field(default_factory=RunSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
+    verify: VerifySettings = Field(default_factory=VerifySettings)
 
     def to_profile(self) -> Profile:
         """The typed profile handed to engines."""

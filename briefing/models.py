@@ -170,6 +170,7 @@ class Claim:
     problems: list[str] = field(default_factory=list)  # why verification failed
     # citations the engine could not resolve ("note 3.99", "sentence 'x'"): kept so the verify stage flags the claim
     unresolved: list[str] = field(default_factory=list)
+    judge: str | None = None  # the model judge's verdict ("supported", "partly: reason", ...), when it ran
 
 
 @dataclass

@@ -31,6 +31,7 @@ from briefing.synthesize import flatten, synthesize
 from briefing.templates import search_path
 from briefing.tokens import count_tokens
 from briefing.verify.claims import apply_policy, verify_claims
+from briefing.verify.judge import JudgeReport, judge_claims
 
 Say = Callable[[str], None]
 
@@ -120,6 +121,26 @@ def _drop_unverified(synthesis: Synthesis, summaries: list[SourceSummary]) -> No
     synthesis.indicators = kept(synthesis.indicators)
     for s in summaries:
         s.claims = kept(s.claims)
+
+
+def _judge(settings: Settings, engine: Engine, claims: list[Claim], sources: dict[int, Source], out_root: Path,
+           dirs: list[Path], report: Reporter) -> JudgeReport | None:
+    """Run the model judge when asked for and the engine has one; its failure keeps the deterministic verdicts."""
+    if not settings.verify.judge:
+        return None
+    if not callable(getattr(engine, "judge", None)):
+        report.info(f"model judge skipped: the {engine.name} engine has no model to ask")
+        return None
+    report.info("model judge: checking the verified claims against their cited sentences")
+    with Cache(out_root / ".cache" / "cache.sqlite") as cache:
+        judged = judge_claims(engine, claims, sources, cache, engine_key(engine, settings, dirs))  # type: ignore[arg-type]
+    if judged.error:
+        report.warn(f"model judge failed, the deterministic verdicts stand: {judged.error}")
+    elif judged.judged:
+        report.info(f"model judge: {judged.judged} claim(s) judged ({judged.cached} from the cache), "
+                    f"{judged.flagged} not supported, {judged.partly} partly supported"
+                    + (f"; no verdict for {judged.missing}" if judged.missing else ""))
+    return judged
 
 
 def _flag_notes(sources: list[Source], t: Messages) -> list[str]:
@@ -229,6 +250,9 @@ def _run(settings: Settings, report: Reporter, engine: Engine | None = None,
         verified, total = verified + summary_counts[0][0], total + summary_counts[0][1]
     else:
         verified, total = verify_claims([c for _, c in claims], by_id)
+    judged = _judge(settings, engine, [c for _, c in claims], by_id, out_root, dirs, report)
+    if judged is not None:
+        verified = sum(c.verified is True for _, c in claims)
     unverified = apply_policy([c for _, c in claims], settings.run.verify_policy)[1]
     if unverified:
         report.warn(f"{len(unverified)} of {total} claims could not be verified against their sources")
@@ -291,7 +315,8 @@ def _run(settings: Settings, report: Reporter, engine: Engine | None = None,
                        "actors": s.actors, "key_points": [asdict(c) for c in s.key_points],
                        "events": [asdict(c) for c in s.events]} for s in summaries],
         "claims": [_claim_json(sec, c) for sec, c in claims],
-        "verification": {"verified": verified, "total": total, "policy": settings.run.verify_policy},
+        "verification": {"verified": verified, "total": total, "policy": settings.run.verify_policy,
+                         **({"judge": asdict(judged)} if judged is not None else {})},
         "usage": usage,
         "timings": timings,
         "skipped": skipped,

@@ -9,7 +9,7 @@ from briefing.config import Settings
 from briefing.errors import TemplateError
 from briefing.templates import locate, packaged_dir, search_path
 
-TASKS = ("summarize", "reduce", "synthesize", "synthesize_reduce", "repair")
+TASKS = ("summarize", "reduce", "synthesize", "synthesize_reduce", "repair", "judge")
 
 
 def dirs_for(settings: Settings, prompts_dir: str | Path | None = None) -> list[Path]:
@@ -74,6 +74,10 @@ def render(settings: Settings, name: str, source_file: str, dirs: list[Path]) ->
 
             call = _Call("repair", "repair", "source_summary", "", src.id,
                          {"error": "invalid JSON", "output": '{"summary": [', "target_schema": "source_summary"})
+    elif task == "judge":
+        sents = [s for s in src.sentences if len(s.text) >= 20][:3]
+        call = engine._judge_call([{"id": k, "text": s.text, "sentences": [{"source_id": src.id, "text": s.text}]}
+                                   for k, s in enumerate(sents, 1)])
     else:
         sents = [s for s in src.sentences if len(s.text) >= 20][:3]
         summ = SourceSummary(src.id, [Claim(s.text, [src.id], sentence_evidence(src, [s.id])) for s in sents],

@@ -387,6 +387,42 @@ def condense(system: str, user: str) -> dict[str, Any]:
     return {"notes": out}
 
 
+_JUDGE_CLAIM = re.compile(r"^(\d+)\. (.*)$")
+_JUDGE_SENTENCE = re.compile(r"^   \[(\d+)\] (.*)$")
+_OUR_LABELS = re.compile(r"\b(?:The article reports|Key point|Event|Implication|Watch for|Also):")
+_NEGATION = re.compile(r"\b(?:not|never|no)\b|n't\b", re.I)
+
+
+def judge(user: str) -> dict[str, Any]:
+    """A careful judge: "not supported" when a number, name or negation of the claim is not in its sentences, or
+    the sentences share few words with it; else "supported"."""
+    claims: list[tuple[int, str, list[str]]] = []
+    for line in user.split("<claims>", 1)[-1].split("</claims>", 1)[0].splitlines():
+        if m := _JUDGE_CLAIM.match(line):
+            claims.append((int(m.group(1)), m.group(2), []))
+        elif (m := _JUDGE_SENTENCE.match(line)) and claims:
+            claims[-1][2].append(m.group(2))
+    verdicts = []
+    for cid, text, sents in claims:
+        claim = _OUR_LABELS.sub(" ", text)
+        evidence = " ".join(sents)
+        reason = ""
+        if not sents:
+            reason = "no cited sentence"
+        elif any(n not in evidence for n in _NUM.findall(claim)):
+            reason = "number not in the sentences"
+        elif any(n not in evidence for n in _NAME.findall(claim) if n not in _NOT_NAMES):
+            reason = "name not in the sentences"
+        elif len(_NEGATION.findall(claim)) > len(_NEGATION.findall(evidence)) or (
+                len(_words(evidence) - _words(claim)) <= 2 and _NEGATION.search(evidence)
+                and not _NEGATION.search(claim)):  # a negation added, or dropped from a restated sentence
+            reason = "negation differs"
+        elif len(_words(claim) & _words(evidence)) < 0.5 * len(_words(claim)):
+            reason = "the sentences do not say this"
+        verdicts.append({"id": cid, "label": "not supported" if reason else "supported", "reason": reason})
+    return {"verdicts": verdicts}
+
+
 def merge(user: str) -> dict[str, Any]:
     """Reduce step: merge the partial summaries found in <partial> blocks."""
     parts = [json.loads(p) for p in re.findall(r"<partial n=\"\d+\">\n(.*?)\n</partial>", user, re.S)]
@@ -556,6 +592,8 @@ class LLMServer:
             if p:
                 with self._lock:
                     self.written[int(p.group(1))] = Written(summary_notes(data))
+        elif "<claims>" in user:
+            task, data = "judge", judge(user)
         elif "<notes>" in user and "condense" in system.lower():
             task, data = "synthesize_reduce", condense(system, user)
         elif "<notes>" in user:

@@ -38,8 +38,8 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 ESTIMATED_STATEMENTS = 4  # summary statements per summary (3-5), written by the model
-ESTIMATED_EXTRACTS = 5  # key points and events per summary: article sentences, shown verbatim to the synthesis
-STATEMENT_SHARE = 0.5  # share of a summary's completion tokens that its statements' texts take
+ESTIMATED_EXTRACTS = 4  # key points and events per summary: article sentences, shown verbatim to the synthesis
+STATEMENT_SHARE = 0.4  # share of a summary's completion tokens that its statements' texts take
 MESSAGE_OVERHEAD = 9  # chat framing tokens of a system + user request (3 per message + 3 to prime the reply)
 
 
@@ -134,7 +134,7 @@ def _retry_after(headers: Any) -> float | None:
 
 def _neutralise(text: str) -> str:
     """Defuse delimiter tags inside untrusted text so it cannot close its <article> (or notes) block."""
-    return re.sub(r"<(/?)\s*(article|partials?|notes|reply)\b", r"<\1 \2", text, flags=re.I)
+    return re.sub(r"<(/?)\s*(article|partials?|notes|reply|claims)\b", r"<\1 \2", text, flags=re.I)
 
 
 def numbered(source: Source, start: int = 0, end: int | None = None) -> str:
@@ -319,6 +319,8 @@ class LLMEngine:
             return min(cap, 160 + min(n, 6000) // 16)
         if stage == "map":
             return min(cap, 100 + n // 16)
+        if stage == "judge":  # n claims: id and label, a few words of reason for some
+            return min(cap, 10 + 15 * n)
         return min(cap, 400 + 150 * n)
 
     # ----- transport -----------------------------------------------------------------------------------------
@@ -746,6 +748,69 @@ class LLMEngine:
             out.append({"heading": f"Theme: {titles.get(key, 'Other')}", "claims": claims, "source_ids": cited_ids})
         return out
 
+    # ----- model judge ---------------------------------------------------------------------------------------
+
+    def _judge_call(self, items: list[dict[str, Any]]) -> _Call:
+        claims = [{"id": it["id"], "text": _neutralise(" ".join(str(it["text"]).split())),
+                   "sentences": [{"source_id": x["source_id"], "text": _neutralise(" ".join(str(x["text"]).split()))}
+                                 for x in it["sentences"]]} for it in items]
+        return _Call("judge", "judge", "judge", f"model judge ({len(items)} claims)", None, {"claims": claims})
+
+    def judge_batches(self, items: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+        """Claims in batches of verify.judge_batch, split further where a batch's prompt would not fit."""
+        size = self.settings.verify.judge_batch
+        out: list[list[dict[str, Any]]] = []
+        for i in range(0, len(items), size):
+            batch: list[dict[str, Any]] = []
+            for it in items[i:i + size]:
+                if batch and not self._fits(self._judge_call(batch + [it])):
+                    out.append(batch)
+                    batch = []
+                batch.append(it)
+            out.append(batch)
+        return [b for b in out if b]
+
+    def judge(self, items: list[dict[str, Any]]) -> dict[int, tuple[str, str]]:
+        """The model judge: claim id -> (label, reason) for claims {id, text, sentences: [{source_id, text}]}.
+
+        A claim the model gives no verdict for is missing from the result. Raises EngineError (or
+        BudgetExceededError) when a request fails: the caller keeps the deterministic verdicts.
+        """
+        return self._run(lambda: self.ajudge(items))
+
+    async def ajudge(self, items: list[dict[str, Any]]) -> dict[int, tuple[str, str]]:
+        """Async form of judge()."""
+        batches = self.judge_batches(items)
+        async with self._session() as client:
+            results = await _all([self._request(client, self._judge_call(b)) for b in batches])
+        out: dict[int, tuple[str, str]] = {}
+        for batch, data in zip(batches, results, strict=True):
+            ids = {it["id"] for it in batch}
+            out.update({k: v for k, v in parse.to_verdicts(data).items() if k in ids})
+        return out
+
+    def _judge_estimate(self, stage: dict[str, Any], sources: list[Source], synth_claims: int) -> None:
+        """Judge requests for the expected claims: each source's statements and the synthesis claims, each with
+        filler text and real sentences of its source (two for a synthesis claim)."""
+        items: list[dict[str, Any]] = []
+        for s in sources:
+            sents = [x for x in s.sentences if len(x.text) >= 20] or s.sentences
+            words = max(1, int(self._expected_completion("summarize", s.tokens) * STATEMENT_SHARE
+                               / ESTIMATED_STATEMENTS))
+            for k in range(ESTIMATED_STATEMENTS):
+                x = sents[(k * 3) % len(sents)] if sents else None
+                items.append({"id": len(items) + 1, "text": " ".join(["word"] * words),
+                              "sentences": [{"source_id": s.id, "text": x.text}] if x else []})
+        for k in range(synth_claims):
+            s = sources[k % len(sources)]
+            texts = [x.text for x in s.sentences if len(x.text) >= 20][:2] or [x.text for x in s.sentences[:2]]
+            items.append({"id": len(items) + 1, "text": " ".join(["word"] * 20),
+                          "sentences": [{"source_id": s.id, "text": t} for t in texts]})
+        for batch in self.judge_batches(items):
+            stage["requests"] += 1
+            stage["prompt_tokens"] += self._prompt_tokens(*self._render(self._judge_call(batch)))
+            stage["completion_tokens"] += self._expected_completion("judge", len(batch))
+
     # ----- dry run -------------------------------------------------------------------------------------------
 
     def estimate(self, sources: list[Source], chunks: dict[int, list[Chunk]], profile: Profile) -> dict[str, Any]:
@@ -753,8 +818,9 @@ class LLMEngine:
         self._profile = profile
         llm = self.settings.llm
         budget = self.chunk_budget()
+        names = ("summarize", "synthesize", "judge") if self.settings.verify.judge else ("summarize", "synthesize")
         stages: dict[str, dict[str, Any]] = {s: {"requests": 0, "prompt_tokens": 0, "completion_tokens": 0}
-                                             for s in ("summarize", "synthesize")}
+                                             for s in names}
         summ = stages["summarize"]
 
         def add(stage: dict[str, Any], system: str, user: str, completion: int) -> None:
@@ -806,6 +872,8 @@ class LLMEngine:
             notes = reduced
         add(synth, *self._render(self._synth_call("synthesize", profile, meta, notes)),
             self._expected_completion("synthesize", len(sources)))
+        if "judge" in stages:  # a synthesis claim takes about 45 completion tokens
+            self._judge_estimate(stages["judge"], sources, self._expected_completion("synthesize", len(sources)) // 45)
         for st in stages.values():
             st["cost_usd"] = round(pricing.cost(self.model, st["prompt_tokens"], st["completion_tokens"],
                                                 llm.prices), 6)

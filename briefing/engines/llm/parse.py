@@ -11,6 +11,7 @@ from briefing.models import Claim, Evidence, Profile, Section, Source, SourceSum
 
 STANCES = ["news report", "opinion", "official statement", "translation", "analysis"]
 CONFIDENCE = ["low", "moderate", "high"]
+JUDGE_LABELS = ["supported", "partly", "not supported"]
 
 
 def _obj(props: dict[str, Any]) -> dict[str, Any]:
@@ -55,7 +56,15 @@ SYNTHESIS_SCHEMA: dict[str, Any] = _obj({
     "indicators": {"type": "array", "items": _CLAIM},
 })
 
-SCHEMAS = {"source_summary": SUMMARY_SCHEMA, "theme_notes": NOTES_SCHEMA, "synthesis": SYNTHESIS_SCHEMA}
+# The model judge: one verdict per claim id; "reason" is a few words ("" when supported).
+JUDGE_SCHEMA: dict[str, Any] = _obj({
+    "verdicts": {"type": "array", "items": _obj({"id": {"type": "integer"},
+                                                 "label": {"type": "string", "enum": JUDGE_LABELS},
+                                                 "reason": _STR})},
+})
+
+SCHEMAS = {"source_summary": SUMMARY_SCHEMA, "theme_notes": NOTES_SCHEMA, "synthesis": SYNTHESIS_SCHEMA,
+           "judge": JUDGE_SCHEMA}
 
 _THINK = re.compile(r"<think(?:ing)?>.*?</think(?:ing)?>", re.S | re.I)
 _THINK_OPEN = re.compile(r"<think(?:ing)?>.*", re.S | re.I)
@@ -317,4 +326,17 @@ def to_notes(data: dict[str, Any], notes: NoteIndex | None = None,
         c = _claim(item, notes, unknown)
         if c is not None and isinstance(item, dict):
             out.append((_s(item.get("theme")) or "other", c))
+    return out
+
+
+def to_verdicts(data: dict[str, Any]) -> dict[int, tuple[str, str]]:
+    """Claim id -> (label, reason) from a parsed judge answer; unknown labels and malformed entries are skipped."""
+    out: dict[int, tuple[str, str]] = {}
+    for v in _list(data.get("verdicts")):
+        if not isinstance(v, dict):
+            continue
+        ids = _ids([v.get("id")])
+        label = " ".join(_s(v.get("label")).lower().replace("_", " ").split())
+        if ids and label in JUDGE_LABELS and ids[0] not in out:
+            out[ids[0]] = (label, " ".join(_s(v.get("reason")).split())[:200])
     return out
