@@ -57,7 +57,10 @@ _INJECTION = re.compile(r"ignore (all )?previous instructions", re.I)
 _NAME = re.compile(r"(?<=[a-z,;] )[A-Z][a-z]{2,}\b")  # a capitalised word inside a sentence (not its first word)
 _NOT_NAMES = frozenset("""The This That These Those They Their There Then When While After Before However But And
     January February March April May June July August September October November December Monday Tuesday Wednesday
-    Thursday Friday Saturday Sunday""".split())
+    Thursday Friday Saturday Sunday North South East West Northern Southern Eastern Western""".split())
+# A name standing alone: a capitalised word inside a sentence whose neighbours are not capitalised ("Putin", not the
+# "North" of "North Korea"), so swapping it gives another name rather than a broken one.
+_LONE_NAME = re.compile(r"(?<=[a-z,;] )[A-Z][a-z]{3,}\b(?![ -][A-Z])")
 _AUX = re.compile(r"\b(is|are|was|were|has|have|had|will|would|can|could|should|may|might|must)\b(?! not\b)")
 _NEGATED = re.compile(r"\b(not|never|no longer)\s|n't\b")
 _PAST = re.compile(r"(?<=[a-z] )([a-z]{3,}ed|said|told|sent|held|met|made|took|gave)\b")  # a past-tense verb
@@ -201,9 +204,11 @@ def _faults_for(sid_line: tuple[int, str], lines: Lines, known: str) -> dict[str
         while str(value) in known:
             value += 101
         out["altered_number"] = {"text": t[: m.start()] + str(value) + t[m.end():], "sentences": [i]}
-    names = [n for n in _NAME.finditer(t) if n.group(0) not in _NOT_NAMES]
-    elsewhere = sorted({n.group(0) for _, u in others for n in _NAME.finditer(u)} - _NOT_NAMES
-                       - set(re.findall(r"[A-Z][a-z]+", t)))
+    names = [n for n in _LONE_NAME.finditer(t) if n.group(0) not in _NOT_NAMES]
+    near = " ".join(u for j, u in lines if i - 2 <= j <= i)  # the sentence and the two before it
+    stems = {w[:4] for w in re.findall(r"[A-Z][a-z]+", near)}  # "Korean" is no swap for "Korea"
+    elsewhere = sorted({n.group(0) for _, u in others for n in _LONE_NAME.finditer(u)
+                        if n.group(0) not in _NOT_NAMES and n.group(0)[:4] not in stems})
     if names and elsewhere:
         n = names[0]
         other = elsewhere[(i * 7) % len(elsewhere)]

@@ -10,9 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from llm_server import LLMServer
+from test_verify_e2e import key, pairs
 
+from briefing.cache import Cache
 from briefing.config import load_settings
+from briefing.engines.llm.parse import sentence_evidence
+from briefing.models import Claim, Source
 from briefing.pipeline import Reporter, RunResult, run
+from briefing.verify.judge import judge_claims
 
 ROOT = Path(__file__).parent.parent
 SEEDS = ROOT / "seeds"
@@ -31,31 +36,68 @@ def brief(srv: LLMServer, out: Path, folder: Path = SEEDS, warn: list[str] | Non
 
 
 def test_judge_flags_what_the_deterministic_checks_let_through(tmp_path: Path) -> None:
-    faulty: dict[str, str] = {}
-    flagged_by_judge: list[dict[str, Any]] = []
-    sound_flagged = sound = 0
+    planted_claims: list[dict[str, Any]] = []
+    sound: list[dict[str, Any]] = []
     for folder in (SEEDS, ARTICLES):
         with LLMServer(faults={"planted": 1.0}, plant_share=0.35, seed=1) as srv:
             result = brief(srv, tmp_path / folder.name, folder, **{"verify.judge": True})
             tasks = [r.task for r in srv.completions()]
-            planted = {p["text"]: p["kind"] for p in srv.planted}
-        faulty.update(planted)
+            planted = {key(p["text"], p["source_ids"], p["sentences"]) for p in srv.planted}
         assert tasks.count("judge") >= 1
         judge = result.data["verification"]["judge"]
         assert judge["error"] is None and judge["judged"] > 0
         for c in result.data["claims"]:
-            judged = any(p.startswith("model judge") for p in c["problems"])
-            if c["text"] in planted:
-                flagged_by_judge += [c] if judged else []
-            else:
-                sound += 1
-                sound_flagged += judged
-            if c["verified"]:
-                assert c["judge"] in ("supported", "partly") or c["judge"].startswith("partly")
-    kinds = {faulty[c["text"]] for c in flagged_by_judge}
-    assert {"swapped_name", "negation"} <= kinds, kinds  # the kinds the deterministic checks may miss
-    assert all(not c["verified"] and c["judge"].startswith("not supported") for c in flagged_by_judge)
-    assert sound_flagged <= 0.02 * sound
+            (planted_claims if key(c["text"], c["source_ids"], pairs(c)) in planted else sound).append(c)
+            if c["verified"]:  # every claim that stays verified passed the judge too
+                assert c["judge"] == "supported" or c["judge"].startswith("partly"), c
+    def by_judge(claims: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [c for c in claims if any(p.startswith("model judge") for p in c["problems"])]
+
+    caught = by_judge(planted_claims)
+    assert all(not c["verified"] and c["judge"].startswith("not supported") for c in caught)
+    assert sum(not c["verified"] for c in planted_claims) >= 0.95 * len(planted_claims)
+    assert len(by_judge(sound)) <= 0.02 * len(sound)
+
+
+class FakeJudge:
+    """An engine whose judge answers from a table (claim text -> label, reason) and records what it was sent."""
+
+    def __init__(self, answers: dict[str, tuple[str, str]]) -> None:
+        self.answers = answers
+        self.sent: list[dict[str, Any]] = []
+
+    def judge(self, items: list[dict[str, Any]]) -> dict[int, tuple[str, str]]:
+        self.sent += items
+        return {it["id"]: self.answers[it["text"]] for it in items if it["text"] in self.answers}
+
+
+def test_verdicts_flag_only_not_supported_and_only_cited_sentences_are_sent(tmp_path: Path) -> None:
+    src = Source(1, "a.txt", "Kim met Putin in 2023. They signed a treaty. Markets fell.", "0" * 64, 12)
+    sents = src.sentences
+    claims = [Claim("Kim met Putin.", [1], sentence_evidence(src, [1])),
+              Claim("They signed a defence treaty.", [1], sentence_evidence(src, [2])),
+              Claim("Kim and Putin signed nothing.", [1], sentence_evidence(src, [1, 2])),
+              Claim("No verdict for me.", [1], sentence_evidence(src, [3])),
+              Claim("Already unverified.", [1], [])]
+    for c in claims[:4]:
+        c.verified = True
+    claims[4].verified = False
+    fake = FakeJudge({"Kim met Putin.": ("supported", ""),
+                      "They signed a defence treaty.": ("partly", "defence is not stated"),
+                      "Kim and Putin signed nothing.": ("not supported", "the sentences say they signed")})
+    with Cache(tmp_path / "c.sqlite") as cache:
+        report = judge_claims(fake, claims, {1: src}, cache, "engine-1")
+        assert [it["text"] for it in fake.sent] == [c.text for c in claims[:4]]  # the unverified one is not sent
+        assert fake.sent[2]["sentences"] == [{"source_id": 1, "text": sents[0].text},
+                                             {"source_id": 1, "text": sents[1].text}]
+        assert (report.judged, report.flagged, report.partly, report.missing, report.error) == (3, 1, 1, 1, None)
+        assert [c.verified for c in claims] == [True, True, False, True, False]
+        assert claims[1].judge == "partly: defence is not stated" and claims[3].judge is None
+        assert claims[2].problems == ["model judge: not supported (the sentences say they signed)"]
+        again = [Claim(c.text, c.source_ids, c.evidence, verified=True) for c in claims[:3]]
+        fake.sent.clear()
+        cached = judge_claims(fake, again, {1: src}, cache, "engine-1")
+    assert fake.sent == [] and cached.cached == 3 and [c.verified for c in again] == [True, True, False]
 
 
 def test_unchanged_rerun_sends_no_judge_request_and_dry_run_counts_the_judge(tmp_path: Path) -> None:
