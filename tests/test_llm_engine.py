@@ -393,7 +393,11 @@ def test_summary_items_cite_sentence_ids_and_get_verbatim_quotes() -> None:
                         {"text": "No citation.", "sentences": []}],
             "key_points": [], "events": [{"date": "2024", "text": "E.", "sentences": [1]}], "actors": [],
             "stance": "news report"}
-    summ = to_summary(data, s)
+    data["key_points"] = [3, last + 7, "x"]
+    lost: list[int] = []
+    summ = to_summary(data, s, lost)
+    assert [c.text for c in summ.key_points] == [s.sentences[2].text]  # a key point is its sentence, verbatim
+    assert sorted(lost) == [0, last + 7]  # the engine warns about these: a number alone says nothing to flag
     two, unknown, bad, none = summ.claims
     assert [e.sentence_ids for e in two.evidence] == [[2], [3]]
     for e in two.evidence:
