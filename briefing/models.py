@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from briefing.sentences import Sentence, split_sentences
 
@@ -262,3 +262,14 @@ def synthesis_from_dict(d: dict[str, Any]) -> Synthesis:
         implications=[claim_from_dict(c) for c in d.get("implications", [])],
         indicators=[claim_from_dict(c) for c in d.get("indicators", [])],
     )
+
+
+class Changes(TypedDict):
+    """What changed since the previous brief in the same output folder (brief.json "changes")."""
+
+    previous: str  # generated_at of the previous brief
+    added: list[str]  # source paths
+    removed: list[str]
+    updated: list[str]
+    judgments_added: list[str]
+    judgments_removed: list[str]

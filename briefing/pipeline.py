@@ -5,14 +5,11 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from filelock import FileLock, Timeout
-
-from briefing import __version__
 from briefing.cache import Cache
 from briefing.chunk import chunk_text
 from briefing.config import Settings
@@ -21,16 +18,15 @@ from briefing.errors import BriefingError, NoUsableSourcesError
 from briefing.export import check_available, render_formats
 from briefing.ingest.clean import clean_documents
 from briefing.ingest.sources import load_raw, redact_url
-from briefing.messages import Messages
 from briefing.messages import load as load_messages
-from briefing.models import Chunk, Claim, Source, SourceSummary, Synthesis
-from briefing.render import make_attribution, render_brief
-from briefing.store import changes_since, log_run, previous_brief, write_run
+from briefing.models import Chunk, Claim, Source
+from briefing.render import BriefContent, BriefJson, brief_context, brief_json, render_brief, sources_json
+from briefing.store import changes_since, log_run, previous_brief, run_lock, write_run
 from briefing.summarize import engine_key, summarize_sources
 from briefing.synthesize import flatten, synthesize
 from briefing.templates import search_path
 from briefing.tokens import count_tokens
-from briefing.verify.claims import apply_policy, verify_claims
+from briefing.verify.claims import apply_policy, drop_unverified, verify_claims
 from briefing.verify.judge import JudgeReport, judge_claims
 
 Say = Callable[[str], None]
@@ -56,7 +52,7 @@ class RunResult:
     brief_json: Path
     run_dir: Path
     engine: str
-    data: dict[str, Any] = field(default_factory=dict)
+    data: BriefJson
 
 
 def load_sources(paths: list[str], settings: Settings, report: Reporter) -> tuple[list[Source], list[str]]:
@@ -98,31 +94,6 @@ def make_chunks(sources: list[Source], budget: int) -> dict[int, list[Chunk]]:
     return {s.id: chunk_text(s.text, budget, source_id=s.id) for s in sources}
 
 
-def _claim_json(section: str, c: Claim) -> dict[str, Any]:
-    d = asdict(c)
-    d["section"] = section
-    for ev in d["evidence"]:
-        ev["span"] = list(ev["span"]) if ev["span"] else None
-    return d
-
-
-def _drop_unverified(synthesis: Synthesis, summaries: list[SourceSummary]) -> None:
-    """The `drop` policy, section by section: unverified claims leave the brief (brief.json still lists them)."""
-
-    def kept(claims: list[Claim]) -> list[Claim]:
-        return apply_policy(claims, "drop")[0]
-
-    synthesis.bluf = kept(synthesis.bluf)
-    synthesis.judgments = kept(synthesis.judgments)
-    for t in synthesis.themes:
-        t.claims = kept(t.claims)
-    synthesis.timeline = kept(synthesis.timeline)
-    synthesis.implications = kept(synthesis.implications)
-    synthesis.indicators = kept(synthesis.indicators)
-    for s in summaries:
-        s.claims = kept(s.claims)
-
-
 def _judge(settings: Settings, engine: Engine, claims: list[Claim], sources: dict[int, Source], out_root: Path,
            dirs: list[Path], report: Reporter) -> JudgeReport | None:
     """Run the model judge when asked for and the engine has one; its failure keeps the deterministic verdicts."""
@@ -143,22 +114,6 @@ def _judge(settings: Settings, engine: Engine, claims: list[Claim], sources: dic
     return judged
 
 
-def _flag_notes(sources: list[Source], t: Messages) -> list[str]:
-    notes = []
-    for s in sources:
-        if "machine_translated" in s.flags:
-            notes.append(t("flag_machine_translated", id=s.id))
-        if "appended_content_removed" in s.flags:
-            notes.append(t("flag_appended_removed", id=s.id))
-    seen: set[int] = set()
-    for s in sources:
-        if s.same_event_as and s.id not in seen:
-            group = sorted({s.id, *s.same_event_as})
-            seen.update(group)
-            notes.append(t("flag_near_duplicates", ids="".join(f"[{i}]" for i in group)))
-    return notes
-
-
 def run(settings: Settings, report: Reporter | None = None, engine: Engine | None = None,
         dry_run: bool = False, lock_timeout: float = 600.0) -> RunResult | dict[str, Any]:
     """Run the whole pipeline under the output root's lock; returns the brief, or the estimate with dry_run."""
@@ -166,28 +121,15 @@ def run(settings: Settings, report: Reporter | None = None, engine: Engine | Non
     out_root = Path(settings.run.out)
     if dry_run:
         return _run(settings, report, engine, dry_run=True)
-    out_root.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(out_root / ".lock"))
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        report.warn(f"another run is writing to {out_root}; waiting up to {lock_timeout:.0f}s for it to finish")
+    with run_lock(out_root, lock_timeout, report.warn):
         try:
-            lock.acquire(timeout=lock_timeout)
-        except Timeout:
-            msg = f"{out_root}: another run still holds {out_root / '.lock'}; try again later"
-            log_run(out_root, {"ok": False, "error": msg})
-            raise BriefingError(msg) from None
-    try:
-        result = _run(settings, report, engine)
-    except BaseException as e:
-        log_run(out_root, {"ok": False, "error": f"{type(e).__name__}: {e}"})
-        raise
-    finally:
-        lock.release()
+            result = _run(settings, report, engine)
+        except BaseException as e:
+            log_run(out_root, {"ok": False, "error": f"{type(e).__name__}: {e}"})
+            raise
     assert isinstance(result, RunResult)
     log_run(out_root, {"ok": True, "brief": str(result.brief_md), "engine": result.engine,
-                        "usage": result.data.get("usage")})
+                       "usage": result.data.get("usage")})
     return result
 
 
@@ -257,77 +199,28 @@ def _run(settings: Settings, report: Reporter, engine: Engine | None = None,
     if unverified:
         report.warn(f"{len(unverified)} of {total} claims could not be verified against their sources")
     if settings.run.verify_policy == "drop":
-        _drop_unverified(synthesis, summaries)
+        drop_unverified(synthesis, summaries)
     t = lap("verify", t)
 
-    src_json = [{**s.to_json(), "text_path": f"sources/{s.id}.txt"} for s in sources]
-    changes = changes_since(previous_brief(out_root), src_json, synthesis.judgments)
-    dates = sorted(s.published for s in sources if s.published)
-    usage = asdict(engine.usage)
-    usage["cost_usd"] = round(usage["cost_usd"], 6)
-    generated = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-    t_msgs = load_messages(dirs, profile.language)
     title, audience, theme_titles = settings.headings()
-    context = {
-        "language": profile.language,
-        "t": t_msgs,
-        "title": title,
-        "audience": audience,
-        "generated_at": generated,
-        "engine": engine.name,
-        "model": engine.model,
-        "offline": engine.name == "extractive",
-        "coverage": {"n_sources": len(sources), "date_from": dates[0] if dates else None,
-                     "date_to": dates[-1] if dates else None},
-        "bluf": synthesis.bluf,
-        "judgments": synthesis.judgments,
-        "themes": [{"key": th.key, "title": theme_titles.get(th.key, th.title), "claims": th.claims,
-                    "question": next((q.question for q in profile.focus_questions if q.key == th.key), "")}
-                   for th in synthesis.themes],
-        "timeline": sorted(synthesis.timeline, key=lambda c: c.date or ""),
-        "implications": synthesis.implications,
-        "indicators": synthesis.indicators,
-        "summaries": [{"source": src_json[i], "stance": s.stance, "claims": s.claims}
-                      for i, s in enumerate(summaries)],
-        "sources": src_json,
-        "unverified": unverified if settings.run.verify_policy == "flag" else [],
-        "method": {**usage, "verified": verified, "total_claims": total, "policy": settings.run.verify_policy,
-                   "flagged_sources": _flag_notes(sources, t_msgs), "skipped": skipped},
-        "changes": changes,
-    }
-    context["attribution"] = make_attribution(src_json, {s.source_id: s.stance for s in summaries},
-                                              engine.name == "extractive", t_msgs)
-    markdown = render_brief(context, dirs)
+    generated = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    content = BriefContent(
+        profile=profile, messages=load_messages(dirs, profile.language), title=title, audience=audience,
+        theme_titles=theme_titles, generated_at=generated,
+        engine=engine.name, model=engine.model, offline=engine.name == "extractive", sources=sources,
+        summaries=summaries, synthesis=synthesis, claims=claims, unverified=unverified, verified=verified,
+        total=total, policy=settings.run.verify_policy, usage=engine.usage, skipped=skipped,
+        changes=changes_since(previous_brief(out_root), sources_json(sources), synthesis.judgments),
+        summaries_reused=hits, synthesis_reused=synth_hit, judge=asdict(judged) if judged is not None else None)
+    markdown = render_brief(brief_context(content), dirs)
     t = lap("render", t)
     timings["total"] = round(time.perf_counter() - t0, 3)
-    data = {
-        "version": __version__,
-        "generated_at": generated,
-        "title": title,
-        "language": profile.language,
-        "audience": audience,
-        "themes": [{"key": q.key, "title": theme_titles.get(q.key, q.title), "question": q.question}
-                   for q in profile.focus_questions],
-        "engine": engine.name,
-        "model": engine.model,
-        "sources": src_json,
-        "summaries": [{"source_id": s.source_id, "stance": s.stance, "text": " ".join(c.text for c in s.claims),
-                       "actors": s.actors, "key_points": [asdict(c) for c in s.key_points],
-                       "events": [asdict(c) for c in s.events]} for s in summaries],
-        "claims": [_claim_json(sec, c) for sec, c in claims],
-        "verification": {"verified": verified, "total": total, "policy": settings.run.verify_policy,
-                         **({"judge": asdict(judged)} if judged is not None else {})},
-        "usage": usage,
-        "timings": timings,
-        "skipped": skipped,
-        "method_notes": _flag_notes(sources, t_msgs),
-        "changes": changes,
-        "cache": {"summaries_reused": hits, "synthesis_reused": synth_hit},
-    }
+    data = brief_json(content, timings)
     texts = {s.id: s.text for s in sources}
     files: dict[str, str | bytes] = {"brief.md": markdown,
                                      "brief.json": json.dumps(data, indent=2, ensure_ascii=False)}
-    files.update(render_formats(data, texts, settings.run.formats, dirs))
+    data_dict: dict[str, Any] = dict(data)
+    files.update(render_formats(data_dict, texts, settings.run.formats, dirs))
     run_dir = write_run(out_root, files, texts, settings.run.keep)
     report.info(f"wrote {run_dir}")
     return RunResult(run_dir / "brief.md", run_dir / "brief.json", run_dir, engine.name, data)

@@ -5,11 +5,16 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from briefing.models import Claim
+from filelock import FileLock, Timeout
+
+from briefing.errors import BriefingError
+from briefing.models import Changes, Claim
 
 
 def _timestamp() -> str:
@@ -73,7 +78,7 @@ def previous_brief(out_root: Path) -> dict[str, Any] | None:
 
 
 def changes_since(previous: dict[str, Any] | None, sources: list[dict[str, Any]],
-                  judgments: list[Claim]) -> dict[str, Any] | None:
+                  judgments: list[Claim]) -> Changes | None:
     """Sources added, removed or updated (by path and content hash) and key judgments that changed."""
     if previous is None:
         return None
@@ -102,3 +107,24 @@ def log_run(out_root: Path, record: dict[str, Any]) -> None:
             f.write(json.dumps({"at": datetime.now(UTC).isoformat(), **record}, ensure_ascii=False) + "\n")
     except OSError:
         pass
+
+
+@contextmanager
+def run_lock(out_root: Path, timeout: float, warn: Callable[[str], None]) -> Iterator[None]:
+    """One run at a time per output root: a second run waits up to `timeout` seconds, then fails (and is logged)."""
+    out_root.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(out_root / ".lock"))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        warn(f"another run is writing to {out_root}; waiting up to {timeout:.0f}s for it to finish")
+        try:
+            lock.acquire(timeout=timeout)
+        except Timeout:
+            msg = f"{out_root}: another run still holds {out_root / '.lock'}; try again later"
+            log_run(out_root, {"ok": False, "error": msg})
+            raise BriefingError(msg) from None
+    try:
+        yield
+    finally:
+        lock.release()

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from briefing.errors import ConfigError
-from briefing.models import Claim, Evidence, Source
+from briefing.models import Claim, Evidence, Source, SourceSummary, Synthesis
 from briefing.verify.facts import (
     _WORD,
     _content_words,
@@ -227,6 +227,23 @@ def apply_policy(claims: list[Claim], policy: Policy) -> tuple[list[Claim], list
     unverified = [c for c in claims if c.verified is not True]
     kept = list(claims) if policy == "flag" else [c for c in claims if c.verified is True]
     return kept, unverified
+
+
+def drop_unverified(synthesis: Synthesis, summaries: list[SourceSummary]) -> None:
+    """The `drop` policy, section by section: unverified claims leave the brief (brief.json still lists them)."""
+
+    def kept(claims: list[Claim]) -> list[Claim]:
+        return apply_policy(claims, "drop")[0]
+
+    synthesis.bluf = kept(synthesis.bluf)
+    synthesis.judgments = kept(synthesis.judgments)
+    for t in synthesis.themes:
+        t.claims = kept(t.claims)
+    synthesis.timeline = kept(synthesis.timeline)
+    synthesis.implications = kept(synthesis.implications)
+    synthesis.indicators = kept(synthesis.indicators)
+    for s in summaries:
+        s.claims = kept(s.claims)
 
 
 def claim_marker(claim: Claim) -> str:
