@@ -14,6 +14,7 @@ from briefing.cache import Cache
 from briefing.chunk import chunk_text
 from briefing.config import Settings
 from briefing.engines import Engine, make_engine
+from briefing.engines.base import check_cost
 from briefing.errors import BriefingError, NoUsableSourcesError
 from briefing.export import check_available, render_formats
 from briefing.ingest.clean import clean_documents
@@ -22,7 +23,7 @@ from briefing.messages import load as load_messages
 from briefing.models import Chunk, Claim, Source
 from briefing.render import BriefContent, BriefJson, brief_context, brief_json, render_brief, sources_json
 from briefing.store import changes_since, log_run, previous_brief, run_lock, write_run
-from briefing.summarize import engine_key, summarize_sources
+from briefing.summarize import summarize_sources
 from briefing.synthesize import flatten, synthesize
 from briefing.templates import search_path
 from briefing.tokens import count_tokens
@@ -95,16 +96,16 @@ def make_chunks(sources: list[Source], budget: int) -> dict[int, list[Chunk]]:
 
 
 def _judge(settings: Settings, engine: Engine, claims: list[Claim], sources: dict[int, Source], out_root: Path,
-           dirs: list[Path], report: Reporter) -> JudgeReport | None:
+           report: Reporter) -> JudgeReport | None:
     """Run the model judge when asked for and the engine has one; its failure keeps the deterministic verdicts."""
     if not settings.verify.judge:
         return None
-    if not callable(getattr(engine, "judge", None)):
+    if engine.offline:
         report.info(f"model judge skipped: the {engine.name} engine has no model to ask")
         return None
     report.info("model judge: checking the verified claims against their cited sentences")
     with Cache(out_root / ".cache" / "cache.sqlite") as cache:
-        judged = judge_claims(engine, claims, sources, cache, engine_key(engine, settings, dirs))  # type: ignore[arg-type]
+        judged = judge_claims(engine, claims, sources, cache, engine.cache_identity())
     if judged.error:
         report.warn(f"model judge failed, the deterministic verdicts stand: {judged.error}")
     elif judged.judged:
@@ -153,20 +154,21 @@ def _run(settings: Settings, report: Reporter, engine: Engine | None = None,
     dirs = search_path(settings.run.prompts)
     if engine is None:
         engine = make_engine(settings, call_log=out_root / "calls.jsonl", prompts_dirs=dirs)
-    chunks = make_chunks(sources, engine.chunk_budget())  # type: ignore[attr-defined]
+    budget = engine.chunk_budget()
+    chunks = make_chunks(sources, budget) if budget is not None else {}
     t = lap("chunk", t)
     if dry_run:
-        return engine.estimate(sources, chunks, profile)  # type: ignore[attr-defined, no-any-return]
-    if settings.llm.max_cost is not None and hasattr(engine, "check_estimate"):
-        engine.check_estimate(engine.estimate(sources, chunks, profile))  # type: ignore[attr-defined]
+        return engine.estimate(sources, chunks, profile)
+    if settings.llm.max_cost is not None:
+        check_cost(engine.estimate(sources, chunks, profile), settings.llm.max_cost)
 
     with Cache(out_root / ".cache" / "cache.sqlite") as cache:
         report.info(f"summarizing {len(sources)} source(s) with the {engine.name} engine")
-        eid = engine_key(engine, settings, dirs)
+        eid = engine.cache_identity()
         summaries, hits = summarize_sources(
             engine, sources, chunks, profile, cache, eid,
-            progress=lambda k, n, src: report.info(f"summarized {k}/{n}: [{src.id}] {src.path}")
-            if engine.name != "extractive" else None)
+            progress=None if engine.offline else lambda k, n, src: report.info(f"summarized {k}/{n}: [{src.id}] "
+                                                                                 f"{src.path}"))
         if hits:
             report.info(f"{hits} of {len(sources)} summaries reused from the cache")
         t = lap("summarize", t)
@@ -177,14 +179,14 @@ def _run(settings: Settings, report: Reporter, engine: Engine | None = None,
         def verify_summaries() -> None:  # independent of the synthesis: done while the model writes it
             summary_counts.append(verify_claims([c for s in summaries for c in s.claims], by_id))
 
-        overlap = engine.name != "extractive"  # an LLM engine waits on the network; the offline one computes
+        # A model engine waits on the network, so the summaries are verified meanwhile; the offline one computes.
         synthesis, synth_hit = synthesize(engine, sources, summaries, profile, cache, eid,
-                                          meanwhile=verify_summaries if overlap else None)
+                                          meanwhile=None if engine.offline else verify_summaries)
         if synth_hit:
             report.info("synthesis reused from the cache (nothing changed)")
         t = lap("synthesize", t)
 
-    for w in getattr(engine, "warnings", []):
+    for w in engine.warnings:
         report.warn(w)
     claims = flatten(synthesis, summaries)
     if summary_counts:
@@ -192,7 +194,7 @@ def _run(settings: Settings, report: Reporter, engine: Engine | None = None,
         verified, total = verified + summary_counts[0][0], total + summary_counts[0][1]
     else:
         verified, total = verify_claims([c for _, c in claims], by_id)
-    judged = _judge(settings, engine, [c for _, c in claims], by_id, out_root, dirs, report)
+    judged = _judge(settings, engine, [c for _, c in claims], by_id, out_root, report)
     if judged is not None:
         verified = sum(c.verified is True for _, c in claims)
     unverified = apply_policy([c for _, c in claims], settings.run.verify_policy)[1]
@@ -207,7 +209,7 @@ def _run(settings: Settings, report: Reporter, engine: Engine | None = None,
     content = BriefContent(
         profile=profile, messages=load_messages(dirs, profile.language), title=title, audience=audience,
         theme_titles=theme_titles, generated_at=generated,
-        engine=engine.name, model=engine.model, offline=engine.name == "extractive", sources=sources,
+        engine=engine.name, model=engine.model, offline=engine.offline, sources=sources,
         summaries=summaries, synthesis=synthesis, claims=claims, unverified=unverified, verified=verified,
         total=total, policy=settings.run.verify_policy, usage=engine.usage, skipped=skipped,
         changes=changes_since(previous_brief(out_root), sources_json(sources), synthesis.judgments),

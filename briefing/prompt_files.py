@@ -52,7 +52,7 @@ def copy_for_edit(dirs: list[Path], name: str, target: Path) -> Path:
 
 def render(settings: Settings, name: str, source_file: str, dirs: list[Path]) -> str:
     """Render a prompt (both parts of a task, or one part) with a real file, loaded and cleaned as in a run."""
-    from briefing.engines.llm.engine import LLMEngine, numbered
+    from briefing.engines.llm.engine import LLMEngine
     from briefing.engines.llm.parse import sentence_evidence
     from briefing.models import Claim, SourceSummary
     from briefing.pipeline import Reporter, load_sources
@@ -64,27 +64,10 @@ def render(settings: Settings, name: str, source_file: str, dirs: list[Path]) ->
     engine = LLMEngine(settings, prompts_dirs=dirs)
     profile = settings.to_profile()
     src = sources[0]
-    if task in ("summarize", "reduce", "repair"):
-        call = engine._summary_call(src, profile, numbered(src), None)
-        if task == "reduce":
-            call = engine._reduce_call(src, profile, ['{"summary": [], "key_points": [], "events": [], '
-                                                      '"actors": [], "stance": "news report"}'])
-        if task == "repair":
-            from briefing.engines.llm.engine import _Call
-
-            call = _Call("repair", "repair", "source_summary", "", src.id,
-                         {"error": "invalid JSON", "output": '{"summary": [', "target_schema": "source_summary"})
-    elif task == "judge":
-        sents = [s for s in src.sentences if len(s.text) >= 20][:3]
-        call = engine._judge_call([{"id": k, "text": s.text, "sentences": [{"source_id": src.id, "text": s.text}]}
-                                   for k, s in enumerate(sents, 1)])
-    else:
-        sents = [s for s in src.sentences if len(s.text) >= 20][:3]
-        summ = SourceSummary(src.id, [Claim(s.text, [src.id], sentence_evidence(src, [s.id])) for s in sents],
-                             "news report")
-        meta, notes = engine._notes(sources, [summ])
-        call = engine._synth_call(task, profile, meta, notes)
-    system, user = engine._render(call)
+    sents = [s for s in src.sentences if len(s.text) >= 20][:3]
+    summ = SourceSummary(src.id, [Claim(s.text, [src.id], sentence_evidence(src, [s.id])) for s in sents],
+                         "news report")
+    system, user = engine.messages(task, sources, profile, [summ])
     parts = {"system": system, "user": user}
     if part:
         return parts[part]

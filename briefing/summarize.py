@@ -2,36 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import asdict
-from pathlib import Path
 
-from briefing import __version__
 from briefing.cache import Cache, digest
-from briefing.config import Settings
 from briefing.engines.base import Engine
 from briefing.models import Chunk, Profile, Source, SourceSummary, summary_from_dict
-
-
-def engine_key(engine: Engine, settings: Settings, template_dirs: list[Path]) -> str | None:
-    """What makes an engine's output reproducible: model, generation settings and the prompt files that resolve.
-
-    None for engines not worth caching (the extractive engine is free and ranks sentences corpus-wide).
-    """
-    key = getattr(engine, "cache_key", None)
-    if callable(key):
-        return str(key())
-    if engine.name == "extractive":
-        return None
-    prompts = {}
-    for d in reversed(template_dirs):  # first directory wins, as in the template loader
-        for f in d.glob("*.j2"):
-            if f.name != "brief.md.j2":
-                prompts[f.name] = hashlib.sha256(f.read_bytes()).hexdigest()
-    llm = settings.llm
-    return digest(__version__, engine.name, engine.model, llm.base_url, llm.temperature, llm.context_window,
-                  llm.max_output_tokens, prompts)
 
 
 def summary_key(engine_id: str, source: Source, profile: Profile) -> str:
@@ -62,8 +38,8 @@ def summarize_sources(engine: Engine, sources: list[Source], chunks: dict[int, l
                       progress: Callable[[int, int, Source], None] | None = None) -> tuple[list[SourceSummary], int]:
     """Per-source summaries in source order, and how many came from the cache.
 
-    Each new summary is cached as soon as the engine reports it (engines may offer an `on_summary` hook), so a
-    run that fails half-way resumes from there.
+    Each new summary is cached as soon as the engine reports it (its `on_summary` argument), so a run that fails
+    half-way resumes from there.
     """
     if not sources:
         return [], 0
@@ -91,9 +67,7 @@ def summarize_sources(engine: Engine, sources: list[Source], chunks: dict[int, l
             progress(len(stored), len(todo), by_id[summary.source_id])
 
     if todo:
-        if hasattr(engine, "on_summary"):
-            engine.on_summary = store
-        fresh = engine.summarize(todo, {s.id: chunks.get(s.id, []) for s in todo}, profile)
+        fresh = engine.summarize(todo, {s.id: chunks.get(s.id, []) for s in todo}, profile, on_summary=store)
         for summary in fresh:
             done[summary.source_id] = summary
             store(summary)

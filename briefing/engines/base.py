@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
+from briefing.errors import BudgetExceededError
 from briefing.models import Chunk, Profile, Source, SourceSummary, Synthesis, Usage
+
+OnSummary = Callable[[SourceSummary], None]
 
 
 class Engine(Protocol):
@@ -17,11 +21,39 @@ class Engine(Protocol):
     name: str  # "extractive" or "llm"
     model: str  # model name, or a description of the offline method
     usage: Usage  # accumulated over the engine's lifetime
+    offline: bool  # no model: free, nothing to wait on or cache, and the brief says its sentences are verbatim
+    warnings: list[str]  # what the run should report once the engine is done (e.g. a source lost in condensing)
 
-    def summarize(self, sources: list[Source], chunks: dict[int, list[Chunk]], profile: Profile) -> list[SourceSummary]:
-        """One summary per source, in the order given."""
+    def chunk_budget(self) -> int | None:
+        """Article tokens per chunk, or None when the engine reads whole sources (the run then skips chunking)."""
+        ...
+
+    def cache_identity(self) -> str | None:
+        """What makes the engine's output reproducible (model, settings, prompt files); None: do not cache it."""
+        ...
+
+    def estimate(self, sources: list[Source], chunks: dict[int, list[Chunk]], profile: Profile) -> dict[str, Any]:
+        """Calls, tokens and cost per stage, as `run --dry-run` shows them; sends nothing."""
+        ...
+
+    def summarize(self, sources: list[Source], chunks: dict[int, list[Chunk]], profile: Profile,
+                  on_summary: OnSummary | None = None) -> list[SourceSummary]:
+        """One summary per source, in the order given; `on_summary` is told of each one as soon as it is done."""
         ...
 
     def synthesize(self, sources: list[Source], summaries: list[SourceSummary], profile: Profile) -> Synthesis:
         """Cross-source synthesis on the profile's focus questions."""
         ...
+
+    def judge(self, items: list[dict[str, Any]]) -> dict[int, tuple[str, str]]:
+        """The model judge (verify.judge): claim id -> (label, reason) for {id, text, sentences}; never asked of
+        an offline engine."""
+        ...
+
+
+def check_cost(estimate: dict[str, Any], limit: float | None) -> None:
+    """Refuse to start (BudgetExceededError) when an engine's estimated cost is over --max-cost."""
+    if limit is not None and estimate["cost_usd"] > limit:
+        raise BudgetExceededError(f"estimated cost ${estimate['cost_usd']:.4f} ({estimate['requests']} requests, "
+                                  f"{estimate['prompt_tokens']} prompt tokens) is over --max-cost ${limit:.4f}; "
+                                  "not starting")

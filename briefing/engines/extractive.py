@@ -7,8 +7,10 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from briefing.config import Settings
+from briefing.engines.base import OnSummary
 from briefing.models import (
     Chunk,
     Claim,
@@ -94,21 +96,31 @@ class ExtractiveEngine:
 
     name = "extractive"
     model = "extractive (offline, no LLM)"
+    offline = True
 
     def __init__(self, settings: Settings, summary_sentences: int = 3, section_claims: int = 4) -> None:
         self.settings = settings
         self.usage = Usage()
+        self.warnings: list[str] = []
         self.summary_sentences = summary_sentences
         self.section_claims = section_claims
         self._sents: dict[int, list[_Sent]] = {}
         self._indexed: list[tuple[int, str, int]] = []
         self._idf: dict[str, float] = {}
 
-    def chunk_budget(self) -> int:
-        """The extractive engine reads whole sources; chunks only matter for reporting."""
-        return 2048
+    def chunk_budget(self) -> None:
+        """None: the extractive engine reads whole sources, so the run does not chunk them."""
+        return None
 
-    def estimate(self, sources: list[Source], chunks: dict[int, list[Chunk]], profile: Profile) -> dict[str, object]:
+    def judge(self, items: list[dict[str, Any]]) -> dict[int, tuple[str, str]]:
+        """No model to judge with: the pipeline does not ask an offline engine (an empty verdict list if it did)."""
+        return {}
+
+    def cache_identity(self) -> None:
+        """None: not worth caching (free, and it ranks sentences corpus-wide, so one new source changes all)."""
+        return None
+
+    def estimate(self, sources: list[Source], chunks: dict[int, list[Chunk]], profile: Profile) -> dict[str, Any]:
         """A dry run of the extractive engine costs nothing."""
         zero = {"requests": 0, "prompt_tokens": 0, "completion_tokens": 0, "cost_usd": 0.0}
         return {"engine": self.name, "model": self.model, "stages": {"summarize": dict(zero), "synthesize": dict(zero)},
@@ -208,7 +220,8 @@ class ExtractiveEngine:
 
     # -- Engine protocol --------------------------------------------------------------------------------------
 
-    def summarize(self, sources: list[Source], chunks: dict[int, list[Chunk]], profile: Profile) -> list[SourceSummary]:
+    def summarize(self, sources: list[Source], chunks: dict[int, list[Chunk]], profile: Profile,
+                  on_summary: OnSummary | None = None) -> list[SourceSummary]:
         """Per-source summary: the most central sentences, redundancy-controlled, in the article's order."""
         self._index(sources)
         cent = self._centrality()
@@ -222,6 +235,9 @@ class ExtractiveEngine:
             out.append(SourceSummary(source_id=src.id, claims=[self._claim(s) for s in picked],
                                      stance=_stance(src), events=events[:5],
                                      actors=_actors(src.text)))
+        if on_summary is not None:  # all at once: the ranking is corpus-wide
+            for summary in out:
+                on_summary(summary)
         return out
 
     def synthesize(self, sources: list[Source], summaries: list[SourceSummary], profile: Profile) -> Synthesis:

@@ -20,8 +20,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 
+from briefing import __version__
+from briefing.cache import digest
 from briefing.chunk import chunk_text
 from briefing.config import Settings
+from briefing.engines.base import OnSummary, check_cost
 from briefing.engines.llm import parse, pricing
 from briefing.engines.llm.ratelimit import RateLimiter
 from briefing.errors import BriefingError, BudgetExceededError, EngineError
@@ -219,6 +222,7 @@ class LLMEngine:
     """Engine backed by Chat Completions on OpenAI or any OpenAI-compatible server (vLLM, Ollama, llama.cpp...)."""
 
     name = "llm"
+    offline = False
 
     def __init__(self, settings: Settings, client: openai.AsyncOpenAI | None = None, call_log: Path | None = None,
                  prompts_dirs: list[Path] | None = None, *, retry: RetryPolicy | None = None) -> None:
@@ -231,7 +235,6 @@ class LLMEngine:
         self.retry = retry or RetryPolicy(attempts=settings.llm.max_retries + 1,
                                           backoff_base=settings.llm.retry_backoff,
                                           backoff_max=max(settings.llm.retry_backoff, 30.0))
-        self.on_summary: Callable[[SourceSummary], None] | None = None  # told of each summary as it completes
         self.schema_supported = True  # flips to False once the server rejects response_format json_schema
         self._client = client
         self._limiter = RateLimiter(settings.llm.requests_per_minute, settings.llm.tokens_per_minute)
@@ -239,7 +242,18 @@ class LLMEngine:
         self._sem: asyncio.Semaphore | None = None
         self._overheads: dict[str, int] = {}
 
-    # ----- budgets -------------------------------------------------------------------------------------------
+    # ----- identity and budgets -------------------------------------------------------------------------------
+
+    def cache_identity(self) -> str:
+        """Model, endpoint, generation settings and the prompt files in use: what makes a cached answer reusable."""
+        prompts = {}
+        for d in reversed(self.prompts_dirs):  # first directory wins, as in the template loader
+            for f in d.glob("*.j2"):
+                if f.name != "brief.md.j2":
+                    prompts[f.name] = hashlib.sha256(f.read_bytes()).hexdigest()
+        llm = self.settings.llm
+        return digest(__version__, self.name, self.model, llm.base_url, llm.temperature, llm.context_window,
+                      llm.max_output_tokens, prompts)
 
     def context_window(self) -> int:
         """Tokens the model accepts: --context-window, else the known default for the model, else 8192."""
@@ -274,6 +288,32 @@ class LLMEngine:
         return budget
 
     # ----- rendering -----------------------------------------------------------------------------------------
+
+    def messages(self, task: str, sources: list[Source], profile: Profile,
+                 summaries: list[SourceSummary] | None = None) -> tuple[str, str]:
+        """The (system, user) messages a run sends for `task` on sources[0], rendered for real; nothing is sent.
+
+        Tasks: summarize, reduce, repair (of a summary), synthesize, synthesize_reduce (which list the notes of
+        `summaries`), judge (of the summaries' claims).
+        """
+        src = sources[0]
+        if task in ("summarize", "reduce", "repair"):
+            call = self._summary_call(src, profile, numbered(src), None)
+            if task == "reduce":
+                call = self._reduce_call(src, profile, ['{"summary": [], "key_points": [], "events": [], '
+                                                        '"actors": [], "stance": "news report"}'])
+            if task == "repair":
+                call = _Call("repair", "repair", "source_summary", "", src.id,
+                             {"error": "invalid JSON", "output": '{"summary": [', "target_schema": "source_summary"})
+        elif task == "judge":  # the summaries' claims, judged against their evidence
+            claims = [c for summ in summaries or [] for c in summ.claims]
+            call = self._judge_call([{"id": k, "text": c.text,
+                                      "sentences": [{"source_id": e.source_id, "text": e.quote} for e in c.evidence]}
+                                     for k, c in enumerate(claims, 1)])
+        else:
+            meta, notes = self._notes(sources, summaries or [])
+            call = self._synth_call(task, profile, meta, notes)
+        return self._render(call)
 
     def _json_instructions(self, schema: str) -> str:
         return ("Reply with only one JSON object, no prose and no code fences, matching this JSON Schema:\n"
@@ -533,17 +573,19 @@ class LLMEngine:
 
     # ----- summaries -----------------------------------------------------------------------------------------
 
-    def summarize(self, sources: list[Source], chunks: dict[int, list[Chunk]], profile: Profile) -> list[SourceSummary]:
-        """One summary per source, in the order given (requests run concurrently)."""
-        return self._run(lambda: self.asummarize(sources, chunks, profile))
+    def summarize(self, sources: list[Source], chunks: dict[int, list[Chunk]], profile: Profile,
+                  on_summary: OnSummary | None = None) -> list[SourceSummary]:
+        """One summary per source, in the order given (requests run concurrently); each reported to on_summary."""
+        return self._run(lambda: self.asummarize(sources, chunks, profile, on_summary))
 
-    async def asummarize(self, sources: list[Source], chunks: dict[int, list[Chunk]],
-                         profile: Profile) -> list[SourceSummary]:
+    async def asummarize(self, sources: list[Source], chunks: dict[int, list[Chunk]], profile: Profile,
+                         on_summary: OnSummary | None = None) -> list[SourceSummary]:
         """Async form of summarize()."""
         self._profile = profile
         budget = self.chunk_budget()
         async with self._session() as client:
-            results = await asyncio.gather(*[self._summarize_one(client, s, self._parts(s, chunks, budget), profile)
+            results = await asyncio.gather(*[self._summarize_one(client, s, self._parts(s, chunks, budget), profile,
+                                                                 on_summary)
                                              for s in sources], return_exceptions=True)
         # Every source gets its chance (each finished summary was reported to on_summary, so the caller can cache
         # it); then the first failure, our own typed errors first, is raised as itself.
@@ -586,7 +628,7 @@ class LLMEngine:
                       "translate": self._translate(source, profile)})
 
     async def _summarize_one(self, client: openai.AsyncOpenAI, source: Source, parts: list[str],
-                             profile: Profile) -> SourceSummary:
+                             profile: Profile, on_summary: OnSummary | None) -> SourceSummary:
         if len(parts) == 1:
             data = await self._request(client, self._summary_call(source, profile, parts[0], None))
         else:
@@ -599,8 +641,8 @@ class LLMEngine:
             self.warnings.append(f"{_label(source)}: key points or events cite sentence(s) "
                                  f"{', '.join(map(str, sorted(set(unknown))[:8]))}, which the article does not "
                                  f"have ({len(source.sentences)} sentences); left out")
-        if self.on_summary is not None:
-            self.on_summary(summary)
+        if on_summary is not None:
+            on_summary(summary)
         return summary
 
     def _reduce_call(self, source: Source, profile: Profile, partials: list[str]) -> _Call:
@@ -885,8 +927,4 @@ class LLMEngine:
 
     def check_estimate(self, estimate: dict[str, Any]) -> None:
         """Refuse to start (BudgetExceededError) when the estimated cost is over --max-cost."""
-        limit = self.settings.llm.max_cost
-        if limit is not None and estimate["cost_usd"] > limit:
-            raise BudgetExceededError(f"estimated cost ${estimate['cost_usd']:.4f} ({estimate['requests']} requests, "
-                                      f"{estimate['prompt_tokens']} prompt tokens) is over --max-cost ${limit:.4f}; "
-                                      "not starting")
+        check_cost(estimate, self.settings.llm.max_cost)
