@@ -8,15 +8,19 @@ import traceback
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from rich.console import Console
 
 from briefing import __version__
-from briefing.config import load_settings
 from briefing.errors import BriefingError
-from briefing.pipeline import Reporter as Reporter_
+
+if TYPE_CHECKING:
+    from briefing.config import Settings
+
+# Stage modules (pipeline, cleaner, tokenizer, rapidfuzz, openai) are imported inside the commands that use them,
+# so `briefing --help` and `briefing prompts list` start fast.
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -62,6 +66,13 @@ def cli(quiet: bool, debug: bool) -> None:
     Settings come from, highest first: command-line flags, environment/.env, ./briefing.toml, packaged defaults.
     """
     _apply_common(quiet, debug)
+
+
+def load_settings(config: str | None, overrides: dict[str, Any] | None = None) -> Settings:
+    """briefing.config.load_settings, imported on first use (pydantic is not needed for --help)."""
+    from briefing.config import load_settings as load
+
+    return load(config, overrides)
 
 
 def _run_overrides(**kw: Any) -> dict[str, Any]:
@@ -171,35 +182,40 @@ def schedule(config: str | None, every: str | None, cron: str | None, max_runs: 
     Each run reuses cached summaries of unchanged sources, so only new or changed articles cost model calls.
     Runs are logged to OUT/runs.jsonl; a failed run keeps the previous brief and the schedule goes on.
     """
+    from briefing.pipeline import Reporter
     from briefing.schedule import print_entry, run_schedule
 
     _apply_common(quiet, debug)
     if print_kind:
-        args = [a for a in sys.argv[sys.argv.index("schedule") + 1:]] if "schedule" in sys.argv else []
-        args = _strip_schedule_args(args)
-        click.echo(print_entry(print_kind, args, every, cron, Path.cwd()))
+        click.echo(print_entry(print_kind, _run_args(click.get_current_context()), every, cron, Path.cwd()))
         return
     if (every is None) == (cron is None):
         raise click.UsageError("give exactly one of --every or --cron (or --print cron|systemd)")
     settings = load_settings(config, _run_overrides(**kw))
-    failed = run_schedule(settings, every, cron, max_runs, Reporter_(info=_info, warn=_warn))
+    failed = run_schedule(settings, every, cron, max_runs, Reporter(info=_info, warn=_warn))
     if failed:
         sys.exit(1)
 
 
-def _strip_schedule_args(args: list[str]) -> list[str]:
-    """Drop the schedule-only options so the rest can be passed to `briefing run`."""
-    out, skip = [], False
-    for a in args:
-        if skip:
-            skip = False
+_SCHEDULE_ONLY = {"every", "cron", "max_runs", "print_kind", "quiet"}  # `--quiet` is in every entry already
+
+
+def _run_args(ctx: click.Context) -> list[str]:
+    """The `briefing run` arguments of this `schedule` command line: what was given, minus schedule-only options."""
+    args: list[str] = []
+    for param in ctx.command.params:
+        name = param.name or ""
+        value = ctx.params.get(name)
+        if name in _SCHEDULE_ONLY or ctx.get_parameter_source(name) != click.core.ParameterSource.COMMANDLINE:
             continue
-        name = a.split("=", 1)[0]
-        if name in ("--every", "--cron", "--max-runs", "--print"):
-            skip = "=" not in a
-            continue
-        out.append(a)
-    return out
+        if isinstance(param, click.Argument):
+            args += [str(v) for v in value or ()]
+        elif isinstance(param, click.Option) and param.is_flag:
+            if value:
+                args.append(param.opts[0])
+        elif value is not None:
+            args += [param.opts[0], str(value)]
+    return args
 
 
 @cli.command()
