@@ -12,6 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from briefing.ingest.clean import clean_document, clean_documents  # noqa: E402
+from briefing.ingest.dedup import mark_duplicates  # noqa: E402
 from briefing.ingest.sources import load_raw  # noqa: E402
 from briefing.models import RawDoc  # noqa: E402
 
@@ -32,7 +33,7 @@ def main() -> None:
 
     t = time.perf_counter()
     for i in range(0, len(batch), len(raws)):  # batch mode per seed set: cross-file repetition + grouping
-        clean_documents(batch[i : i + len(raws)])
+        mark_duplicates(clean_documents(batch[i : i + len(raws)]))
     ours_batch = time.perf_counter() - t
 
     import justext

@@ -10,6 +10,7 @@ from typing import Any
 from bench.common import best_of, skipped
 from bench.corpus import raw_seeds
 from briefing.ingest.clean import clean_documents
+from briefing.ingest.dedup import mark_duplicates
 from briefing.models import RawDoc
 
 
@@ -40,7 +41,7 @@ def run(target_mb: float = 10.0, reps: int = 3) -> dict[str, Any]:
     rows: list[dict[str, Any]] = []
     # "On one core": CPU seconds of this (single-threaded) process, so time stolen by other jobs on a shared
     # machine does not count; jusText is timed the same way.
-    best, median = best_of(lambda: [clean_documents(b) for b in batches], reps, time.process_time)
+    best, median = best_of(lambda: [mark_duplicates(clean_documents(b)) for b in batches], reps, time.process_time)
     rows.append({"name": "briefing clean_documents (per seed-set batch)", "seconds": round(best, 4),
                  "median_seconds": round(median, 4), "mb_s": round(mb / best, 3)})
     try:

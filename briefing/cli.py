@@ -226,6 +226,7 @@ def _run_args(ctx: click.Context) -> list[str]:
 def clean(files: tuple[str, ...], as_json: bool, config: str | None, quiet: bool, debug: bool) -> None:
     """Clean article FILES (text dumps or HTML) and print the article text, or JSON with metadata and drops."""
     from briefing.ingest.clean import clean_documents
+    from briefing.ingest.dedup import mark_duplicates
     from briefing.ingest.sources import load_raw
 
     _apply_common(quiet, debug)
@@ -234,6 +235,7 @@ def clean(files: tuple[str, ...], as_json: bool, config: str | None, quiet: bool
     for w in warnings:
         _warn(w)
     docs = clean_documents(raws)
+    mark_duplicates(docs)
     for doc in docs:
         if as_json:
             d = asdict(doc)

@@ -18,6 +18,7 @@ from briefing.engines.base import check_cost
 from briefing.errors import BriefingError, NoUsableSourcesError
 from briefing.export import check_available, render_formats
 from briefing.ingest.clean import clean_documents
+from briefing.ingest.dedup import mark_duplicates
 from briefing.ingest.sources import load_raw, redact_url
 from briefing.messages import load as load_messages
 from briefing.models import Chunk, Claim, Source
@@ -65,6 +66,16 @@ def load_sources(paths: list[str], settings: Settings, report: Reporter) -> tupl
         report.warn(w)
     report.info(f"cleaning {len(raws)} file(s)")
     docs = clean_documents(raws)
+    if any("cross_file_check_failed" in d.flags for d in docs):
+        msg = "the check for boilerplate repeated across files failed; each file was cleaned on its own"
+        warnings.append(msg)
+        report.warn(msg)
+    try:
+        mark_duplicates(docs)
+    except Exception as e:  # noqa: BLE001 - grouping is an extra; never lose the batch over it, but say so
+        msg = f"grouping near-duplicate reports failed ({type(e).__name__}); each report counts as independent"
+        warnings.append(msg)
+        report.warn(msg)
     kept = []
     for doc in docs:
         if "cleaner_failed" in doc.flags:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 
 from briefing.cache import Cache, digest
+from briefing.confidence import cap_confidence
 from briefing.engines.base import Engine
 from briefing.models import Claim, Profile, Source, SourceSummary, Synthesis, synthesis_from_dict
 from briefing.summarize import source_meta
@@ -40,30 +41,6 @@ def synthesize(engine: Engine, sources: list[Source], summaries: list[SourceSumm
     if cache is not None and key is not None:
         cache.put("synthesis", key, asdict(synthesis))
     return _ordered(synthesis, profile), False
-
-
-def independent_groups(sources: list[Source]) -> dict[int, int]:
-    """Source id -> group id; near-duplicate reports of one event share a group and count once."""
-    group = {s.id: s.id for s in sources}
-    for s in sources:
-        for other in s.same_event_as:
-            if other in group:
-                low = min(group[s.id], group[other])
-                for k, g in group.items():
-                    if g in (group[s.id], group[other]):
-                        group[k] = low
-    return group
-
-
-def cap_confidence(judgments: list[Claim], sources: list[Source]) -> None:
-    """A judgment resting on one independent source (near-duplicates count once) cannot be "high"."""
-    group = independent_groups(sources)
-    for c in judgments:
-        n = len({group.get(i, i) for i in c.source_ids})
-        if (c.confidence or "").lower() == "high" and n < 2:
-            c.confidence = "moderate"
-            c.reason = ((c.reason or "").rstrip(". ") + ". (Capped at moderate: the cited reports are not "
-                        "independent.)").lstrip(". ")
 
 
 def _ordered(synthesis: Synthesis, profile: Profile) -> Synthesis:

@@ -131,3 +131,32 @@ def find_date(sentence: str, published: date | None) -> str | None:
             month, year = (12, published.year - 1) if published.month == 1 else (published.month - 1, published.year)
             return f"{year:04d}-{month:02d}"
     return None
+
+
+# Words made of letters (apostrophes inside): the cleaner, language detection and repetition keys.
+WORD_RE = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
+# Neither letters nor apostrophes: stripped from the ends of a whitespace token, they cannot change its WORD_RE words.
+EDGE_PUNCT = ".,;:!?\"“”()[]«»—–-•*/|&<>+=#%$@…"
+
+
+def find_words(text: str, word_re: re.Pattern[str] = WORD_RE) -> list[str]:
+    """word_re.findall(text) for a pattern whose matches hold no space and start and end with a letter or digit.
+
+    Whitespace-separated tokens made only of letters are whole matches: they skip the (per-character costly) regex.
+    """
+    out: list[str] = []
+    for token in text.split():
+        if token.isalpha():
+            out.append(token)
+            continue
+        token = token.strip(EDGE_PUNCT)
+        if token.isalpha():
+            out.append(token)
+        elif token:
+            out += word_re.findall(token)
+    return out
+
+
+def normalised_lines(text: str) -> list[str]:
+    """The lines of a text (split on \\n) with runs of whitespace collapsed to one space and the ends stripped."""
+    return [" ".join(line.split()) for line in text.split("\n")]

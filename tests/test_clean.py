@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from briefing.ingest.clean import clean_document, clean_documents
+from briefing.ingest.dedup import mark_duplicates
 from briefing.ingest.sources import load_raw
 from briefing.models import CleanedDoc, RawDoc
 
@@ -60,6 +61,7 @@ def seed_docs() -> dict[str, CleanedDoc]:
     raws, warnings = load_raw([str(SEEDS)])
     assert warnings == []
     docs = clean_documents(raws)
+    mark_duplicates(docs)
     return {Path(d.path).stem: d for d in docs}
 
 
@@ -143,6 +145,7 @@ def test_repetition_across_files_does_not_erase_identical_copies() -> None:
     raw = next(r for r in raws if Path(r.path).stem.startswith("002"))
     copy = RawDoc("copy.txt", raw.text, raw.sha256)
     docs = clean_documents([raw, copy])
+    mark_duplicates(docs)
     assert docs[0].text == docs[1].text and len(docs[0].text) > 5000
     assert docs[0].duplicates == [1] and docs[1].duplicates == [0]
 

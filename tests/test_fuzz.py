@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from briefing.chunk import chunk_text
 from briefing.errors import BriefingError
 from briefing.ingest.clean import clean_documents
-from briefing.ingest.sources import decode_bytes
+from briefing.ingest.decode import decode_bytes
 from briefing.messages import load as load_messages
 from briefing.models import Claim, Evidence, RawDoc, Source
 from briefing.render import md_escape, render_brief

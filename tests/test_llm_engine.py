@@ -14,6 +14,7 @@ import openai
 import pytest
 from llm_server import LLMServer
 
+from briefing.confidence import cap_confidence
 from briefing.config import Settings
 from briefing.engines import make_engine
 from briefing.engines.llm.engine import LLMEngine, RetryPolicy, _retry_after
@@ -346,7 +347,10 @@ def test_invented_source_ids_are_kept_not_fatal() -> None:
             "themes": [{"key": "nonsense", "claims": [{"text": "t", "source_ids": [1]}]}], "timeline": "oops"}
     synth = to_synthesis(data, profile)
     assert synth.bluf[0].source_ids == [999, 2]
+    assert [j.confidence for j in synth.judgments] == ["high", "high"]  # capped by the synthesize stage, below
+    cap_confidence(synth.judgments, [Source(1, "a", "t", "h", 1), Source(2, "b", "t", "h", 1)])
     assert [j.confidence for j in synth.judgments] == ["moderate", "high"]
+    assert synth.judgments[0].reason == "r. (Capped at moderate: supported by a single source.)"
     assert len(synth.themes) == len(profile.focus_questions) and all(not t.claims for t in synth.themes)
     assert synth.timeline == []
 

@@ -162,8 +162,8 @@ def test_reused_extractive_engine_reindexes_new_texts(tmp_path: Path) -> None:
 
 
 def test_high_confidence_needs_two_independent_sources() -> None:
+    from briefing.confidence import cap_confidence
     from briefing.models import Claim, Source
-    from briefing.synthesize import cap_confidence
 
     srcs = [Source(1, "a", "t", "h", 1), Source(2, "b", "t", "h", 1, same_event_as=[3]),
             Source(3, "c", "t", "h", 1, same_event_as=[2])]

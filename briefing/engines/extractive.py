@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from briefing.confidence import independent_groups
 from briefing.config import Settings
 from briefing.engines.base import OnSummary
 from briefing.models import (
@@ -22,7 +23,6 @@ from briefing.models import (
     Synthesis,
     Usage,
 )
-from briefing.synthesize import independent_groups
 from briefing.text import content_words, find_date, words
 
 # Query vocabularies for the sections that are not focus questions.

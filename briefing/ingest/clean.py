@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import cached_property
 
+from briefing.ingest.lang import NON_SPACED_RE as _NON_SPACED_RE
+from briefing.ingest.lang import detect_language, stoplist
 from briefing.models import CleanedDoc, Dropped, RawDoc
+from briefing.text import WORD_RE as _WORD_RE
+from briefing.text import find_words, normalised_lines
 
 GOOD, NEAR, SHORT, BAD = "good", "near", "short", "bad"
 
@@ -19,24 +23,10 @@ STOP_LOW = 0.30
 STOP_HIGH = 0.32
 MIN_BODY_WORDS_BEFORE_CUT = 60
 
-_LANGS = {
-    "English": "en", "French": "fr", "German": "de", "Spanish": "es", "Italian": "it",
-    "Portuguese": "pt", "Dutch": "nl", "Russian": "ru", "Polish": "pl",
-}  # fmt: skip
-
-_WORD_RE = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
-# Neither letters nor apostrophes: stripped from the ends of a whitespace token, they cannot change its _WORD_RE words.
-_EDGE_PUNCT = ".,;:!?\"“”()[]«»—–-•*/|&<>+=#%$@…"
 # Lower-casing these changes where words start or end ("İ" gains a combining dot; "Σ" depends on its neighbours).
 _CASE_SPLITTERS = ("İ", "Σ")
-_NONALPHA_RE = re.compile(r"[\W\d_]+")
-_LETTER_RE = re.compile(r"[^\W\d_]")
 _BULLET_RE = re.compile(r"^\s*(?:[•·▪▸►◦‣∙*+–—-]|\d{1,2}[.)])\s+")
 _TERMINAL_CHARS = frozenset(""".!?:;…"”’»)]""")  # a line ending in one of these (then spaces) ends a sentence
-_HANGUL_RE = re.compile(r"[\uac00-\ud7a3]")
-_KANA_RE = re.compile(r"[\u3040-\u30ff]")
-_HAN_RE = re.compile(r"[\u4e00-\u9fff]")
-_NON_SPACED_RE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff\uac00-\ud7a3]")
 _EMAIL_URL_RE = re.compile(r"^\S*(?:@\S+\.\w+|https?://\S+|www\.\S+)\S*$", re.I)
 
 # A line that is just one of these ends the article: what follows is site chrome.
@@ -176,81 +166,9 @@ class _Block:
         return sum(map(self.stops.__contains__, words)) / len(words)
 
 
-@lru_cache(maxsize=32)
-def _stoplist(language: str) -> frozenset[str]:
-    """jusText stoplist for a language name (empty when unknown)."""
-    import justext
-
-    try:
-        return frozenset(justext.get_stoplist(language))
-    except (ValueError, OSError, KeyError):
-        return frozenset()
-
-
-@lru_cache(maxsize=1)
-def _stopword_languages() -> dict[str, tuple[str, ...]]:
-    """Map each stopword of the candidate languages to the languages (in _LANGS order) whose stoplist has it."""
-    table: dict[str, list[str]] = defaultdict(list)
-    for name in _LANGS:
-        for w in _stoplist(name):
-            table[w].append(name)
-    return {w: tuple(names) for w, names in table.items()}
-
-
-def detect_language(text: str) -> tuple[str | None, str | None]:
-    """Guess (ISO 639-1 code, jusText stoplist name) from script and stopword hits; (None, None) if unsure."""
-    sample = "\n".join(sorted(text[:200000].split("\n"), key=len, reverse=True)[:12])[:3000]
-    if not _LETTER_RE.search(sample):
-        return None, None
-    if _NON_SPACED_RE.search(sample):  # script counts matter only when some CJK is present
-        letters = len(_NONALPHA_RE.sub("", sample))
-        hangul = len(_HANGUL_RE.findall(sample))
-        kana = len(_KANA_RE.findall(sample))
-        han = len(_HAN_RE.findall(sample))
-        if hangul > 0.3 * letters:
-            return "ko", "Korean"
-        if kana > 0.1 * letters:
-            return "ja", None
-        if han > 0.3 * letters:
-            return "zh", None
-    words = _WORD_RE.findall(sample.lower())
-    if len(words) < 5:
-        return None, None
-    hits: Counter[str] = Counter()
-    table = _stopword_languages()
-    for w, c in Counter(words).items():
-        for name in table.get(w, ()):
-            hits[name] += c
-    best, best_hits = None, 0
-    for name in _LANGS:
-        if hits[name] > best_hits:
-            best, best_hits = name, hits[name]
-    if best is None or best_hits < 0.15 * len(words):
-        return None, None
-    return _LANGS[best], best
-
-
 def _key(text: str) -> str:
     """Normalised form of a block for repetition checks (case, bullets, punctuation and spacing ignored)."""
     return " ".join(_WORD_RE.findall(_BULLET_RE.sub("", text).lower()))
-
-
-def find_words(text: str, word_re: re.Pattern[str] = _WORD_RE) -> list[str]:
-    """word_re.findall(text) for a pattern whose matches hold no space and start and end with a letter or digit.
-
-    Whitespace-separated tokens made only of letters are whole matches: they skip the (per-character costly) regex.
-    """
-    out: list[str] = []
-    for token in text.split():
-        if token.isalpha():
-            out.append(token)
-            continue
-        token = token.strip(_EDGE_PUNCT)
-        if token.isalpha():
-            out.append(token)
-        elif token:
-            out += word_re.findall(token)
-    return out
 
 
 def _line_words(text: str) -> list[str]:
@@ -263,11 +181,6 @@ def _line_keys(text: str, line_words: list[str]) -> list[str]:
     if any(c in text for c in _CASE_SPLITTERS):
         return [_key(line) for line in text.split("\n")]
     return [w.lower() for w in line_words]
-
-
-def normalised_lines(text: str) -> list[str]:
-    """The lines of a text (split on \\n) with runs of whitespace collapsed to one space and the ends stripped."""
-    return [" ".join(line.split()) for line in text.split("\n")]
 
 
 def _segment(lines: list[str]) -> list[tuple[str, int, int]]:
@@ -300,7 +213,7 @@ def _is_wrapped(prev: str, line: str) -> bool:
     if len(prev) < 45 or _ends_sentence(prev) or _BULLET_RE.match(line) or _BULLET_RE.match(prev):
         return False
     first = line[0]
-    return first.islower() or (first.isalpha() and prev.rsplit(" ", 1)[-1].lower() in _stoplist("English"))
+    return first.islower() or (first.isalpha() and prev.rsplit(" ", 1)[-1].lower() in stoplist("English"))
 
 
 def _ends_sentence(text: str) -> bool:
@@ -536,7 +449,7 @@ def clean_text(
 ) -> tuple[list[_Block], list[int], list[Dropped], list[str], str | None]:
     """Clean one text dump: returns (blocks, header indices, dropped blocks, flags, language code)."""
     lang_code, lang_name = detect_language(text)
-    stops = _stoplist(lang_name) if lang_name else frozenset()
+    stops = stoplist(lang_name) if lang_name else frozenset()
     blocks = _blocks(text, stops, line_words, lines)
     _hard_rules(blocks, repeated or set())
     cut, cut_reason, appended = _find_cut(blocks)
@@ -723,17 +636,19 @@ def repeated_keys(raws: list[RawDoc], line_words: list[list[str] | None] | None 
 
 
 def clean_documents(raws: list[RawDoc]) -> list[CleanedDoc]:
-    """Clean a batch (same order as input) using blocks repeated across files of a site; group same-event reports."""
-    from briefing.ingest import dedup
+    """Clean a batch (same order as input), using blocks repeated across files of a site.
 
+    If that cross-file check fails, each file is cleaned on its own and flagged `cross_file_check_failed` (the
+    pipeline warns). Same-event reports are grouped afterwards, by ingest.dedup.mark_duplicates.
+    """
     words: list[list[str] | None] = [None if raw.is_html else _line_words(raw.text) for raw in raws]
     try:
         repeated = repeated_keys(raws, words)
-    except Exception:  # noqa: BLE001
+        failed = False
+    except Exception:  # noqa: BLE001 - an extra signal: never lose the batch over it, but say so
         repeated = [set() for _ in raws]
+        failed = True
     docs = [clean_document(raw, rep, w) for raw, rep, w in zip(raws, repeated, words, strict=True)]
-    try:
-        dedup.mark_duplicates(docs)
-    except Exception:  # noqa: BLE001 - grouping is an extra; never lose the batch over it
-        pass
+    for doc in docs if failed else []:
+        doc.flags.append("cross_file_check_failed")
     return docs

@@ -12,8 +12,9 @@ from functools import lru_cache
 import numpy as np
 
 from briefing.figures import numbers
-from briefing.ingest.clean import find_words
+from briefing.ingest.lang import stoplist
 from briefing.models import CleanedDoc
+from briefing.text import find_words
 
 TEXT_JACCARD = 0.5  # MinHash estimate above which two texts are copies of one another
 MIN_SHARED_PHRASES = 6  # content-word pairs/numbers two reports of one event have in common ...
@@ -120,28 +121,9 @@ def same_event(a: _Features, b: _Features) -> tuple[bool, float]:
     return len(shared) >= MIN_SHARED_PHRASES and share >= MIN_PHRASE_SHARE and anchors >= MIN_ANCHORS, share
 
 
-def similarity_matrix(texts: list[str]) -> list[list[float]]:
-    """Pairwise share of event phrases in common (0..1), for reporting and tuning."""
-    feats = _all_features(texts)
-    n = len(texts)
-    sims = [[0.0] * n for _ in range(n)]
-    for a in range(n):
-        for b in range(a + 1, n):
-            sims[a][b] = sims[b][a] = same_event(feats[a], feats[b])[1]
-    return sims
-
-
-@lru_cache(maxsize=1)
-def _english_stops() -> frozenset[str]:
-    """The English jusText stoplist, the function-word filter of event features."""
-    import justext
-
-    return frozenset(justext.get_stoplist("English"))
-
-
 def _all_features(texts: list[str]) -> list[_Features]:
     """Features of every text, with the English stoplist as the function-word filter."""
-    return [_features(find_words(t, _WORD_RE), _english_stops()) for t in texts]
+    return [_features(find_words(t, _WORD_RE), stoplist("English")) for t in texts]
 
 
 def groups(texts: list[str]) -> list[list[int]]:
@@ -171,7 +153,7 @@ def _linked_pairs(texts: list[str]) -> list[tuple[int, int]]:
     tokens = [find_words(t, _WORD_RE) for t in texts]
     lowered = [_lower_words(words) for words in tokens]
     hashes = [_minhash(low) for low in lowered]
-    feats = [_features(words, _english_stops(), low) for words, low in zip(tokens, lowered, strict=True)]
+    feats = [_features(words, stoplist("English"), low) for words, low in zip(tokens, lowered, strict=True)]
     # A pair can pass only if enough MinHash positions hold equal values or it shares MIN_ANCHORS anchors.
     equal_positions = _co_occurrences([enumerate(h.tolist()) for h in hashes])
     shared_anchors = _co_occurrences([f.anchors for f in feats])

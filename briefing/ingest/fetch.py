@@ -21,7 +21,7 @@ import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential, wait_random
 
 from briefing import __version__
-from briefing.ingest.sources import decode_bytes, looks_like_html
+from briefing.ingest.decode import decode_bytes, looks_like_html
 from briefing.models import RawDoc
 
 FEED_PREFIX = "feed:"

@@ -70,7 +70,8 @@ def extract(
     raw_text: str, header_lines: list[str], body_text: str, language: str | None = None, lines: list[str] | None = None
 ) -> Meta:
     """Read metadata from the raw dump (lines: its clean.normalised_lines, if known), the kept header lines and body."""
-    from briefing.ingest.clean import detect_language, normalised_lines
+    from briefing.ingest.lang import detect_language
+    from briefing.text import normalised_lines
 
     if lines is None:
         lines = normalised_lines(raw_text)

@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from briefing.ingest.decode import decode_bytes, looks_like_html
 from briefing.models import RawDoc
 
 if TYPE_CHECKING:
@@ -19,19 +20,12 @@ if TYPE_CHECKING:
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 _REMOTE = ("http://", "https://", "feed:")  # fetched by briefing.ingest.fetch (imported only when needed)
 
-_HTML_RE = re.compile(
-    rb"^\s*(?:<!doctype\s+html|<html[\s>]|<head[\s>]|<body[\s>]|<\?xml[^>]*>\s*<html)|<html[\s>][\s\S]{0,4000}<(?:head|body)[\s>]",
-    re.IGNORECASE,
-)
 _USERINFO = re.compile(r"(?<=://)[^/@\s?#]*@")
 
 
 def redact_url(text: str) -> str:
     """Drop the user:password@ part of every URL in the text (for display, logs and stored paths)."""
     return _USERINFO.sub("", text)
-
-
-_HTML_TAG_RE = re.compile(r"</?(?:p|div|span|a|article|section|h[1-6]|br|li|ul|body|head|html|meta|title)\b[^>]*>", re.I)  # noqa: E501
 
 
 def load_raw(paths: list[str], max_bytes: int = DEFAULT_MAX_BYTES, *, cache_dir: Path | None = None,
@@ -149,117 +143,3 @@ def _load_file(path: str, max_bytes: int) -> tuple[RawDoc | None, str | None]:
     if not text.strip():
         return None, f"{path}: empty file, skipped"
     return RawDoc(path, text, hashlib.sha256(data).hexdigest(), encoding, looks_like_html(text)), None
-
-
-def decode_bytes(data: bytes) -> tuple[str, str] | None:
-    """Decode bytes to text (BOMs, UTF-16, UTF-8, then detection); None when the bytes look binary."""
-    for bom, enc in ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):
-        if data.startswith(bom):
-            try:
-                return _normalise(data.decode(enc)), enc
-            except UnicodeDecodeError:
-                break
-    utf16 = _guess_bomless_utf16(data)
-    if utf16:
-        try:
-            return _normalise(data.decode(utf16)), utf16
-        except UnicodeDecodeError:
-            pass
-    if _looks_binary(data):
-        return None
-    try:
-        return _normalise(data.decode("utf-8")), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    text, enc = _detect(data)
-    if text is None:
-        return None
-    if _control_ratio(text) > 0.05:
-        return None
-    return _normalise(text), enc
-
-
-def _detect(data: bytes) -> tuple[str | None, str]:
-    """Detect a legacy encoding with charset-normalizer, preferring cp1252 and CP949 on ties."""
-    from charset_normalizer import from_bytes
-
-    best = from_bytes(data).best()
-    if best is None:
-        for enc in ("cp949", "cp1252"):
-            try:
-                return data.decode(enc), enc
-            except UnicodeDecodeError:
-                continue
-        return None, ""
-    enc = best.encoding
-    # Korean legacy text is often reported as a narrower sibling; CP949 is the superset that decodes it all.
-    if enc in ("euc_kr", "johab", "iso2022_kr"):
-        try:
-            return data.decode("cp949"), "cp949"
-        except UnicodeDecodeError:
-            pass
-    # Latin-1 family: cp1252 is what Windows dumps almost always are (curly quotes in 0x80-0x9f).
-    if enc in ("latin_1", "iso8859_15", "cp1250", "iso8859_2", "cp1257", "mac_roman"):
-        try:
-            return data.decode("cp1252"), "cp1252"
-        except UnicodeDecodeError:
-            pass
-    return str(best), enc
-
-
-def _guess_bomless_utf16(data: bytes) -> str | None:
-    """Spot BOM-less UTF-16 by the pattern of zero bytes in ASCII-heavy text."""
-    sample = data[:4000]
-    if len(sample) < 4:
-        return None
-    even_zero = sum(1 for b in sample[0::2] if b == 0)
-    odd_zero = sum(1 for b in sample[1::2] if b == 0)
-    half = len(sample) / 2
-    if odd_zero > 0.4 * half and even_zero < 0.05 * half:
-        return "utf-16-le"
-    if even_zero > 0.4 * half and odd_zero < 0.05 * half:
-        return "utf-16-be"
-    return None
-
-
-def _looks_binary(data: bytes) -> bool:
-    """True for bytes with NULs or many control characters (images, archives, executables)."""
-    sample = data[:8192]
-    if b"\x00" in sample:
-        return True
-    ctrl = sum(1 for b in sample if b < 32 and b not in (9, 10, 12, 13, 27))
-    return ctrl > 0.02 * len(sample)
-
-
-def _control_ratio(text: str) -> float:
-    """Share of control and replacement characters in decoded text."""
-    sample = text[:8192]
-    if not sample:
-        return 0.0
-    bad = sum(1 for c in sample if (ord(c) < 32 and c not in "\t\n\r\f") or c == "\ufffd")
-    return bad / len(sample)
-
-
-def _normalise(text: str) -> str:
-    """Strip a stray BOM and normalise line endings."""
-    return text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
-
-
-def looks_like_html(text: str) -> bool:
-    """True when the text is an HTML page rather than a text dump."""
-    head = text[:5000].encode("utf-8", "ignore")
-    if _HTML_RE.search(head):
-        return True
-    sample = text[:20000]
-    tags = len(_HTML_TAG_RE.findall(sample))
-    return tags >= 5 and tags * 40 > len(sample.split("\n"))
-
-
-def load_path(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> RawDoc:
-    """Load a single file or raise InputError naming it (for callers that want an exception)."""
-    from briefing.errors import InputError
-
-    doc, warning = _load_file(str(path), max_bytes)
-    if doc is None:
-        raise InputError(warning or f"{path}: unusable input")
-    return doc

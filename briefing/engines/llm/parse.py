@@ -274,14 +274,11 @@ def _to_summary(data: dict[str, Any], source: Source, unknown: list[int]) -> Sou
     )
 
 
-def _cap_confidence(claim: Claim, raw: object, reason: str) -> None:
+def _set_confidence(claim: Claim, raw: object, reason: str) -> None:
+    """The model's confidence (low when not a known level) and reason; the synthesize stage caps "high"."""
     conf = _s(raw).lower()
-    conf = conf if conf in CONFIDENCE else "low"
+    claim.confidence = conf if conf in CONFIDENCE else "low"
     claim.reason = reason or None
-    if conf == "high" and len(set(claim.source_ids)) < 2:
-        conf = "moderate"
-        claim.reason = ((reason + " ") if reason else "") + "(Capped at moderate: supported by a single source.)"
-    claim.confidence = conf
 
 
 def to_synthesis(data: dict[str, Any], profile: Profile, notes: NoteIndex | None = None,
@@ -300,7 +297,7 @@ def to_synthesis(data: dict[str, Any], profile: Profile, notes: NoteIndex | None
     for item in _list(data.get("judgments")):
         c = claim(item)
         if c is not None and isinstance(item, dict):
-            _cap_confidence(c, item.get("confidence"), _s(item.get("reason")))
+            _set_confidence(c, item.get("confidence"), _s(item.get("reason")))
             judgments.append(c)
     timeline = []
     for item in _list(data.get("timeline")):
