@@ -33,7 +33,3 @@ class TemplateError(BriefingError):
 
 class BudgetExceededError(BriefingError):
     """The estimated or running cost would exceed --max-cost."""
-
-
-class VerificationFailed(BriefingError):
-    """`briefing verify` found claims that do not hold."""

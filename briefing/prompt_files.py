@@ -7,7 +7,7 @@ from pathlib import Path
 
 from briefing.config import Settings
 from briefing.errors import TemplateError
-from briefing.templates import locate, packaged_dir, search_path
+from briefing.templates import locate, search_path
 
 TASKS = ("summarize", "reduce", "synthesize", "synthesize_reduce", "repair", "judge")
 
@@ -72,8 +72,3 @@ def render(settings: Settings, name: str, source_file: str, dirs: list[Path]) ->
     if part:
         return parts[part]
     return f"=== {task}.system.j2 ===\n{system}\n\n=== {task}.user.j2 ===\n{user}\n"
-
-
-def packaged(name: str) -> Path:
-    """The packaged default of a template (to diff an edited copy against)."""
-    return packaged_dir() / _name(name)

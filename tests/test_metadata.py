@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from briefing.ingest.clean import clean_document, clean_documents
-from briefing.ingest.metadata import find_dates, parse_date, split_authors
+from briefing.ingest.metadata import parse_date, split_authors
 from briefing.ingest.sources import load_raw
 from briefing.models import CleanedDoc, RawDoc
 
@@ -101,12 +101,6 @@ def test_no_byline_no_authors() -> None:
 )
 def test_parse_date(expr: str, ref: dt.date | None, iso: str | None) -> None:
     assert parse_date(expr, ref) == iso
-
-
-def test_find_dates_uses_context_year() -> None:
-    text = "Putin’s visit to China on May 16-17 signals a significant moment."
-    assert find_dates(text, dt.date(2024, 5, 23)) == ["2024-05-16"]
-    assert find_dates(text) == []
 
 
 def test_split_authors_rejects_non_names() -> None:

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from briefing.errors import ConfigError, InputError
 from briefing.models import Claim, Evidence, Source
 from briefing.verify.brief_file import VerifyReport, format_report, verify_brief_file
-from briefing.verify.claims import apply_policy, claim_marker, verify_claim, verify_claims
-from briefing.verify.quotes import UNVERIFIED_MARKER, find_quote
+from briefing.verify.claims import apply_policy, verify_claim, verify_claims
+from briefing.verify.quotes import find_quote
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 
@@ -366,8 +366,6 @@ def test_verify_claims_counts_and_policy(sources: dict[int, Source]) -> None:
     assert kept == [good, bad, never_checked] and unverified == [bad, never_checked]
     kept, unverified = apply_policy([good, bad, never_checked], "drop")
     assert kept == [good] and unverified == [bad, never_checked]
-    assert claim_marker(good) == "" and claim_marker(bad) == f" {UNVERIFIED_MARKER}"
-    assert claim_marker(never_checked) == f" {UNVERIFIED_MARKER}"
     with pytest.raises(ConfigError, match="policy"):
         apply_policy([good], "keep")  # type: ignore[arg-type]
 

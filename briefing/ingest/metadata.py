@@ -286,13 +286,3 @@ def _ymd(year: str | None, month: str, day: str, reference: dt.date | None) -> s
     if d > reference + dt.timedelta(days=31):
         d = dt.date(reference.year - 1, mon, int(day))
     return d.isoformat()
-
-
-def find_dates(text: str, reference: dt.date | None = None) -> list[str]:
-    """All dates mentioned in a text as ISO strings ('May 16-17' takes its year from `reference`)."""
-    out = []
-    for m in _DATE_RE.finditer(text):
-        d = parse_date(m.group(0), reference)
-        if d:
-            out.append(d)
-    return out

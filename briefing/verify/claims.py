@@ -24,7 +24,6 @@ from briefing.verify.quotes import (
     MIN_OVERLAP,
     MIN_QUOTE_WORDS,
     MIN_SOURCE_OVERLAP,
-    UNVERIFIED_MARKER,
     Policy,
     _context,
     find_quote,
@@ -244,9 +243,3 @@ def drop_unverified(synthesis: Synthesis, summaries: list[SourceSummary]) -> Non
     synthesis.indicators = kept(synthesis.indicators)
     for s in summaries:
         s.claims = kept(s.claims)
-
-
-def claim_marker(claim: Claim) -> str:
-    """What the renderer appends after a claim: "" when verified, else " ⚠ unverified"."""
-    return "" if claim.verified is True else f" {UNVERIFIED_MARKER}"
-

@@ -18,8 +18,6 @@ MIN_OVERLAP = 0.34  # share of the claim's content words found in its evidence p
 MIN_SOURCE_OVERLAP = 0.15  # share each cited source's own evidence must cover (multi-source claims)
 CONTEXT_CHARS = 300  # how far a matched quote is widened, to its enclosing sentence, for number/word checks
 
-UNVERIFIED_MARKER = "⚠ unverified"
-
 Policy = Literal["flag", "drop"]
 
 
