@@ -7,6 +7,7 @@ from datetime import date, timedelta
 
 from briefing.sentences import split_sentences
 
+# English function words, for ranking sentences (content_words) and checking claims against their evidence (verify).
 STOPWORDS = frozenset(
     """a about above after again against all also am an and any are as at be because been before being below
     between both but by can could did do does doing down during each few for from further had has have having he
@@ -17,18 +18,19 @@ STOPWORDS = frozenset(
     say one two new also may might must shall would could been being us mr ms mrs dr its it's many much""".split()
 )
 
-_WORD = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*", re.UNICODE)
+# Word tokens, letters and digits, joined across inner hyphens and apostrophes: sentence ranking and verification.
+TOKEN_RE = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*", re.UNICODE)
 
 
 def words(text: str) -> list[str]:
     """Word tokens in order, original case."""
-    return _WORD.findall(text)
+    return TOKEN_RE.findall(text)
 
 
 def content_words(text: str) -> list[str]:
     """Lower-cased words that carry meaning (stopwords and 1-letter tokens removed), crudely singularised."""
     out = []
-    for w in _WORD.findall(text.lower()):
+    for w in TOKEN_RE.findall(text.lower()):
         w = w.replace("’", "'")
         if w.endswith("'s"):
             w = w[:-2]
@@ -59,9 +61,9 @@ def sentences(text: str) -> list[tuple[int, int]]:
     return [(s.start, s.end) for s in split_sentences(text)]
 
 
-MONTHS = {m: i for i, m in enumerate(
-    ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november",
-     "december"], 1)}
+MONTH_NAMES = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+               "November", "December"]
+MONTHS = {m.lower(): i for i, m in enumerate(MONTH_NAMES, 1)}
 MONTHS.update({k[:3]: v for k, v in list(MONTHS.items())})
 MONTHS["sept"] = 9
 WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]

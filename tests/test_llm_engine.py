@@ -17,7 +17,7 @@ from llm_server import LLMServer
 from briefing.confidence import cap_confidence
 from briefing.config import Settings
 from briefing.engines import make_engine
-from briefing.engines.llm.engine import LLMEngine, RetryPolicy, _retry_after
+from briefing.engines.llm.engine import LLMEngine, RetryPolicy
 from briefing.engines.llm.parse import (
     ParseError,
     parse_json,
@@ -28,6 +28,7 @@ from briefing.engines.llm.parse import (
 )
 from briefing.errors import BudgetExceededError, EngineError
 from briefing.models import Source
+from briefing.net import retry_after as _retry_after
 from briefing.tokens import count_tokens
 from briefing.verify.claims import verify_claim
 

@@ -23,6 +23,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_at
 from briefing import __version__
 from briefing.ingest.decode import decode_bytes, looks_like_html
 from briefing.models import RawDoc
+from briefing.net import retry_after
 
 FEED_PREFIX = "feed:"
 DEFAULT_FEED_LIMIT = 20
@@ -283,7 +284,7 @@ class Fetcher:
             if r.status_code == 304:
                 return 304, r.headers, b""
             if r.status_code >= 400:
-                raise _StatusError(r.status_code, _retry_after(r.headers.get("retry-after")))
+                raise _StatusError(r.status_code, retry_after(r.headers))
             length = r.headers.get("content-length", "")
             if length.isdigit() and int(length) > self.max_bytes:
                 raise _TooBig(f"{length} bytes announced")
@@ -378,12 +379,6 @@ def is_feed(content_type: str, body: bytes) -> bool:
     if ctype in _HTML_TYPES:
         return False
     return bool(_FEED_SNIFF_RE.match(body[:4096].lstrip(b"\xef\xbb\xbf")))
-
-
-def _retry_after(value: str | None) -> float | None:
-    if value and value.strip().isdigit():
-        return float(value.strip())
-    return None
 
 
 def _decode(body: bytes, content_type: str) -> tuple[str | None, str]:

@@ -8,8 +8,8 @@ from typing import Any
 
 from briefing.errors import ConfigError
 from briefing.models import Claim, Evidence, Source, SourceSummary, Synthesis
+from briefing.text import TOKEN_RE
 from briefing.verify.facts import (
-    _WORD,
     _content_words,
     _flat,
     _metadata_text,
@@ -117,7 +117,7 @@ def _check_claim(claim: Claim, sources: dict[int, Source], problems: list[str]) 
         if missing:
             problems.append(f"{_fmt_id(sid)} has no sentence {', '.join(map(str, missing[:5]))}")
             continue
-        if len(_WORD.findall(quote)) < MIN_QUOTE_WORDS:
+        if len(TOKEN_RE.findall(quote)) < MIN_QUOTE_WORDS:
             problems.append(f"{_fmt_id(sid)} quote too short to support a claim: {_short(quote, 30)!r}")
             continue
         if len(quote) > MAX_QUOTE_CHARS:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from briefing.models import Source
+from briefing.text import MONTH_NAMES, STOPWORDS, TOKEN_RE
 from briefing.verify.quotes import _CITATION_MARK, normalise
 
 # --------------------------------------------------------------------------- numbers
@@ -95,19 +96,6 @@ def _number_values(text: str) -> set[float]:
 
 # --------------------------------------------------------------------------- words and names
 
-_STOPWORDS = frozenset(
-    """a about above after again against all also although am an and any are as at be because been before being
-    below between both but by can could did do does doing down during each either else ever few for from further
-    had has have having he her here hers herself him himself his how however i if in into is it its itself just
-    least less like may me might more most much must my myself no nor not now of off on once only or other our
-    ours ourselves out over own per rather same she should since so some such than that the their theirs them
-    themselves then there these they this those though through thus to too under until up upon us very via was
-    we were what when where whether which while who whom whose why will with within without would yet you your
-    yours said says say saying according unless until whereas over already still even well toward towards amid
-    among across around
-    s t don doesn didn isn wasn weren won wouldn shouldn couldn""".split()
-)
-_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
 _NAME_TOKEN = re.compile(r"(?:[A-Z][\w’'.-]*[A-Za-z0-9]|[A-Z]{2,}\d*|[A-Z]\d+|[A-Z])")
 # Words that open a sentence or a name but are not themselves evidence of anything.
 _NAME_NOISE = frozenset(
@@ -135,9 +123,9 @@ def _content_words(text: str) -> set[str]:
     """Stemmed content words: lower case, no stopwords, no numbers, no citation markers."""
     text = _CITATION_MARK.sub(" ", text)
     out = set()
-    for w in _WORD.findall(text):
+    for w in TOKEN_RE.findall(text.replace("-", " ")):  # "long-range" matches "long range"
         lw = w.lower()
-        if lw in _STOPWORDS or lw.isdigit() or len(lw) < 2 or lw in _SMALL or lw in _SCALES:
+        if lw in STOPWORDS or lw.isdigit() or len(lw) < 2 or lw in _SMALL or lw in _SCALES:
             continue
         out.add(_stem(lw))
     return out
@@ -145,7 +133,7 @@ def _content_words(text: str) -> set[str]:
 
 def _names_of_run(run: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
     """Names in one run of capitalised (word, at sentence start): leading titles/openers dropped; flag = at start."""
-    while run and (run[0][0].lower() in _NAME_NOISE or run[0][0].lower() in _STOPWORDS):
+    while run and (run[0][0].lower() in _NAME_NOISE or run[0][0].lower() in STOPWORDS):
         run = run[1:]
     if len(run) >= 2:
         return [(" ".join(w for w, _ in run), run[0][1])]
@@ -231,10 +219,8 @@ def _metadata_text(src: Source) -> str:
         if m:
             parts.append(m.group(1))
             if m.group(2):
-                months = ["January", "February", "March", "April", "May", "June", "July", "August",
-                          "September", "October", "November", "December"]  # fmt: skip
                 idx = int(m.group(2))
                 if 1 <= idx <= 12:
-                    parts.append(months[idx - 1])
+                    parts.append(MONTH_NAMES[idx - 1])
     return " ".join(parts)
 

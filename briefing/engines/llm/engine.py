@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import email.utils
 import hashlib
 import json
 import random
@@ -32,6 +31,7 @@ from briefing.ingest.sources import redact_url
 from briefing.messages import DEFAULT_LANGUAGE
 from briefing.messages import load as load_messages
 from briefing.models import Chunk, Claim, Evidence, Profile, Source, SourceSummary, Synthesis, Usage
+from briefing.net import retry_after
 from briefing.templates import render_template, search_path
 from briefing.tokens import count_tokens
 
@@ -107,32 +107,6 @@ def _root_cause(e: BaseException) -> BaseException:
     if os_errors:
         return os_errors[-1]
     return e.__cause__ or e
-
-
-def _retry_after(headers: Any) -> float | None:
-    """Seconds from Retry-After (seconds or an HTTP date) or retry-after-ms; None when absent or unparsable."""
-    if headers is None:
-        return None
-    ms = headers.get("retry-after-ms")
-    if ms:
-        try:
-            return max(0.0, float(ms) / 1000)
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 def _neutralise(text: str) -> str:
@@ -435,9 +409,9 @@ class LLMEngine:
             body = e.body if isinstance(e.body, dict) else {}
             code = str(e.code or body.get("code") or "")
             if status == 429 and code != "insufficient_quota":
-                return _Retryable("429 rate limited", _retry_after(e.response.headers))
+                return _Retryable("429 rate limited", retry_after(e.response.headers))
             if status >= 500 or status in (408, 409):
-                return _Retryable(f"{status} server error", _retry_after(e.response.headers))
+                return _Retryable(f"{status} server error", retry_after(e.response.headers))
             if status == 401:
                 cause = f"authentication failed (401) at {where}: {msg}; check OPENAI_API_KEY or llm.api_key"
             elif status == 403:
