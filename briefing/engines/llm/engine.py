@@ -22,6 +22,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, sto
 from briefing import __version__
 from briefing.cache import digest
 from briefing.chunk import chunk_text
+from briefing.confidence import cap_confidence
 from briefing.config import Settings
 from briefing.engines.base import OnSummary, check_cost
 from briefing.engines.llm import parse, pricing
@@ -647,8 +648,13 @@ class LLMEngine:
     # ----- synthesis -----------------------------------------------------------------------------------------
 
     def synthesize(self, sources: list[Source], summaries: list[SourceSummary], profile: Profile) -> Synthesis:
-        """Cross-source synthesis on the profile's focus questions (one request unless the notes overflow)."""
-        return self._run(lambda: self.asynthesize(sources, summaries, profile))
+        """Cross-source synthesis on the profile's focus questions (one request unless the notes overflow).
+
+        A "high" judgment resting on one independent source is capped here too (the rule every engine shares).
+        """
+        synthesis = self._run(lambda: self.asynthesize(sources, summaries, profile))
+        cap_confidence(synthesis.judgments, sources)
+        return synthesis
 
     @staticmethod
     def _notes(sources: list[Source],
