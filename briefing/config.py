@@ -108,6 +108,10 @@ def localized(text: str, titles: dict[str, str], language: str) -> str:
     return titles.get(language) or DEFAULT_TRANSLATIONS.get(text, {}).get(language) or text
 
 
+DEFAULT_IMPLICATIONS_FOR = ["Canada", "South Korea"]
+DEFAULT_IMPLICATIONS_KEYWORDS = ["Canadian", "Ottawa", "Seoul"]
+
+
 class ProfileSettings(_Strict):
     """What the brief is about and for whom."""
 
@@ -120,6 +124,17 @@ class ProfileSettings(_Strict):
     audiences: dict[str, str] = Field(default_factory=dict)  # brief language -> audience in that language
     focus_questions: list[FocusQuestionSettings] = Field(default_factory=lambda: list(DEFAULT_QUESTIONS),
                                                          min_length=1)
+    # Who the "Implications for ..." section is about, and the words (names, demonyms, capitals) that mark a
+    # sentence about them for the offline engine (default: the names themselves).
+    implications_for: list[str] = Field(default_factory=lambda: list(DEFAULT_IMPLICATIONS_FOR))
+    implications_keywords: list[str] | None = None
+
+    def implication_terms(self) -> list[str]:
+        """Names and keywords the offline engine ranks "Implications" sentences by."""
+        if self.implications_keywords is not None:
+            return [*self.implications_for, *self.implications_keywords]
+        extra = DEFAULT_IMPLICATIONS_KEYWORDS if self.implications_for == DEFAULT_IMPLICATIONS_FOR else []
+        return [*self.implications_for, *extra]
 
 
 class RunSettings(_Strict):

@@ -219,7 +219,7 @@ def _run(settings: Settings, report: Reporter, engine: Engine | None = None,
     generated = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     content = BriefContent(
         profile=profile, messages=load_messages(dirs, profile.language), title=title, audience=audience,
-        theme_titles=theme_titles, generated_at=generated,
+        theme_titles=theme_titles, implications_for=settings.profile.implications_for, generated_at=generated,
         engine=engine.name, model=engine.model, offline=engine.offline, sources=sources,
         summaries=summaries, synthesis=synthesis, claims=claims, unverified=unverified, verified=verified,
         total=total, policy=settings.run.verify_policy, usage=engine.usage, skipped=skipped,

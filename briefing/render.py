@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, NotRequired, Protocol, TypedDict
 
 from briefing import __version__
+from briefing.config import DEFAULT_IMPLICATIONS_FOR
 from briefing.messages import DEFAULT_LANGUAGE, Messages
 from briefing.messages import load as load_messages
 from briefing.models import Changes, Claim, Profile, Source, SourceSummary, Synthesis, Usage
@@ -115,6 +116,7 @@ class BriefContent:
     title: str  # profile title, audience and theme titles (by focus key) in the brief's language
     audience: str
     theme_titles: dict[str, str]
+    implications_for: list[str]  # profile.implications_for: who the Implications section is about
     generated_at: str  # ISO UTC, seconds
     engine: str
     model: str
@@ -202,6 +204,16 @@ def _usage_json(usage: Usage) -> dict[str, Any]:
     return d
 
 
+def implications_heading(parties: list[str], t: Messages) -> str:
+    """ "Implications for Canada and South Korea" in the brief's language, for the profile's implications_for."""
+    if parties == DEFAULT_IMPLICATIONS_FOR:
+        return str(t.implications)
+    if not parties:
+        return str(t.implications_general)
+    names = parties[0] if len(parties) == 1 else ", ".join(parties[:-1]) + t.name_joiner + parties[-1]
+    return t("implications_for", parties=names)
+
+
 def brief_context(b: BriefContent) -> dict[str, Any]:
     """The brief template's variables (documented in the header of prompts/brief.md.j2)."""
     src_json = sources_json(b.sources)
@@ -225,6 +237,7 @@ def brief_context(b: BriefContent) -> dict[str, Any]:
                    for th in syn.themes],
         "timeline": sorted(syn.timeline, key=lambda c: c.date or ""),
         "implications": syn.implications,
+        "implications_heading": md_escape(implications_heading(b.implications_for, b.messages)),
         "indicators": syn.indicators,
         "summaries": [{"source": src_json[i], "stance": s.stance, "claims": s.claims}
                       for i, s in enumerate(b.summaries)],

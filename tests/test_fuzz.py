@@ -113,6 +113,7 @@ def test_md_escape_is_inert(text: str) -> None:
 TEMPLATE = Path(__file__).parent.parent / "prompts" / "brief.md.j2"
 THEMES = ["Military cooperation", "China's role"]
 TITLE = "Fuzz brief"
+IMPLICATIONS = "Implications for Canada and South Korea"
 
 
 def _heading_lines() -> set[str]:
@@ -123,7 +124,7 @@ def _heading_lines() -> set[str]:
         line = re.sub(r"\{\{ t\.(\w+) \}\}", lambda m: str(t[m.group(1)]), line)
         if line.startswith("#") and "{{" not in line:
             out.add(line.rstrip())
-    return out | {f"# {TITLE}"} | {f"### {md_escape(t)}" for t in THEMES}
+    return out | {f"# {TITLE}", f"## {IMPLICATIONS}"} | {f"### {md_escape(t)}" for t in THEMES}
 
 
 HEADINGS = _heading_lines()
@@ -149,7 +150,7 @@ def test_full_brief_render_is_inert(texts: list[str], title: str, path: str, aut
         "model": "m", "offline": False, "coverage": {"n_sources": 1, "date_from": None, "date_to": None},
         "bluf": claims, "judgments": claims, "themes": [{"key": f"k{i}", "title": t, "claims": claims,
                                                          "question": "q"} for i, t in enumerate(THEMES)],
-        "timeline": claims, "implications": claims, "indicators": claims,
+        "timeline": claims, "implications": claims, "indicators": claims, "implications_heading": IMPLICATIONS,
         "summaries": [{"source": src, "stance": "news report", "claims": claims}], "sources": [src],
         "unverified": [c for c in claims if not c.verified],
         "method": {"requests": 1, "prompt_tokens": 1, "completion_tokens": 1, "cost_usd": 0.0, "verified": 0,

@@ -63,3 +63,34 @@ def test_golden_seeds_brief(tmp_path: Path) -> None:
     if os.environ.get("BRIEFING_UPDATE_GOLDEN"):
         GOLDEN.write_text(got, encoding="utf-8")
     assert got == GOLDEN.read_text(encoding="utf-8"), "set BRIEFING_UPDATE_GOLDEN=1 to accept an intended change"
+
+
+def test_implications_heading_and_terms_come_from_the_profile() -> None:
+    from briefing.config import Settings
+    from briefing.messages import load as load_messages
+    from briefing.render import implications_heading
+    from briefing.templates import search_path
+
+    en, ko = (load_messages(search_path(None), lang) for lang in ("en", "ko"))
+    assert implications_heading(["Canada", "South Korea"], en) == "Implications for Canada and South Korea"
+    assert implications_heading(["Japan"], en) == "Implications for Japan"
+    assert implications_heading(["Japan", "Australia", "India"], en) == "Implications for Japan, Australia and India"
+    assert implications_heading([], en) == "Implications"
+    assert implications_heading(["일본"], ko) == "일본에 대한 시사점"
+    default = Settings().profile
+    assert default.implication_terms() == ["Canada", "South Korea", "Canadian", "Ottawa", "Seoul"]
+    japan = Settings.model_validate({"profile": {"implications_for": ["Japan"]}}).profile
+    assert japan.implication_terms() == ["Japan"]
+    tokyo = Settings.model_validate({"profile": {"implications_for": ["Japan"],
+                                                 "implications_keywords": ["Tokyo"]}}).profile
+    assert tokyo.implication_terms() == ["Japan", "Tokyo"]
+
+
+def test_implications_heading_reaches_the_brief(tmp_path: Path) -> None:
+    settings = load_settings(None, {"run.sources": [str(ROOT / "seeds")], "run.out": str(tmp_path),
+                                    "run.engine": "extractive", "profile.implications_for": ["Japan"]},
+                             environ={}, dotenv_path=None)
+    result = run(settings, Reporter())
+    assert isinstance(result, RunResult)
+    md = result.brief_md.read_text(encoding="utf-8")
+    assert "\n## Implications for Japan\n" in md and "Implications for Canada and South Korea" not in md

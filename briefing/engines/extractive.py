@@ -26,8 +26,9 @@ from briefing.models import (
 from briefing.text import content_words, find_date, words
 
 # Query vocabularies for the sections that are not focus questions.
-IMPLICATION_TERMS = ["Canada", "Canadian", "Ottawa", "South Korea", "Seoul", "should", "must", "need", "needs",
-                     "implications", "policy", "prudent", "course", "cooperation", "increase", "defence", "allies"]
+# The profile's implications_for names and keywords come first (config.ProfileSettings.implication_terms).
+IMPLICATION_TERMS = ["should", "must", "need", "needs", "implications", "policy", "prudent", "course", "cooperation",
+                     "increase", "defence", "allies"]
 INDICATOR_TERMS = ["watch", "watching", "monitor", "monitoring", "possible", "possibility", "could", "may", "likely",
                    "next", "future", "escalation", "emerge", "signs", "test", "deploy", "deployment", "provision",
                    "transfer", "additional"]
@@ -282,8 +283,8 @@ class ExtractiveEngine:
             judgments.append(self._claim(s, confidence=confidence, reason=f"{q.title}: {reason}"))
 
         timeline = self._timeline()
-        implications = self._mmr(self._relevance(self._query(IMPLICATION_TERMS), cent), 4, min_sources=2,
-                                 exclude=used)
+        implication_query = self._query([*self.settings.profile.implication_terms(), *IMPLICATION_TERMS])
+        implications = self._mmr(self._relevance(implication_query, cent), 4, min_sources=2, exclude=used)
         indicators = self._mmr(self._relevance(self._query(INDICATOR_TERMS), cent), 4, min_sources=2,
                                exclude=used | {(s.source_id, s.start) for s in implications})
         return Synthesis(
