@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, TypedDict
 
 from briefing.sentences import Sentence, split_sentences
@@ -33,13 +33,10 @@ class RawDoc:
     published: str | None = None  # ISO date YYYY-MM-DD
 
 
-@dataclass
-class CleanedDoc:
-    """Output of the clean stage: article text plus metadata; unknown fields stay None/empty."""
+@dataclass(kw_only=True)
+class DocMeta:
+    """A document's metadata, declared once for the cleaner (Meta), CleanedDoc and Source; unknown stays None/empty."""
 
-    path: str
-    text: str
-    sha256: str
     title: str | None = None
     authors: list[str] = field(default_factory=list)
     publisher: str | None = None
@@ -47,48 +44,45 @@ class CleanedDoc:
     published: str | None = None  # ISO date YYYY-MM-DD
     language: str | None = None
     url: str | None = None
+
+    def doc_meta(self) -> dict[str, Any]:
+        """The metadata fields alone (lists copied), to pass on: Source(**doc.doc_meta(), ...)."""
+        return {f.name: list(v) if isinstance(v := getattr(self, f.name), list) else v for f in fields(DocMeta)}
+
+
+@dataclass
+class CleanedDoc(DocMeta):
+    """Output of the clean stage: article text plus metadata (DocMeta, keyword-only)."""
+
+    path: str
+    text: str
+    sha256: str
     flags: list[str] = field(default_factory=list)  # machine_translated, appended_content_removed, near_duplicate
     dropped: list[Dropped] = field(default_factory=list)
     duplicates: list[int] = field(default_factory=list)  # 0-based indices (in the cleaned batch) of same-event reports
 
 
+_SOURCE_JSON_ORDER = ("id", "path", "sha256", "tokens", "title", "authors", "publisher", "original_publisher",
+                      "published", "language", "url", "flags", "same_event_as")
+
+
 @dataclass
-class Source:
-    """A cleaned document with the stable id cited as [id] everywhere in the run."""
+class Source(DocMeta):
+    """A cleaned document with the stable id cited as [id] everywhere in the run (metadata: DocMeta, keyword-only)."""
 
     id: int
     path: str
     text: str
     sha256: str
     tokens: int
-    title: str | None = None
-    authors: list[str] = field(default_factory=list)
-    publisher: str | None = None
-    original_publisher: str | None = None
-    published: str | None = None
-    language: str | None = None
-    url: str | None = None
     flags: list[str] = field(default_factory=list)
     same_event_as: list[int] = field(default_factory=list)  # ids of near-duplicate reports
 
     @classmethod
     def from_doc(cls, id: int, doc: CleanedDoc, tokens: int) -> Source:
         """Give a cleaned document its run-wide id."""
-        return cls(
-            id=id,
-            path=doc.path,
-            text=doc.text,
-            sha256=doc.sha256,
-            tokens=tokens,
-            title=doc.title,
-            authors=list(doc.authors),
-            publisher=doc.publisher,
-            original_publisher=doc.original_publisher,
-            published=doc.published,
-            language=doc.language,
-            url=doc.url,
-            flags=list(doc.flags),
-        )
+        return cls(id=id, path=doc.path, text=doc.text, sha256=doc.sha256, tokens=tokens, flags=list(doc.flags),
+                   **doc.doc_meta())
 
     @property
     def sentences(self) -> list[Sentence]:
@@ -105,10 +99,9 @@ class Source:
         return sents[sid - 1] if isinstance(sid, int) and not isinstance(sid, bool) and 1 <= sid <= len(sents) else None
 
     def to_json(self) -> dict[str, Any]:
-        """Metadata for brief.json (the text itself is not repeated there)."""
+        """Metadata for brief.json (the text itself is not repeated there), in a stable key order."""
         d = asdict(self)
-        d.pop("text")
-        return d
+        return {k: d[k] for k in _SOURCE_JSON_ORDER}
 
 
 @dataclass

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
 
+from briefing.models import DocMeta
 from briefing.text import MONTHS as _MONTHS
 from briefing.text import WEEKDAYS as _WEEKDAYS
 
@@ -53,17 +53,7 @@ _INSTITUTION_RE = re.compile(r"\b(?:Institute|Institution|Centre|Center|Council|
 _STOP_NAMES = {"The", "This", "A", "An", "Staff", "Editor", "Editors", "Reuters", "Continuing", "Using", "Clicking"}
 
 
-@dataclass
-class Meta:
-    """Metadata found in a document; unknown fields stay None/empty."""
-
-    title: str | None = None
-    authors: list[str] = field(default_factory=list)
-    publisher: str | None = None
-    original_publisher: str | None = None
-    published: str | None = None
-    language: str | None = None
-    url: str | None = None
+Meta = DocMeta  # the metadata the cleaner finds
 
 
 def extract(
