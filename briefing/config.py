@@ -46,61 +46,28 @@ class FocusQuestionSettings(_Strict):
     titles: dict[str, str] = Field(default_factory=dict)  # brief language -> the title in that language
 
 
-DEFAULT_QUESTIONS = [
-    FocusQuestionSettings(
-        key="military_cooperation",
-        title="North Korea–Russia military cooperation",
-        question="What military cooperation is there between North Korea and Russia: troops, munitions, missiles, "
-        "technology transfer?",
-        keywords=["troops", "soldiers", "munitions", "ammunition", "missile", "missiles", "ballistic", "weapons",
-                  "military", "technology", "deployment", "dispatch", "Kursk", "arsenal", "satellite", "cooperation",
-                  "Pyongyang", "Moscow", "Kim", "Putin"],
-    ),
-    FocusQuestionSettings(
-        key="china_role",
-        title="China's role",
-        question="What is China's role: the depth and limits of the Russia–China alignment, and China's stake in the "
-        "North Korea–Russia relationship?",
-        keywords=["China", "Chinese", "Beijing", "Xi", "Sino-Russian", "alignment", "partnership", "multipolar",
-                  "Russia-China", "allies", "energy", "pipeline", "distrust"],
-    ),
-    FocusQuestionSettings(
-        key="canada_korea_response",
-        title="Responses of Canada and South Korea",
-        question="How are Canada and South Korea responding: the 2+2 ministerial meeting, intelligence and "
-        "information sharing, sanctions, Indo-Pacific cooperation, G7?",
-        keywords=["Canada", "Canadian", "Ottawa", "South Korea", "Seoul", "Korean", "2+2", "ministerial", "joint",
-                  "statement", "intelligence", "information", "classified", "sanctions", "Indo-Pacific", "G7",
-                  "Joly", "Blair", "dialogue", "agreement"],
-    ),
-    FocusQuestionSettings(
-        key="canada_implications",
-        title="Implications for Canada",
-        question="What are the implications for Canada's security, diplomacy and Indo-Pacific policy?",
-        keywords=["Canada", "Canadian", "Ottawa", "implications", "security", "Indo-Pacific", "G7", "NATO",
-                  "middle", "rules", "international", "order", "defence", "Arctic"],
-    ),
-]
+def default_profile_path() -> Path:
+    """The packaged default profile, the one place it is written (briefing.toml [profile] keys override it)."""
+    return Path(__file__).with_name("default_profile.toml")
 
 
+def _default_profile() -> dict[str, Any]:
+    with open(default_profile_path(), "rb") as f:
+        return dict(tomllib.load(f)["profile"])
+
+
+_DEFAULT_PROFILE = _default_profile()
+DEFAULT_QUESTIONS = [FocusQuestionSettings(**{k: v for k, v in q.items() if k != "titles"})
+                     for q in _DEFAULT_PROFILE["focus_questions"]]
 # The default profile's English texts in the other packaged brief languages (used when no `titles`/`audiences`
 # entry is configured for the brief language and the English text is the default one).
 DEFAULT_TRANSLATIONS: dict[str, dict[str, str]] = {
-    "North Korea–Russia–China: developments and responses of Canada and South Korea": {
-        "fr": "Corée du Nord–Russie–Chine : évolutions et réponses du Canada et de la Corée du Sud",
-        "ko": "북한·러시아·중국: 동향과 캐나다·한국의 대응",
-    },
-    "Canadian and South Korean government policy analysts": {
-        "fr": "analystes des politiques des gouvernements du Canada et de la Corée du Sud",
-        "ko": "캐나다 및 한국 정부 정책 분석관",
-    },
-    "North Korea–Russia military cooperation": {
-        "fr": "Coopération militaire entre la Corée du Nord et la Russie", "ko": "북러 군사 협력"},
-    "China's role": {"fr": "Le rôle de la Chine", "ko": "중국의 역할"},
-    "Responses of Canada and South Korea": {
-        "fr": "Réponses du Canada et de la Corée du Sud", "ko": "캐나다와 한국의 대응"},
-    "Implications for Canada": {"fr": "Incidences pour le Canada", "ko": "캐나다에 대한 시사점"},
+    _DEFAULT_PROFILE["title"]: _DEFAULT_PROFILE.get("titles", {}),
+    _DEFAULT_PROFILE["audience"]: _DEFAULT_PROFILE.get("audiences", {}),
+    **{q["title"]: q.get("titles", {}) for q in _DEFAULT_PROFILE["focus_questions"]},
 }
+DEFAULT_IMPLICATIONS_FOR: list[str] = _DEFAULT_PROFILE["implications_for"]
+DEFAULT_IMPLICATIONS_KEYWORDS: list[str] = _DEFAULT_PROFILE["implications_keywords"]
 
 
 def localized(text: str, titles: dict[str, str], language: str) -> str:
@@ -108,16 +75,11 @@ def localized(text: str, titles: dict[str, str], language: str) -> str:
     return titles.get(language) or DEFAULT_TRANSLATIONS.get(text, {}).get(language) or text
 
 
-DEFAULT_IMPLICATIONS_FOR = ["Canada", "South Korea"]
-DEFAULT_IMPLICATIONS_KEYWORDS = ["Canadian", "Ottawa", "Seoul"]
-
-
 class ProfileSettings(_Strict):
     """What the brief is about and for whom."""
 
-    title: str = Field(default="North Korea–Russia–China: developments and responses of Canada and South Korea",
-                       min_length=1)
-    audience: str = Field(default="Canadian and South Korean government policy analysts", min_length=1)
+    title: str = Field(default=_DEFAULT_PROFILE["title"], min_length=1)
+    audience: str = Field(default=_DEFAULT_PROFILE["audience"], min_length=1)
     # Language the brief is written in (headings from prompts/messages.toml; LLM claims in that language).
     language: str = Field(default="en", pattern=r"^[a-z]{2,3}(-[a-z0-9]{2,8})?$")
     titles: dict[str, str] = Field(default_factory=dict)  # brief language -> title in that language

@@ -25,6 +25,21 @@ def test_repo_profile_is_valid() -> None:
     assert s.run.sources == ["seeds"]
 
 
+def test_default_profile_is_written_once_in_the_packaged_file() -> None:
+    import tomllib
+
+    from briefing.config import DEFAULT_TRANSLATIONS, default_profile_path
+
+    packaged = tomllib.loads(default_profile_path().read_text(encoding="utf-8"))["profile"]
+    profile = load_settings(None, environ={}, dotenv_path=None).profile
+    assert profile.title == packaged["title"] and profile.audience == packaged["audience"]
+    assert [q.key for q in profile.focus_questions] == [q["key"] for q in packaged["focus_questions"]]
+    assert profile.focus_questions[0].keywords == packaged["focus_questions"][0]["keywords"]
+    assert DEFAULT_TRANSLATIONS[packaged["title"]]["fr"] == packaged["titles"]["fr"]
+    repo = tomllib.loads((Path(__file__).parent.parent / "briefing.toml").read_text(encoding="utf-8"))
+    assert "profile" not in repo  # not copied into briefing.toml
+
+
 @pytest.mark.parametrize(
     ("toml", "key"),
     [
