@@ -129,7 +129,7 @@ class RunSettings(_Strict):
     @classmethod
     def _since_parses(cls, v: str | None) -> str | None:
         if v is not None:
-            from briefing.ingest.fetch import parse_since
+            from briefing.text import parse_since
 
             parse_since(v)  # ValueError -> a validation error naming run.since
         return v

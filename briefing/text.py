@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from briefing.sentences import split_sentences
 
@@ -162,3 +162,24 @@ def find_words(text: str, word_re: re.Pattern[str] = WORD_RE) -> list[str]:
 def normalised_lines(text: str) -> list[str]:
     """The lines of a text (split on \\n) with runs of whitespace collapsed to one space and the ends stripped."""
     return [" ".join(line.split()) for line in text.split("\n")]
+
+
+_REL_SINCE_RE = re.compile(r"^\s*(\d+)\s*(m|min|h|d|w)\s*$", re.IGNORECASE)
+
+
+def parse_since(value: str, now: datetime | None = None) -> datetime:
+    """A UTC datetime from `7d`, `12h`, `30m`, `2w` (that long ago) or an ISO date/datetime; ValueError otherwise."""
+    now = now or datetime.now(UTC)
+    m = _REL_SINCE_RE.match(value)
+    if m:
+        n, unit = int(m.group(1)), m.group(2).lower()
+        step = {"m": timedelta(minutes=1), "min": timedelta(minutes=1), "h": timedelta(hours=1),
+                "d": timedelta(days=1), "w": timedelta(weeks=1)}[unit]
+        return now - n * step
+    try:
+        when = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError(f"{value!r} is neither a duration like 7d, 12h, 2w nor a date like 2024-11-01") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC)

@@ -115,3 +115,15 @@ def test_every_module_imports_alone() -> None:
     failed = {m: p.communicate(timeout=300)[1][-1000:] for m, p in procs.items()}
     assert {m: err for m, err in failed.items() if procs[m].returncode != 0} == {}
     assert len(modules) > 30
+
+
+LEAVES = ["models", "text", "sentences", "tokens", "net", "errors", "cache", "templates", "messages", "confidence",
+          "config"]
+
+
+def test_shared_leaf_modules_import_no_stage() -> None:
+    leaves = [f"briefing.{name}" for name in LEAVES]
+    assert all(m in GRAPH for m in leaves)
+    climbing = {m: sorted(t for t in GRAPH[m] if _stage(t) >= 0 or t in ("briefing.pipeline", "briefing.cli"))
+                for m in leaves}
+    assert {m: t for m, t in climbing.items() if t} == {}

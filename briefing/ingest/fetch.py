@@ -12,7 +12,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -24,6 +24,7 @@ from briefing import __version__
 from briefing.ingest.decode import decode_bytes, looks_like_html
 from briefing.models import RawDoc
 from briefing.net import retry_after
+from briefing.text import parse_since
 
 FEED_PREFIX = "feed:"
 DEFAULT_FEED_LIMIT = 20
@@ -40,31 +41,12 @@ _FEED_SNIFF_RE = re.compile(
     rb"<(?:rss|feed|rdf:RDF)[\s>]",
     re.IGNORECASE,
 )
-_REL_SINCE_RE = re.compile(r"^\s*(\d+)\s*(m|min|h|d|w)\s*$", re.IGNORECASE)
 _TAG_RE = re.compile(r"<[^>]+>")
 
 
 def is_remote(source: str) -> bool:
     """True for sources fetched over the network or read as feeds: http(s) URLs and `feed:` sources."""
     return source.lower().startswith(("http://", "https://", FEED_PREFIX))
-
-
-def parse_since(value: str, now: datetime | None = None) -> datetime:
-    """A UTC datetime from `7d`, `12h`, `30m`, `2w` (that long ago) or an ISO date/datetime; ValueError otherwise."""
-    now = now or datetime.now(UTC)
-    m = _REL_SINCE_RE.match(value)
-    if m:
-        n, unit = int(m.group(1)), m.group(2).lower()
-        step = {"m": timedelta(minutes=1), "min": timedelta(minutes=1), "h": timedelta(hours=1),
-                "d": timedelta(days=1), "w": timedelta(weeks=1)}[unit]
-        return now - n * step
-    try:
-        when = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise ValueError(f"{value!r} is neither a duration like 7d, 12h, 2w nor a date like 2024-11-01") from None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return when.astimezone(UTC)
 
 
 @dataclass
