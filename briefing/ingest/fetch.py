@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import calendar
 import hashlib
-import html
 import io
 import re
-import sqlite3
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -15,13 +12,14 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential, wait_random
 
 from briefing import __version__
 from briefing.ingest.decode import decode_bytes, looks_like_html
+from briefing.ingest.feeds import HTML_TYPES, content_doc, entry_content, entry_date, entry_meta, is_feed
+from briefing.ingest.fetch_cache import FetchCache, cache_key
 from briefing.models import RawDoc
 from briefing.net import retry_after
 from briefing.text import parse_since
@@ -32,15 +30,8 @@ FULL_TEXT_WORDS = 150  # a feed entry with at least this many words of content i
 USER_AGENT = f"briefing/{__version__} (policy-brief generator)"
 
 _RETRY_STATUSES = {429, 500, 502, 503, 504}
-_FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/rdf+xml")
-_HTML_TYPES = ("text/html", "application/xhtml+xml")
 _BINARY_TYPES = ("image/", "audio/", "video/", "font/", "application/pdf", "application/zip",
                  "application/octet-stream", "application/gzip", "application/x-")
-_FEED_SNIFF_RE = re.compile(
-    rb"^\s*(?:<\?xml[^>]*\?>\s*)?(?:(?:<!--[\s\S]*?-->|<\?xml-stylesheet[^>]*\?>|<!DOCTYPE[^>]*>)\s*)*"
-    rb"<(?:rss|feed|rdf:RDF)[\s>]",
-    re.IGNORECASE,
-)
 _TAG_RE = re.compile(r"<[^>]+>")
 
 
@@ -92,50 +83,6 @@ def _transient(exc: BaseException) -> bool:
     if isinstance(exc, _StatusError):
         return exc.status in _RETRY_STATUSES
     return isinstance(exc, httpx.TransportError)
-
-
-def cache_key(url: str) -> str:
-    """The URL without credentials or fragment, as stored in the fetch cache."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme.lower(), host, parts.path, parts.query, ""))
-
-
-class FetchCache:
-    """Bodies and validators (ETag, Last-Modified) of fetched URLs, in SQLite; no request headers are stored."""
-
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self._lock = threading.Lock()
-        self.db = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("CREATE TABLE IF NOT EXISTS fetches (url TEXT PRIMARY KEY, etag TEXT, last_modified TEXT, "
-                        "content_type TEXT, body BLOB, fetched_at REAL)")
-
-    def get(self, url: str) -> tuple[str | None, str | None, str, bytes] | None:
-        """(etag, last_modified, content_type, body) of a URL, or None."""
-        with self._lock:
-            row = self.db.execute("SELECT etag, last_modified, content_type, body FROM fetches WHERE url = ?",
-                                  (cache_key(url),)).fetchone()
-        return None if row is None else (row[0], row[1], row[2] or "", bytes(row[3]))
-
-    def put(self, url: str, etag: str | None, last_modified: str | None, content_type: str, body: bytes) -> None:
-        """Store a body with its validators."""
-        with self._lock:
-            self.db.execute("INSERT OR REPLACE INTO fetches VALUES (?, ?, ?, ?, ?, ?)",
-                            (cache_key(url), etag, last_modified, content_type, body, time.time()))
-
-    def touch(self, url: str) -> None:
-        """Record that a cached body was confirmed fresh (304)."""
-        with self._lock:
-            self.db.execute("UPDATE fetches SET fetched_at = ? WHERE url = ?", (time.time(), cache_key(url)))
-
-    def close(self) -> None:
-        """Close the database."""
-        self.db.close()
 
 
 class Fetcher:
@@ -291,7 +238,7 @@ class Fetcher:
             return None, f"{url}: binary or undecodable page, skipped"
         if not text.strip():
             return None, f"{url}: empty page, skipped"
-        is_html = ctype in _HTML_TYPES or looks_like_html(text)
+        is_html = ctype in HTML_TYPES or looks_like_html(text)
         return RawDoc(url, text, hashlib.sha256(got.body).hexdigest(), encoding, is_html, **(meta or {})), None
 
     def _feed(self, feed_url: str, body: bytes) -> tuple[list[RawDoc], list[str]]:
@@ -307,7 +254,7 @@ class Fetcher:
         since = self.opts.since
         picked: list[tuple[Any, datetime | None]] = []
         for entry in parsed.entries:
-            when = _entry_date(entry)
+            when = entry_date(entry)
             if since is not None and when is not None and when < since:
                 continue
             picked.append((entry, when))
@@ -317,9 +264,9 @@ class Fetcher:
         warnings: list[str | None] = [None] * len(picked)
         to_fetch: list[tuple[int, str, dict[str, Any]]] = []
         for i, (entry, when) in enumerate(picked):
-            meta = _entry_meta(entry, when)
+            meta = entry_meta(entry, when)
             link = str(entry.get("link") or "")
-            content, content_type = _entry_content(entry)
+            content, content_type = entry_content(entry)
             words = len(_TAG_RE.sub(" ", content).split())
             if words >= FULL_TEXT_WORDS or not link.startswith(("http://", "https://")):
                 if not words:
@@ -329,7 +276,7 @@ class Fetcher:
                 if not self._first_time(path):
                     warnings[i] = f"{path} (in feed {feed_url}): already loaded, skipped"
                     continue
-                docs[i] = _content_doc(path, content, content_type, meta)
+                docs[i] = content_doc(path, content, content_type, meta)
             elif not self._first_time(link):
                 warnings[i] = f"{link} (in feed {feed_url}): already loaded, skipped"
             else:
@@ -353,16 +300,6 @@ class Fetcher:
         return [d for d in docs if d is not None], [w for w in warnings if w is not None]
 
 
-def is_feed(content_type: str, body: bytes) -> bool:
-    """True when a response is an RSS/Atom feed, by content type or, for generic XML, by its root element."""
-    ctype = content_type.split(";")[0].strip().lower()
-    if ctype in _FEED_TYPES:
-        return True
-    if ctype in _HTML_TYPES:
-        return False
-    return bool(_FEED_SNIFF_RE.match(body[:4096].lstrip(b"\xef\xbb\xbf")))
-
-
 def _decode(body: bytes, content_type: str) -> tuple[str | None, str]:
     """Decode with the declared charset when the bytes are not UTF-8, else as files are decoded."""
     m = re.search(r"charset=[\"']?([\w.:-]+)", content_type, re.IGNORECASE)
@@ -377,53 +314,6 @@ def _decode(body: bytes, content_type: str) -> tuple[str | None, str]:
                 pass
     decoded = decode_bytes(body)
     return (None, "") if decoded is None else decoded
-
-
-def _entry_date(entry: Any) -> datetime | None:
-    for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        t = entry.get(key)
-        if t:
-            try:
-                return datetime.fromtimestamp(calendar.timegm(t), UTC)
-            except (OverflowError, ValueError, TypeError):
-                continue
-    return None
-
-
-def _entry_meta(entry: Any, when: datetime | None) -> dict[str, Any]:
-    """RawDoc fields from a feed entry: title, authors, published (YYYY-MM-DD)."""
-    authors = [str(a["name"]).strip() for a in entry.get("authors", []) if isinstance(a, dict) and a.get("name")]
-    if not authors and entry.get("author"):
-        authors = [str(entry["author"]).strip()]
-    title = str(entry.get("title") or "").strip() or None
-    return {"title": title, "authors": [a for a in authors if a],
-            "published": when.date().isoformat() if when else None}
-
-
-def _entry_content(entry: Any) -> tuple[str, str]:
-    """The longest text the entry carries (full content, else summary) and its type."""
-    best, best_type = "", "text/html"
-    for c in entry.get("content", []) or []:
-        value = str(c.get("value") or "")
-        if len(value) > len(best):
-            best, best_type = value, str(c.get("type") or "text/html")
-    summary = str(entry.get("summary") or "")
-    if len(summary) > len(best):
-        best = summary
-        best_type = str((entry.get("summary_detail") or {}).get("type") or "text/html")
-    return best, best_type
-
-
-def _content_doc(path: str, content: str, content_type: str, meta: dict[str, Any]) -> RawDoc:
-    """A RawDoc built from the article text a feed entry carries."""
-    if "html" in content_type:
-        title = html.escape(meta.get("title") or "")
-        text = (f"<!DOCTYPE html><html><head><title>{title}</title></head><body><article>"
-                f"<h1>{title}</h1>\n{content}\n</article></body></html>")
-        is_html = True
-    else:
-        text, is_html = content, False
-    return RawDoc(path, text, hashlib.sha256(text.encode("utf-8")).hexdigest(), "utf-8", is_html, **meta)
 
 
 def make_options(feed_limit: int | None = None, since: str | datetime | None = None,
