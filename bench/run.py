@@ -65,23 +65,29 @@ def table(results: dict[str, Any]) -> str:
     if "pipeline" in results:
         p = results["pipeline"]
         lines.append(f"## Pipeline: loopback server, latency {p['latency_s']} s + {p['per_token_s']} s per output "
-                     f"token, model {p['model']}, concurrency max(N, 8)")
+                     f"token, model {p['model']}, our concurrency {p.get('concurrency')}")
         body = []
         for r in p["rows"]:
             o, lc = r["ours"], r["langchain"]
             body.append([f"ours N={r['n']}", o["wall_s"], o["floor"]["seconds"], o["wall_over_floor"],
-                         o["requests"], o["prompt_tokens"], o["completion_tokens"], r["ours_prompt_over_body"],
-                         None, None])
+                         o["requests"], o["prompt_tokens"], o["completion_tokens"], o.get("usd_gpt-4o-mini"),
+                         o.get("usd_gpt-4.1"), r["ours_prompt_over_body"], None, None, None])
             if "skipped" in lc:
-                body.append([f"langchain N={r['n']}", None, None, None, None, None, None, None, None,
-                             "skipped: " + lc["skipped"]])
+                body.append([f"langchain N={r['n']}", None, None, None, None, None, None, None, None, None, None,
+                             None, "skipped: " + lc["skipped"]])
             else:
                 body.append([f"langchain N={r['n']}", lc["wall_s"], None, None, lc["requests"], lc["prompt_tokens"],
-                             lc["completion_tokens"], round(lc["prompt_tokens"] / r["body_tokens"], 3),
-                             r["speedup_vs_langchain"], r["prompt_tokens_ratio"]])
-        rows(["run", "wall s", "floor s", "wall/floor", "requests", "prompt tok", "compl tok", "prompt/body tok",
-              "ours faster x", "ours/LC prompt"], body)
+                             lc["completion_tokens"], lc.get("usd_gpt-4o-mini"), lc.get("usd_gpt-4.1"),
+                             round(lc["prompt_tokens"] / r["body_tokens"], 3), r["speedup_vs_langchain"],
+                             r["prompt_tokens_ratio"], r.get("usd_ratio_gpt-4o-mini")])
+        rows(["run", "wall s", "floor s", "wall/floor", "requests", "prompt tok", "compl tok", "$ 4o-mini",
+              "$ 4.1", "prompt/body tok", "ours faster x", "ours/LC prompt", "ours/LC $"], body)
         for r in p["rows"]:
+            st = r["ours"].get("starts") or {}
+            lv = r["ours"]["floor"]["levels"]
+            lines.append(f"ours N={r['n']}: {st.get('within_0.1s_of_first')} requests reached the server within "
+                         f"0.1 s of the first; floor levels: " + ", ".join(
+                             f"{x['task']} x{x['calls']} max {x['max_completion_tokens']} tok" for x in lv))
             share = r["ours"].get("judge_share")
             if share:
                 lines.append(f"model judge at N={r['n']}: {share['prompt']:.0%} of prompt tokens, "
@@ -123,8 +129,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--chunk-mb", type=float, default=None, help="chunking corpus size in MB (default 10)")
     ap.add_argument("--clean-mb", type=float, default=None, help="cleaner corpus size in MB (default 10)")
     ap.add_argument("--budget", type=int, default=512, help="chunk token budget")
-    ap.add_argument("--latency", type=float, default=0.2, help="server seconds per request")
-    ap.add_argument("--per-token", type=float, default=0.001, help="server seconds per output token")
+    ap.add_argument("--latency", type=float, default=0.3, help="server seconds per request")
+    ap.add_argument("--per-token", type=float, default=0.002, help="server seconds per output token")
+    ap.add_argument("--concurrency", type=int, default=64, help="our llm.concurrency in the pipeline section")
     ap.add_argument("--judge", action="store_true", help="pipeline: run ours with the model judge (--judge) and "
                     "report its share of tokens and cost")
     ap.add_argument("--no-peers", action="store_true", help="chunking: skip LangChain/semchunk/chonkie")
@@ -152,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
                                            peers=not args.no_peers)
     if "pipeline" in sections:
         results["pipeline"] = pipeline.run_sizes(sizes, args.latency, args.per_token, args.langchain_max, log,
-                                                 args.judge)
+                                                 args.judge, args.concurrency)
     if "regeneration" in sections:
         log("regeneration")
         results["regeneration"] = pipeline.run_regeneration(args.latency, args.per_token)

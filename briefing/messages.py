@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,21 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+_PARSED: dict[tuple[str, int, int], dict[str, Any]] = {}  # (path, mtime_ns, size) -> parsed file
+
+
+def _parse(path: Path) -> dict[str, Any]:
+    """A catalogue file parsed once per version (the LLM engine asks for language names on every request)."""
+    try:
+        st = path.stat()
+        key = (str(path), st.st_mtime_ns, st.st_size)
+        if key not in _PARSED:
+            _PARSED[key] = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        raise TemplateError(f"{path}: not a valid message catalogue: {e}") from None
+    return copy.deepcopy(_PARSED[key])
+
+
 def catalogue(dirs: list[Path]) -> dict[str, dict[str, Any]]:
     """Every language's table, merged key by key: a file earlier on the search path wins over a later one."""
     merged: dict[str, Any] = {}
@@ -68,10 +84,7 @@ def catalogue(dirs: list[Path]) -> dict[str, dict[str, Any]]:
         path = d / MESSAGES_FILE
         if not path.is_file():
             continue
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
-            raise TemplateError(f"{path}: not a valid message catalogue: {e}") from None
+        data = _parse(path)
         for lang, table in data.items():
             if not isinstance(table, dict):
                 raise TemplateError(f"{path}: {lang}: expected a table of messages, got {type(table).__name__}")

@@ -57,6 +57,29 @@ class RunResult:
     data: BriefJson
 
 
+class _Progress:
+    """Progress of a stage in readable lines: the first and last item, then one line per 10% or every 5 s at most,
+    with elapsed time, ETA, tokens and dollars so far (never one line per item on long runs)."""
+
+    def __init__(self, verb: str, report: Reporter, engine: Engine, every: float = 5.0) -> None:
+        self.verb, self.report, self.engine, self.every = verb, report, engine, every
+        self.t0 = time.monotonic()
+        self.last_time, self.last_tenth = self.t0, -1
+
+    def __call__(self, k: int, n: int, src: Source) -> None:
+        now = time.monotonic()
+        tenth = k * 10 // max(1, n)
+        if not (k in (1, n) or tenth > self.last_tenth or now - self.last_time >= self.every):
+            return
+        self.last_time, self.last_tenth = now, tenth
+        elapsed = now - self.t0
+        eta = f", ETA {elapsed / k * (n - k):.0f}s" if 0 < k < n else ""
+        usage = self.engine.usage
+        spent = f", {usage.prompt_tokens + usage.completion_tokens:,} tokens, ${usage.cost_usd:.4f}"
+        last = f" (last: [{src.id}] {src.path})" if n <= 10 else ""
+        self.report.info(f"{self.verb} {k}/{n}, {elapsed:.1f}s elapsed{eta}{spent}{last}")
+
+
 def load_sources(paths: list[str], settings: Settings, report: Reporter) -> tuple[list[Source], list[str]]:
     """Ingest and clean; returns sources with run-wide ids (1..n, in input order) and warnings for skipped files."""
     raws, warnings = load_raw(paths, max_bytes=int(settings.run.max_file_mb * 1024 * 1024),
@@ -178,8 +201,7 @@ def _run(settings: Settings, report: Reporter, engine: Engine | None = None,
         eid = engine.cache_identity()
         summaries, hits = summarize_sources(
             engine, sources, chunks, profile, cache, eid,
-            progress=None if engine.offline else lambda k, n, src: report.info(f"summarized {k}/{n}: [{src.id}] "
-                                                                                 f"{src.path}"))
+            progress=None if engine.offline else _Progress("summarized", report, engine))
         if hits:
             report.info(f"{hits} of {len(sources)} summaries reused from the cache")
         t = lap("summarize", t)

@@ -66,6 +66,14 @@ _NEGATED = re.compile(r"\b(not|never|no longer)\s|n't\b")
 _PAST = re.compile(r"(?<=[a-z] )([a-z]{3,}ed|said|told|sent|held|met|made|took|gave)\b")  # a past-tense verb
 
 
+class _Server(ThreadingHTTPServer):
+    """http.server with a real server's accept queue: with the default backlog of 5, a burst of concurrent connects
+    overflows it, the kernel drops the SYNs and clients retransmit them 1 s (then 3 s) later, an artificial stagger
+    of requests that no hosted endpoint shows."""
+
+    request_queue_size = 1024
+
+
 @dataclass
 class Record:
     """One HTTP request as the server saw it."""
@@ -474,7 +482,7 @@ class LLMServer:
         self._stop = threading.Event()
         self._repairs: dict[str, str] = {}  # sha of a corrupted answer -> the good one (for repair requests)
         self.written: dict[int, Written] = {}  # source id -> the last summary written for it
-        self._httpd = ThreadingHTTPServer((host, port), self._handler())
+        self._httpd = _Server((host, port), self._handler())
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
 
@@ -739,8 +747,10 @@ class LLMServer:
                             "refusal": "I'm sorry, I cannot assist with that request."}}]})
                 rec.task, content, finish = srv._answer(rec.body, fault, persistent)
                 rec.completion_tokens = count_tokens(content)
-                delay = srv.latency + srv.per_token * rec.completion_tokens
-                if delay:
+                # the answer takes latency + per-token time from the request's arrival, like a hosted model: the
+                # time this Python server spent reading, counting and composing is part of it, not added to it
+                delay = srv.latency + srv.per_token * rec.completion_tokens - (time.monotonic() - rec.start)
+                if delay > 0:
                     srv._stop.wait(delay)
                 with srv._lock:
                     srv.requests += 1
