@@ -27,6 +27,45 @@ F = TypeVar("F", bound=Callable[..., Any])
 _err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+class _Bar:
+    """Live progress on a terminal: one rich bar per stage with done/total, elapsed, ETA, requests in flight,
+    tokens and dollars so far (the pipeline's Reporter.progress)."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self._live: Any = None
+        self._tasks: dict[str, Any] = {}
+
+    def __call__(self, stage: str, done: int, total: int, figures: dict[str, Any]) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        if self._live is None:
+            self._live = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                  TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+                                  TextColumn("{task.fields[figures]}"), console=self.console)
+            self._live.start()
+        if stage not in self._tasks:
+            self._tasks[stage] = self._live.add_task(stage, total=total, figures="")
+        detail = (f"{figures.get('in_flight', 0)} in flight · {figures.get('tokens', 0):,} tokens · "
+                  f"${figures.get('cost_usd', 0.0):.4f}")
+        self._live.update(self._tasks[stage], completed=done, total=total, figures=detail)
+        if done >= total:
+            self.close()
+
+    def close(self) -> None:
+        """Stop the live display (at the end of a stage, or when the run fails mid-stage)."""
+        if self._live is not None:
+            self._live.stop()
+        self._live, self._tasks = None, {}
+
+
 class _State:
     quiet = False
     debug = False
@@ -150,7 +189,12 @@ def run(config: str | None, dry_run: bool, as_json: bool, quiet: bool, debug: bo
 
     _apply_common(quiet, debug)
     settings = load_settings(config, _run_overrides(**kw))
-    result = run_pipeline(settings, Reporter(info=_info, warn=_warn), dry_run=dry_run)
+    bar = _Bar(_err) if _err.is_terminal and not _State.quiet and not dry_run else None
+    try:
+        result = run_pipeline(settings, Reporter(info=_info, warn=_warn, progress=bar), dry_run=dry_run)
+    finally:
+        if bar is not None:
+            bar.close()
     if isinstance(result, RunResult):
         _info(f"engine: {result.engine}; {result.data['verification']['verified']} of "
               f"{result.data['verification']['total']} claims verified")

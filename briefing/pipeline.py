@@ -44,6 +44,9 @@ class Reporter:
 
     info: Say = _quiet
     warn: Say = _quiet
+    # a live display (the CLI's rich bar on a terminal): told of every item as (stage, done, total, figures);
+    # without one, progress goes to `info` as a few readable lines
+    progress: Callable[[str, int, int, dict[str, Any]], None] | None = None
 
 
 @dataclass
@@ -57,7 +60,7 @@ class RunResult:
     data: BriefJson
 
 
-class _Progress:
+class StageProgress:
     """Progress of a stage in readable lines: the first and last item, then one line per 10% or every 5 s at most,
     with elapsed time, ETA, tokens and dollars so far (never one line per item on long runs)."""
 
@@ -68,6 +71,11 @@ class _Progress:
 
     def __call__(self, k: int, n: int, src: Source) -> None:
         now = time.monotonic()
+        if self.report.progress is not None:
+            u = self.engine.usage
+            self.report.progress(self.verb, k, n, {"in_flight": self.engine.in_flight, "cost_usd": u.cost_usd,
+                                                   "tokens": u.prompt_tokens + u.completion_tokens})
+            return
         tenth = k * 10 // max(1, n)
         if not (k in (1, n) or tenth > self.last_tenth or now - self.last_time >= self.every):
             return
@@ -201,7 +209,7 @@ def _run(settings: Settings, report: Reporter, engine: Engine | None = None,
         eid = engine.cache_identity()
         summaries, hits = summarize_sources(
             engine, sources, chunks, profile, cache, eid,
-            progress=None if engine.offline else _Progress("summarized", report, engine))
+            progress=None if engine.offline else StageProgress("summarized", report, engine))
         if hits:
             report.info(f"{hits} of {len(sources)} summaries reused from the cache")
         t = lap("summarize", t)

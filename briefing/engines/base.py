@@ -21,6 +21,7 @@ class Engine(Protocol):
     name: str  # "extractive" or "llm"
     model: str  # model name, or a description of the offline method
     usage: Usage  # accumulated over the engine's lifetime
+    in_flight: int  # requests sent and not answered yet (progress display)
     offline: bool  # no model: free, nothing to wait on or cache, and the brief says its sentences are verbatim
     warnings: list[str]  # what the run should report once the engine is done (e.g. a source lost in condensing)
 

@@ -102,6 +102,7 @@ class ExtractiveEngine:
     def __init__(self, settings: Settings, summary_sentences: int = 3, section_claims: int = 4) -> None:
         self.settings = settings
         self.usage = Usage()
+        self.in_flight = 0
         self.warnings: list[str] = []
         self.summary_sentences = summary_sentences
         self.section_claims = section_claims

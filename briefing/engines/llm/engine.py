@@ -215,6 +215,7 @@ class LLMEngine:
         self._limiter = RateLimiter(settings.llm.requests_per_minute, settings.llm.tokens_per_minute)
         self._reserved = 0.0  # worst-case cost of calls in flight
         self._sem: asyncio.Semaphore | None = None
+        self.in_flight = 0  # requests sent and not answered yet
         self._overheads: dict[str, int] = {}
 
     # ----- identity and budgets -------------------------------------------------------------------------------
@@ -478,9 +479,13 @@ class LLMEngine:
                 assert self._sem is not None
                 async with self._sem:
                     t0 = time.monotonic()
-                    resp = await client.chat.completions.create(
-                        model=self.model, messages=[{"role": "system", "content": system},
-                                                    {"role": "user", "content": user}], **kwargs)
+                    self.in_flight += 1
+                    try:
+                        resp = await client.chat.completions.create(
+                            model=self.model, messages=[{"role": "system", "content": system},
+                                                        {"role": "user", "content": user}], **kwargs)
+                    finally:
+                        self.in_flight -= 1
             except _openai().APIStatusError as e:
                 if "response_format" in kwargs and self._rejects_schema(e):
                     if not self.schema_supported:  # a concurrent request already switched modes
