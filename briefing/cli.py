@@ -360,14 +360,24 @@ def export(run_dir: str, formats: tuple[str, ...], dest: str | None, prompts_dir
 
 @cli.command()
 @click.argument("path", type=click.Path())
+@click.option("--json", "as_json", is_flag=True,
+              help="Print one JSON object: claims (index, section, text, source_ids, verified, support, problems), "
+                   "verified, total.")
 @common
-def verify(path: str, quiet: bool, debug: bool) -> None:
-    """Re-check every claim of a brief (brief.json or its folder) against its sources; exit 1 if any fails."""
-    from briefing.verify.brief_file import format_report, verify_brief_file
+def verify(path: str, as_json: bool, quiet: bool, debug: bool) -> None:
+    """Re-check every claim of a brief (brief.json or its folder) against the sentences it cites; exit 1 if any fails.
+
+    Each claim gets a support score in [0, 1] and its problems: unknown sentence ids, quotes not found, and numbers,
+    dates, names, roles or negations that the cited sentences do not have.
+    """
+    from briefing.verify.brief_file import format_report, report_json, verify_brief_file
 
     _apply_common(quiet, debug)
     report = verify_brief_file(Path(path))
-    click.echo(format_report(report))
+    if as_json:
+        click.echo(json.dumps(report_json(report), ensure_ascii=False))
+    else:
+        click.echo(format_report(report))
     if report.failed:
         sys.exit(1)
 

@@ -160,6 +160,7 @@ class Claim:
     reason: str | None = None  # why that confidence
     date: str | None = None  # timeline entries: ISO date (YYYY, YYYY-MM or YYYY-MM-DD)
     verified: bool | None = None  # None until the verify stage has run
+    support: float | None = None  # 0..1, how well the cited sentences support the claim (set by verify)
     problems: list[str] = field(default_factory=list)  # why verification failed
     # citations the engine could not resolve ("note 3.99", "sentence 'x'"): kept so the verify stage flags the claim
     unresolved: list[str] = field(default_factory=list)

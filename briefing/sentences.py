@@ -81,8 +81,8 @@ def _strip(text: str, s: int, e: int) -> tuple[int, int]:
 def _is_lowercased(text: str) -> bool:
     """True for text written without capitals (lower-cased corpora), where a capital cannot mark a new sentence."""
     sample = text[:20000]
-    cased = sum(1 for c in sample if c.isalpha() and (c.isupper() or c.islower()))
-    upper = sum(1 for c in sample if c.isupper())
+    upper = sum(map(str.isupper, sample))
+    cased = upper + sum(map(str.islower, sample))
     return cased >= 40 and upper <= cased * 0.003
 
 

@@ -189,7 +189,7 @@ def test_embedded_evidence_marks_the_cited_span_inside_its_paragraph(seeds_run: 
             marked = "".join(t for t, hl in p["segments"] if hl)
             whole = "".join(t for t, _ in p["segments"])
             assert marked == texts[ev["source_id"]][s:e]
-            assert whole in texts[ev["source_id"]] and len(whole) > len(marked)
+            assert whole in texts[ev["source_id"]] and len(whole) >= len(marked)  # a one-sentence paragraph: equal
             checked += 1
     assert checked == len(data["claims"])
 

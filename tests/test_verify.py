@@ -96,7 +96,7 @@ FAULTY = {
         r"quote not found"),
     "altered number in the claim": (
         "The ministers denounced the deployment of up to 10,000 North Korean troops to Russia.", [1], [(1, TROOPS)],
-        r"^number 10,000 not in cited evidence$"),
+        r"^number 10,000 not in the cited sentences$"),
     "altered number in claim and quote (quote fuzzy-matches the 12,000 passage)": (
         "The ministers denounced the deployment of up to 10,000 North Korean troops to Russia.", [1],
         [(1, TROOPS.replace("12,000", "10,000"))], r"10,000"),
@@ -110,7 +110,7 @@ FAULTY = {
     "no citation": ("North Korea supplied ballistic missiles to Russia.", [], [], r"^cites no source$"),
     "unrelated claim with a genuine quote": (
         "Beijing is preparing an invasion of Taiwan with hypersonic weapons.", [1], [(1, CYBER)],
-        r"does not match its evidence|not in cited source"),
+        r"not covered by the cited sentences"),
     "swapped entity": (
         "Japan and NATO denounced the deployment of up to 12,000 North Korean troops to Russia.", [1], [(1, TROOPS)],
         r"NATO"),
@@ -589,7 +589,7 @@ def test_verify_brief_file_names_the_altered_claim(tmp_path: Path) -> None:
         bad = [r for r in report.rows if not r.verified]
         assert [r.index for r in bad] == [2]
         assert bad[0].section == "themes" and bad[0].source_ids == [1]
-        assert "number 10,000 not in cited evidence" in bad[0].problems
+        assert "number 10,000 not in the cited sentences" in bad[0].problems
         assert any("source [4]: text unavailable" in m for m in report.missing_sources)
     out = format_report(report)
     lines = out.splitlines()

@@ -71,9 +71,8 @@ def rates(tmp_path: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]], d
     return faulty, sound, kinds
 
 
-# Kinds the verify stage does not catch reliably yet (support checked against the cited sentences only, polarity):
-# their rates are printed, not asserted, until the verifier's checks land.
-PENDING = {"unrelated_id", "swapped_name", "negation"}
+# Kinds the verify stage does not catch reliably yet: none since support is checked against the cited sentences only.
+PENDING: set[str] = set()
 
 
 def test_planted_faults_are_flagged_and_sound_claims_are_not(tmp_path: Path) -> None:

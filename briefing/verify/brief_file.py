@@ -24,6 +24,7 @@ class ClaimRow:
     source_ids: list[int]
     verified: bool
     problems: list[str]
+    support: float = 0.0  # 0..1, how well the cited sentences support the claim
 
 
 @dataclass
@@ -176,6 +177,7 @@ def verify_brief_file(path: Path) -> VerifyReport:
                 source_ids=[n for n in (_as_id(s) for s in claim.source_ids) if n is not None],
                 verified=bool(claim.verified) and not problems,
                 problems=problems,
+                support=float(claim.support or 0.0) if not problems or claim.problems else 0.0,
             )
         )
     return report
@@ -195,3 +197,16 @@ def format_report(report: VerifyReport) -> str:
         lines.append(line)
     lines.append(f"{report.verified} of {report.total} claims verified")
     return "\n".join(lines)
+
+
+def report_json(report: VerifyReport) -> dict[str, Any]:
+    """The report as one JSON object: claims (index, section, text, source_ids, verified, support, problems),
+    verified and total counts, plus sources whose text was unavailable and warnings."""
+    return {
+        "claims": [{"index": r.index, "section": r.section, "text": r.text, "source_ids": r.source_ids,
+                    "verified": r.verified, "support": r.support, "problems": r.problems} for r in report.rows],
+        "verified": report.verified,
+        "total": report.total,
+        "missing_sources": report.missing_sources,
+        "warnings": report.warnings,
+    }

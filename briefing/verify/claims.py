@@ -9,26 +9,15 @@ from typing import Any
 from briefing.errors import ConfigError
 from briefing.models import Claim, Evidence, Source, SourceSummary, Synthesis
 from briefing.text import TOKEN_RE
-from briefing.verify.facts import (
-    _content_words,
-    _flat,
-    _metadata_text,
-    _name_in,
-    _names,
-    _number_values,
-    _numbers,
-    _source_profile,
-)
+from briefing.verify.facts import _metadata_text, _number_values, _numbers
 from briefing.verify.quotes import (
     MAX_QUOTE_CHARS,
-    MIN_OVERLAP,
     MIN_QUOTE_WORDS,
-    MIN_SOURCE_OVERLAP,
     Policy,
-    _context,
     find_quote,
 )
 from briefing.verify.renderings import check_rendering, figure_problems
+from briefing.verify.support import Cited, check_support
 
 # --------------------------------------------------------------------------- claim verification
 
@@ -56,15 +45,16 @@ def _as_id(x: Any) -> int | None:
 
 
 def verify_claim(claim: Claim, sources: dict[int, Source]) -> Claim:
-    """Check one claim against the sources it cites; sets claim.verified, claim.problems and evidence spans.
+    """Check one claim against the sentences it cites; sets claim.verified, support, problems and evidence spans.
 
     Only this function's own checks decide: text inside a claim, quote or source (e.g. "[2]" or "(verified)")
     is data, and any verified/problems value the claim arrived with is discarded.
     """
     problems: list[str] = []
     claim.verified = False
+    claim.support = 0.0
     try:
-        _check_claim(claim, sources, problems)
+        claim.support = _check_claim(claim, sources, problems)
     except Exception as exc:  # noqa: BLE001 - malformed input must never pass as verified, nor crash a run
         problems.append(f"could not be checked: {type(exc).__name__}")
     claim.problems = list(dict.fromkeys(problems))
@@ -72,8 +62,28 @@ def verify_claim(claim: Claim, sources: dict[int, Source]) -> Claim:
     return claim
 
 
-def _check_claim(claim: Claim, sources: dict[int, Source], problems: list[str]) -> None:
-    """All checks of verify_claim; appends a human-readable reason per failure."""
+def _sentence_ids(ev: Evidence, src: Source, problems: list[str]) -> list[int] | None:
+    """The evidence's sentence ids, each checked against the source; None if any is unknown or malformed."""
+    raw = ev.sentence_ids if isinstance(ev.sentence_ids, list | tuple) else [ev.sentence_ids]
+    ids: list[int] = []
+    ok = True
+    n = len(src.sentences)
+    for x in raw:
+        i = _as_id(x)
+        if i is None:
+            problems.append(f"{_fmt_id(src.id)} malformed sentence id {_short(repr(x), 20)}")
+            ok = False
+        elif src.sentence(i) is None:
+            problems.append(f"{_fmt_id(src.id)} has no sentence {i} (it has {n}): the claim cites one that does not "
+                            "exist")
+            ok = False
+        elif i not in ids:
+            ids.append(i)
+    return sorted(ids) if ok else None
+
+
+def _check_claim(claim: Claim, sources: dict[int, Source], problems: list[str]) -> float:
+    """All checks of verify_claim; appends a human-readable reason per failure and returns the support score."""
     text = claim.text if isinstance(claim.text, str) else ""
     if not text.strip():
         problems.append("claim has no text")
@@ -96,7 +106,8 @@ def _check_claim(claim: Claim, sources: dict[int, Source], problems: list[str]) 
     if not evidence:
         problems.append("no evidence quote")
 
-    passages: dict[int, list[str]] = {sid: [] for sid in cited}
+    sent_ids: dict[int, set[int]] = {sid: set() for sid in cited}
+    renderings: dict[int, list[str]] = {sid: [] for sid in cited}
     for ev in evidence:
         if not isinstance(ev, Evidence):
             problems.append("malformed evidence entry")
@@ -113,9 +124,23 @@ def _check_claim(claim: Claim, sources: dict[int, Source], problems: list[str]) 
         if sid not in cited:
             problems.append(f"evidence from {_fmt_id(sid)}, which the claim does not cite")
             continue
-        missing = [i for i in ev.sentence_ids if sources[sid].sentence(i) is None]
-        if missing:
-            problems.append(f"{_fmt_id(sid)} has no sentence {', '.join(map(str, missing[:5]))}")
+        src = sources[sid]
+        src_text = src.text if isinstance(src.text, str) else ""
+        if ev.sentence_ids:
+            ids = _sentence_ids(ev, src, problems)
+            if ids is None:
+                continue
+            sents = [s for s in (src.sentence(i) for i in ids) if s is not None]
+            lo, hi = sents[0].start, sents[-1].end
+            if quote.strip():  # a quote next to ids must be in those sentences (engines fill it from the ids)
+                match = find_quote(quote, src_text[lo:hi])
+                if match is None:
+                    where = "not in the cited sentences" if find_quote(quote, src_text) else "not found in source"
+                    problems.append(f"{_fmt_id(sid)} quote {where}: {_short(quote)!r}")
+                    continue
+            ev.span = (lo, hi)
+            sent_ids[sid].update(ids)
+            _rendering(ev, sid, quote if quote.strip() else " ".join(x.text for x in sents), renderings, problems)
             continue
         if len(TOKEN_RE.findall(quote)) < MIN_QUOTE_WORDS:
             problems.append(f"{_fmt_id(sid)} quote too short to support a claim: {_short(quote, 30)!r}")
@@ -123,7 +148,6 @@ def _check_claim(claim: Claim, sources: dict[int, Source], problems: list[str]) 
         if len(quote) > MAX_QUOTE_CHARS:
             problems.append(f"{_fmt_id(sid)} quote too long ({len(quote)} characters; at most {MAX_QUOTE_CHARS})")
             continue
-        src_text = sources[sid].text if isinstance(sources[sid].text, str) else ""
         match = find_quote(quote, src_text)
         if match is None:
             problems.append(f"{_fmt_id(sid)} quote not found in source: {_short(quote)!r}")
@@ -135,72 +159,51 @@ def _check_claim(claim: Claim, sources: dict[int, Source], problems: list[str]) 
             for n in _numbers(quote):
                 if re.match(r"\d", n.shown) and not n.values & wvals:  # word numbers: left to the claim check
                     problems.append(f"{_fmt_id(sid)} quote has number {n.shown}, the source passage does not")
-        if isinstance(ev.translation, str) and ev.translation.strip():
-            # a source in another language: the claim is checked against the model's rendering of the sentence,
-            # and the rendering's figures, dates and names against the original
-            where = f"{_fmt_id(sid)} sentence {', '.join(map(str, ev.sentence_ids))}" if ev.sentence_ids else \
-                _fmt_id(sid)
-            problems += [f"{where}: {p}" for p in check_rendering(quote, ev.translation)]
-            passages[sid].append(ev.translation)
-        else:
-            passages[sid].append(_context(src_text, match.start, match.end))
+        # A quote is matched to the sentences it overlaps: those are what the claim is checked against.
+        ids = [s.id for s in src.sentences if s.start < match.end and match.start < s.end]
+        ev.sentence_ids = ids
+        sent_ids[sid].update(ids)
+        _rendering(ev, sid, quote, renderings, problems)
 
     for sid in cited:
-        if not passages[sid] and not any(isinstance(ev, Evidence) and _as_id(ev.source_id) == sid for ev in evidence):
+        if not sent_ids[sid] and not any(isinstance(ev, Evidence) and _as_id(ev.source_id) == sid for ev in evidence):
             problems.append(f"{_fmt_id(sid)} cited without an evidence quote")
     if problems or not cited:
+        return 0.0
+
+    support = [_cited(sources[sid], sorted(sent_ids[sid]), renderings[sid]) for sid in cited]
+    result = check_support(text, support)
+    problems += result.problems
+    problems += figure_problems(text, "\n".join(c.text for c in support))
+    return result.score if not problems else min(result.score, 0.5)
+
+
+def _rendering(ev: Evidence, sid: int, original: str, renderings: dict[int, list[str]], problems: list[str]) -> None:
+    """A source in another language: the claim is checked against the model's rendering of the cited sentences,
+    and the rendering's figures, dates and names against the original."""
+    if not (isinstance(ev.translation, str) and ev.translation.strip()):
         return
+    ids = ev.sentence_ids if isinstance(ev.sentence_ids, list) else []
+    where = f"{_fmt_id(sid)} sentence {', '.join(map(str, ids))}" if ids else _fmt_id(sid)
+    problems += [f"{where}: {p}" for p in check_rendering(original, ev.translation)]
+    renderings[sid].append(ev.translation)
 
-    _check_agreement(text, cited, passages, sources, problems)
-    problems += figure_problems(text, "\n".join(p for sid in cited for p in passages[sid]))
 
-
-def _check_agreement(
-    text: str, cited: list[int], passages: dict[int, list[str]], sources: dict[int, Source], problems: list[str]
-) -> None:
-    """The claim says what its evidence says: numbers, dates, names and content words."""
-    evidence_text = "\n".join(p for sid in cited for p in passages[sid])
-    ev_values = _number_values(evidence_text)
-    src_values: set[float] = set()
-    src_flat_parts: list[str] = [_flat(evidence_text)]
-    for sid in cited:
-        flat, values = _source_profile(sources[sid].text)
-        meta = _metadata_text(sources[sid])
-        src_flat_parts += [flat, _flat(meta)]
-        src_values |= values | _number_values(meta)
-    src_flat = "".join(src_flat_parts) + " "
-
-    # Quantities must be in the quoted passages; years (dates) and small number words ("the two countries")
-    # may come from elsewhere in the cited source.
-    for n in _numbers(text):
-        if n.values & ev_values:
-            continue
-        if (n.is_year or n.is_small_word) and n.values & src_values:
-            continue
-        kind = "date" if n.is_year else "number"
-        problems.append(f"{kind} {n.shown} not in cited evidence")
-
-    for name, at_start in _names(text):
-        if _name_in(name, src_flat):
-            continue
-        rest = name.split(" ", 1)[1] if at_start and " " in name else ""
-        if not (rest and _name_in(rest, src_flat)):
-            problems.append(f"name {name!r} not in cited source")
-
-    claim_words = _content_words(text)
-    if not claim_words:
-        return
-    ev_words = _content_words(evidence_text)
-    shared = claim_words & ev_words
-    share = len(shared) / len(claim_words)
-    if share < MIN_OVERLAP:
-        problems.append(f"claim does not match its evidence ({len(shared)} of {len(claim_words)} content words shared)")
-        return
-    if len(cited) > 1:
-        for sid in cited:
-            own = claim_words & _content_words("\n".join(passages[sid]))
-            if len(own) / len(claim_words) < MIN_SOURCE_OVERLAP and len(own) < 3:
-                problems.append(f"{_fmt_id(sid)} evidence does not support the claim")
+def _cited(src: Source, ids: list[int], renderings: list[str] | None = None) -> Cited:
+    """The cited sentences of one source (or their renderings in the brief's language), the two sentences before
+    them, and the source's metadata."""
+    if renderings:
+        rendered = "\n".join(renderings)
+        return Cited(src.id, rendered, rendered + "\n" + src.text, "", _metadata_text(src), "",
+                     src.title if isinstance(src.title, str) else "")
+    sents = src.sentences
+    first = ids[0]
+    context = " ".join(s.text for s in sents[max(0, first - 3) : first - 1])
+    people = " ".join([*(a for a in src.authors if isinstance(a, str)), src.publisher or "",
+                       src.original_publisher or ""])
+    title = src.title if isinstance(src.title, str) else ""
+    return Cited(src.id, "\n".join(sents[i - 1].text for i in ids), src.text, context, _metadata_text(src), people,
+                 title)
 
 
 def verify_claims(claims: Iterable[Claim], sources: dict[int, Source]) -> tuple[int, int]:
