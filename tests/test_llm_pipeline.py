@@ -4,7 +4,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from llm_server import LLMServer
@@ -75,10 +74,8 @@ def test_dry_run_table_is_readable(tmp_path: Path) -> None:
 
 def test_bad_key_and_unknown_model_fail_fast_with_one_line(tmp_path: Path) -> None:
     with LLMServer(api_key="right-key", models=["test-model"]) as srv:
-        t0 = time.perf_counter()
         r = cli(srv, "run", str(SEEDS), "--out", str(tmp_path / "out"), key="wrong-key", cwd=tmp_path)
-        elapsed = time.perf_counter() - t0
-        assert r.returncode == 1 and elapsed < 10
+        assert r.returncode == 1 and len(srv.completions()) <= 5  # one per source at most, none retried
         lines = [line for line in r.stderr.splitlines() if "error" in line.lower()]
         assert len(lines) == 1 and "Traceback" not in r.stderr and "wrong-key" not in r.stderr
         r = cli(srv, "run", str(SEEDS), "--out", str(tmp_path / "out"), "--model", "no-such-model",
