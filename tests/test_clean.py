@@ -232,3 +232,188 @@ def test_no_exception_on_structured_noise(lines: list[str]) -> None:
     docs = clean_documents([RawDoc("a", "\n".join(lines), "1"), RawDoc("b", "\n".join(reversed(lines)), "2")])
     assert len(docs) == 2
     assert not any("cleaner failed" in d.reason for doc in docs for d in doc.dropped)
+
+
+INTL = FIX / "intl"
+INTL_NAMES = sorted(p.name[: -len(".meta.json")] for p in INTL.glob("*.meta.json"))
+
+
+def _line_gold_scores(doc: CleanedDoc, name: str) -> tuple[float, float]:
+    """Character-weighted (recall, precision) of the kept paragraphs against the gold body lines of a fixture.
+
+    Optional lines (headline, dateline, caption) count neither way; words are not used because CJK has no spaces.
+    """
+    def norm(s: str) -> str:
+        return " ".join(s.split())
+
+    gold = [norm(x) for x in (INTL / f"{name}.body.txt").read_text(encoding="utf-8").splitlines() if x.strip()]
+    optional = {norm(x) for x in (INTL / f"{name}.optional.txt").read_text(encoding="utf-8").splitlines()}
+    paras = [norm(p) for p in doc.text.split("\n\n") if p.strip()]
+    kept = "\n".join(paras)
+    recall = sum(len(g) for g in gold if g in kept) / sum(len(g) for g in gold)
+    good = total = 0
+    for p in paras:
+        if p in optional:
+            continue
+        total += len(p)
+        good += min(len(p), sum(len(g) for g in gold if g in p))
+    return recall, good / max(1, total)
+
+
+def test_at_least_one_fixture_per_language() -> None:
+    import json
+
+    langs = {json.loads((INTL / f"{n}.meta.json").read_text(encoding="utf-8"))["language"] for n in INTL_NAMES}
+    assert {"ko", "ja", "zh", "ru", "fr"} <= langs
+
+
+@pytest.mark.parametrize("name", INTL_NAMES)
+def test_multilingual_page_body_and_metadata(name: str) -> None:
+    """Korean, Japanese, Chinese, Russian and French page dumps: body by line gold, and the stated metadata."""
+    import json
+
+    raws, warnings = load_raw([str(INTL / f"{name}.txt")])
+    assert warnings == []
+    doc = clean_document(raws[0])
+    recall, precision = _line_gold_scores(doc, name)
+    assert recall >= 0.95, f"{name}: recall {recall:.3f}"
+    assert precision >= 0.90, f"{name}: precision {precision:.3f}"
+    meta = json.loads((INTL / f"{name}.meta.json").read_text(encoding="utf-8"))
+    for key, want in meta.items():
+        assert getattr(doc, key) == want, (name, key, getattr(doc, key))
+
+
+def test_multilingual_fixtures_in_legacy_encodings(tmp_path: Path) -> None:
+    """The same pages saved as EUC-KR, Shift-JIS, GB18030, cp1251 and KOI8-R clean to the same text."""
+    cases = {"ko": ["euc-kr", "cp949"], "ja": ["shift_jis"], "zh": ["gb18030"], "ru": ["cp1251", "koi8-r"]}
+    for name in INTL_NAMES:
+        text = (INTL / f"{name}.txt").read_text(encoding="utf-8")
+        want = clean_document(load_raw([str(INTL / f"{name}.txt")])[0][0]).text
+        for enc in cases.get(name[:2], []):
+            path = tmp_path / f"{name}.{enc}.txt"
+            path.write_bytes(text.encode(enc, errors="replace"))
+            raws, warnings = load_raw([str(path)])
+            assert warnings == [], (name, enc)
+            if "?" in text.encode(enc, errors="replace").decode(enc) and "?" not in text:
+                continue  # a character the legacy encoding cannot hold
+            assert clean_document(raws[0]).text == want, (name, enc, raws[0].encoding)
+
+
+def test_korean_wire_signoffs_and_copyright_are_not_body() -> None:
+    raws, _ = load_raw([str(INTL / "ko_yonhap.txt")])
+    doc = clean_document(raws[0])
+    assert "무단 전재" not in doc.text and "많이 본 뉴스" not in doc.text
+    assert "\n\n(서울=연합뉴스) 김민수 기자 = 한국과 캐나다가" in doc.text  # the dateline opens the story: kept
+    assert "◇ 사이버 협의체 신설" in doc.text  # subheading between short paragraphs
+
+
+def test_folder_of_single_line_articles_keeps_every_article(tmp_path: Path) -> None:
+    """Articles exported with no line breaks at all (one long line each) are articles, not boilerplate."""
+    bodies = sorted((FIX / "gold").glob("*.body.txt")) + sorted((FIX / "dumps").glob("*.body.txt"))
+    bodies += sorted((FIX / "articles").glob("*.txt")) + sorted(INTL.glob("*.body.txt"))
+    for i, p in enumerate(bodies):
+        (tmp_path / f"{i:03d}.txt").write_text(" ".join(p.read_text(encoding="utf-8").split()), encoding="utf-8")
+    raws, warnings = load_raw([str(tmp_path)])
+    assert warnings == [] and len(raws) == len(bodies)
+    for raw, doc in zip(raws, clean_documents(raws), strict=True):
+        assert len(doc.text) >= 0.95 * len(raw.text.strip()), (raw.path, len(doc.text), len(raw.text))
+
+
+def test_very_long_lines_are_kept_and_chrome_still_dropped() -> None:
+    body = " ".join(["The committee said the new rules would take effect next year after a long consultation."] * 400)
+    text = "Home\nNews\nWorld\nSport\n\n" + body + "\n\nRelated Posts\nCookie settings\n© 2024 Example Media\n"
+    doc = clean_document(RawDoc("long.txt", text, "h"))
+    assert doc.text == body
+
+
+def test_html_only_when_the_text_is_a_document() -> None:
+    from briefing.ingest.sources import looks_like_html
+
+    page = (FIX / "html" / "article.html").read_text(encoding="utf-8")
+    assert looks_like_html(page)
+    assert looks_like_html("<div class='post'><h1>Title</h1><p>One.</p><p>Two.</p><p>Three.</p><ul><li>x</li></ul>")
+    help_text = (
+        "Leave a Reply\nYour email address will not be published.\nYou may use these HTML tags and attributes: "
+        "<a href=\"\" title=\"\"> <abbr title=\"\"> <b> <blockquote cite=\"\"> <p> <ul> <li> <span> <div>\n"
+    )
+    dump = (FIX / "dumps" / "blog.txt").read_text(encoding="utf-8")
+    assert not looks_like_html(dump + "\n" + help_text)
+    assert not looks_like_html("Code sample:\n<html>\n<head><title>x</title></head>\n<body><p>hi</p></body>\n</html>\n")
+
+
+def test_list_inside_the_article_and_inline_teaser_are_kept_in_place() -> None:
+    """A list between two paragraphs (ingredients, steps) is article; a "Read also" teaser mid-article ends nothing."""
+    para = [
+        "The ministers said the new agreement would be signed before the end of the year, after two rounds of talks.",
+        "Under the plan, both navies will share information about ships suspected of evading the sanctions.",
+        "Officials said the arrangement would be reviewed after twelve months and extended if it proved useful.",
+        "The opposition welcomed the deal but said that parliament should have been consulted before it was signed.",
+    ]
+    text = "\n".join([
+        "Home", "World", "Politics", "Business", "Sport", "",
+        "Allies agree to share naval data", "",
+        para[0], "The agreement covers:", "* patrol schedules", "* ship sightings", "* satellite images",
+        "* port inspections", para[1], "Read also:", "Sanctions tighten on shipping firms", para[2], para[3], "",
+        "Related", "* Five things to know about the sanctions", "* Who runs the monitoring team",
+        "* Ports on alert", "* Navy budget rises", "© 2024 Example News",
+    ])
+    doc = clean_document(RawDoc("x.txt", text, "h"))
+    for p in para:
+        assert p in doc.text
+    assert "* ship sightings" in doc.text and "* port inspections" in doc.text
+    assert "Five things to know" not in doc.text and "Navy budget" not in doc.text
+
+
+def test_lead_paragraph_above_byline_and_image_marks_is_kept() -> None:
+    lead = ("Researchers have long suspected that what we eat affects how anxious we feel, and a new study of seven "
+            "hundred students now suggests that some everyday foods may help more than expected.")
+    body = [
+        f"The study asked the students how often they ate {food} and how they felt in crowds and at parties, and "
+        f"compared the answers with a standard questionnaire on anxiety that doctors use in their practice {n}."
+        for n, food in enumerate(["yoghurt", "sauerkraut", "kimchi", "miso", "kefir", "pickles", "cheese"])
+    ]
+    text = "\n".join(["Home", "Health", "Food", "Fitness", "", "Study links diet and anxiety", "", lead, "",
+                      "By Anna Berg, Online Desk", "*", "*", "*", "*", "*", "*", "", *body, "", "Newsletter"])
+    doc = clean_document(RawDoc("x.txt", text, "h"))
+    assert lead in doc.text and all(p in doc.text for p in body)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Wir verwenden Cookies, um Ihnen die bestmögliche Nutzung unserer Webseite zu ermöglichen.",
+        "Datenschutzerklärung",
+        "Jetzt abonnieren",
+        "Abonnez-vous à notre infolettre pour recevoir les nouvelles",
+        "Política de privacidad",
+        "글자크기 조절 공유하기 인쇄",
+        "무단 전재 및 재배포 금지",
+        "版权所有 新华网",
+    ],
+)
+def test_chrome_in_other_languages_is_boilerplate(line: str) -> None:
+    from briefing.ingest.clean import _is_boilerplate
+
+    assert _is_boilerplate(line.lower())
+
+
+def test_page_without_prose_keeps_its_richest_text_run() -> None:
+    """An agenda or a list-only post has no paragraph that reads as prose: keep its text rather than nothing."""
+    text = "\n".join([
+        "Home", "Events", "Groups", "Blog", "Contact", "",
+        "Meeting notes April 2012", "",
+        "Host: Example AG, Harbour Street 29, Hamburg",
+        "Moderator: Hass Chapman",
+        "Agenda",
+        "Two or three short lightning talks (30 mins)",
+        "Knowledge and experience exchange (1 hour)",
+        "Three war stories on organisational models that worked",
+        "Extracting and applying lessons from the stories (45 mins)",
+        "Discussion about the next meeting: when and what type",
+        "",
+        "Share this:", "Twitter", "Facebook", "Like this:", "© 2012 Example",
+    ])
+    doc = clean_document(RawDoc("x.txt", text, "h"))
+    assert "Three war stories on organisational models that worked" in doc.text
+    assert "Facebook" not in doc.text and "© 2012" not in doc.text
+    assert doc.text.strip()

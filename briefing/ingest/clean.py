@@ -8,9 +8,12 @@ from collections import defaultdict
 from dataclasses import dataclass
 from functools import cached_property
 
+from briefing.ingest.lang import HANGUL_RE as _HANGUL_RE
+from briefing.ingest.lang import KANA_RE as _KANA_RE
 from briefing.ingest.lang import NON_SPACED_RE as _NON_SPACED_RE
 from briefing.ingest.lang import detect_language, stoplist
 from briefing.models import CleanedDoc, Dropped, RawDoc
+from briefing.text import EDGE_PUNCT as _EDGE_PUNCT
 from briefing.text import WORD_RE as _WORD_RE
 from briefing.text import find_words, normalised_lines
 
@@ -22,11 +25,35 @@ LENGTH_HIGH = 150
 STOP_LOW = 0.30
 STOP_HIGH = 0.32
 MIN_BODY_WORDS_BEFORE_CUT = 60
+LONG_PARAGRAPH_WORDS = 100
+FALLBACK_MIN_SCORE = 6.0
+LEAD_GAP = 8  # lines of chrome (byline, share buttons) a lead paragraph may sit above the body
 
 # Lower-casing these changes where words start or end ("İ" gains a combining dot; "Σ" depends on its neighbours).
 _CASE_SPLITTERS = ("İ", "Σ")
 _BULLET_RE = re.compile(r"^\s*(?:[•·▪▸►◦‣∙*+–—-]|\d{1,2}[.)])\s+")
-_TERMINAL_CHARS = frozenset(""".!?:;…"”’»)]""")  # a line ending in one of these (then spaces) ends a sentence
+# A line ending in one of these (then spaces) ends a sentence (Latin, CJK full-width and Korean punctuation).
+_TERMINAL_CHARS = frozenset(""".!?:;…"”’»)]。！？．」』）】〕""")
+_HAN_KANA_RE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+_HIRAGANA_RE = re.compile(r"[\u3040-\u309f]")
+# Chinese function characters (particles, pronouns, prepositions, conjunctions, auxiliaries) and the clause
+# punctuation of running prose: their share of a line's ideographs is its "stopword density".
+_ZH_FUNCTION = frozenset(
+    "的了在是和与也就都而及着这那之其为对将被把从到于以所因但向让由给更还又并"
+    "或很最已等个们他她它我你说有不没要会能可此该各每"
+)
+_ZH_PUNCT = frozenset("，。、；：！？“”（）")
+_ZH_CLAUSE_RE = re.compile("[，。；]")
+_JA_PUNCT = frozenset("、。「」")
+# Korean is spaced but its function words are endings: a word (eojeol) ending in a particle or a verb ending is a
+# function-bearing word; nouns in menus and tag lists rarely carry one.
+_KO_ENDINGS = (
+    "은", "는", "을", "를", "에", "의", "로", "와", "과", "도", "만", "서", "고", "며", "면", "다", "요",
+    "게", "지", "라", "데", "던", "할", "된", "될", "인", "한", "이", "가", "까", "께", "야", "죠", "든",
+)  # fmt: skip
+_KO_WORDS = frozenset((
+    "및", "또", "또한", "그리고", "그러나", "하지만", "이번", "것", "수", "등", "더", "그", "이", "저", "이날",
+))  # fmt: skip
 _EMAIL_URL_RE = re.compile(r"^\S*(?:@\S+\.\w+|https?://\S+|www\.\S+)\S*$", re.I)
 
 # A line that is just one of these ends the article: what follows is site chrome.
@@ -47,6 +74,30 @@ _CUTOFF_RE = re.compile(
       | about\s+the\s+authors?
       | (?:foot|end)?notes | references | sources
       | like\s+this(?:\s*:)? | loading\.*
+    )\W*$""",
+    re.I | re.X,
+)
+# "Read also" and "related" headings that also introduce teasers inside an article.
+_TEASER_RE = re.compile(
+    r"related|\bread\s+(?:also|more|next)|also\s+read|you\s+(?:may|might)\s+also|recommended|more\s+(?:stories|articles)"
+    r"|lire\s+aussi|lesen\s+sie\s+auch|auch\s+interessant|mehr\s+zum\s+thema|könnte\s+(?:sie|dich)\s+auch"
+    r"|le[ae]\s+también|te\s+puede\s+interesar|leia\s+também|veja\s+também|читайте\s+также|관련|関連|相关",
+    re.I,
+)
+# The same kind of markers in the other languages sources come in (related, most read, comments, tags).
+_CUTOFF_INTL_RE = re.compile(
+    r"""^\W*(?:
+        (?:à\s+)?lire\s+aussi | sur\s+le\s+même\s+sujet | articles?\s+(?:similaires|connexes|liés)
+      | les\s+plus\s+(?:lus|populaires|partagés) | dans\s+la\s+même\s+rubrique | commentaires? | réagir
+      | mehr\s+zum\s+thema | (?:das\s+)?könnte\s+(?:sie|dich)\s+auch\s+interessieren | weitere\s+(?:artikel|beiträge)
+      | ähnliche\s+(?:artikel|beiträge) | verwandte\s+(?:artikel|beiträge|themen) | meistgelesen\w* | kommentare
+      | lesen\s+sie\s+auch | auch\s+interessant | (?:lea|lee)\s+también | te\s+puede\s+interesar
+      | noticias\s+relacionadas | lo\s+más\s+leído | comentarios | leia\s+também | veja\s+também
+      | notícias\s+relacionadas | читайте\s+также | самое\s+(?:читаемое|популярное) | теги | комментарии
+      | похожие\s+(?:новости|материалы) | материалы\s+по\s+теме | новости\s+партн[её]ров
+      | (?:이\s*시각\s*)?많이\s*본\s*(?:뉴스|기사) | 관련\s*(?:뉴스|기사) | 추천\s*기사 | 인기\s*기사 | 주요\s*뉴스
+      | 関連(?:記事|ニュース) | あわせて読みたい | アクセスランキング | おすすめ記事 | 人気記事
+      | 相关(?:新闻|阅读|文章|报道) | 热门推荐 | 延伸阅读 | 推荐阅读 | 热点新闻 | 【纠错】.* | 责任编辑\s*[:：].*
     )\W*$""",
     re.I | re.X,
 )
@@ -87,6 +138,26 @@ _BOILER_RULES = tuple(
         (("©",), r"©"),
         (("photo",), r"\bphoto\s*(?:credit)?\s*:"),
         (("updated", "published", "posted"), r"\b(?:updated|published|posted)\s*(?:on|at)?\s*:?\s*\d"),
+        # The same chrome in the other languages of the sources (cookies, privacy, login, subscribe, share).
+        (("cookie",), r"\bcookies?\b.{0,100}(?:verwend|nutz|akzept|zustimm|einstellung|datenschutz|utilis|accept"
+                      r"|paramètr|usamos|utilizamos|acept|polític|использ)"),
+        (("datenschutz", "impressum", "agb", "netiquette"),
+         r"^\W*(?:datenschutz\w*|impressum|agb|netiquette)\W*$|\bdatenschutz(?:erklärung|hinweis|einstellung)"),
+        (("anmelden", "einloggen", "registrieren", "abonn", "teilen"),
+         r"^\W*(?:anmelden|einloggen|registrieren|abonnieren|jetzt\s+abonnieren|teilen)\W*$|\bjetzt\s+abonnieren\b"),
+        (("connecter", "abonn", "confidentialit", "mentions", "partager"),
+         r"\bse\s+connecter\b|\babonnez-vous\b|\bs['’]abonner\b|politique\s+de\s+confidentialité|mentions\s+légales"
+         r"|^\W*partager\W*$"),
+        (("suscr", "sesión", "privacidad", "compartir"),
+         r"\bsuscr[íi]b|\binici(?:ar|a)\s+sesión\b|política\s+de\s+privacidad|^\W*compartir\W*$"),
+        (("подпис", "войти", "регистрац", "конфиденциальн", "поделиться"),
+         r"^\W*(?:подписаться|войти|регистрация|поделиться)\W*$|политика\s+конфиденциальности"),
+        (("로그인", "회원가입", "구독", "개인정보", "공유", "무단", "저작권", "인쇄", "글자"),
+         r"^(?:\W*(?:로그인|회원가입|구독(?:신청)?|공유(?:하기)?|글자\s*크기|조절|인쇄|스크랩|댓글|기사\s*저장))+\W*$"
+         r"|개인정보\s*처리\s*방침|무단\s*전재|저작권자"),
+        (("ログイン", "会員登録", "シェア", "プライバシー", "転載", "著作権"),
+         r"^\W*(?:ログイン|会員登録|シェア)\W*$|プライバシーポリシー|無断転載|転載を禁|著作権"),
+        (("登录", "注册", "分享", "隐私", "版权"), r"^\W*(?:登录|注册|分享)\W*$|隐私政策|版权所有|版权声明"),
         (("ago",), r"\b\d+\s+(?:hours?|minutes?|days?)\s+ago\b"),
     )
 )
@@ -97,7 +168,7 @@ _SIGNOFF_RE = re.compile(
     r"""^\s*(?:
         [\[(【〔][^\])】〕=]{1,40}=[^\])】〕]{1,40}[\])】〕]
       | \(?\s*(?:additional\s+)?(?:reporting|writing|editing|compiled|translated)\s+by\b[^)]{0,300}\)?
-      | -\s*30\s*- | \#{3,} | (?:/\s*)?ends? | -+\s*end\s*-+ | \(end\) | \[end\]
+      | -\s*30\s*- | \#{3,} | (?:/\s*)?ends? | -+\s*end\s*-+ | \(end\) | \[end\] | [(（]\s*(?:完|终|끝)\s*[)）]
     )\s*\.?\s*$""",
     re.I | re.X,
 )
@@ -148,7 +219,8 @@ class _Block:
     bullet: bool
     letters: float
     stops: frozenset[str]  # stoplist of the document's language
-    cjk: int  # characters of scripts written without spaces
+    cjk: int  # characters of scripts written without spaces (Hangul included)
+    elen: int  # length in Latin-character equivalents (an ideograph weighs 3, a Hangul syllable 2)
     cls: str = BAD
     reason: str | None = None  # set when a hard rule drops the block
     keep: bool = False
@@ -157,13 +229,39 @@ class _Block:
     def stop(self) -> float:
         """Stopword density (computed on first use: most short lines are decided without it)."""
         if self.cjk > self.chars / 3:
-            return 0.4 if self.chars > 30 else 0.0
+            return _cjk_density(self.text)
         if not self.key:
             return 0.0
         if not self.stops:
             return 0.35
         words = self.key.split(" ")
         return sum(map(self.stops.__contains__, words)) / len(words)
+
+
+def _cjk_density(text: str) -> float:
+    """Stopword-density equivalent for a line in Chinese, Japanese or Korean (comparable to STOP_LOW/STOP_HIGH)."""
+    han_kana = _HAN_KANA_RE.findall(text)
+    hangul = len(_HANGUL_RE.findall(text))
+    if hangul >= len(han_kana):
+        tokens = [t.strip(_EDGE_PUNCT + "'‘’") for t in text.split()]
+        tokens = [t for t in tokens if _HANGUL_RE.search(t)]
+        if not tokens:
+            return 0.0
+        hits = sum(1 for t in tokens if t in _KO_WORDS or t.endswith(_KO_ENDINGS))
+        return min(1.0, 0.65 * hits / len(tokens))
+    if not han_kana:
+        return 0.0
+    hira = len(_HIRAGANA_RE.findall(text))
+    if hira > 0.05 * len(han_kana):  # Japanese: particles and inflections are written in hiragana
+        punct = sum(1 for c in text if c in _JA_PUNCT)
+        return min(1.0, 0.9 * (hira + punct) / (len(han_kana) + punct))
+    func = sum(1 for c in han_kana if c in _ZH_FUNCTION)
+    punct = sum(1 for c in text if c in _ZH_PUNCT)
+    density = (func + 1.5 * punct) / len(han_kana)
+    # News Chinese is terse (few particles); clause punctuation inside long unspaced runs still marks prose.
+    if punct and len(han_kana) >= 20 and len(han_kana) >= 8 * (text.count(" ") + 1) and _ZH_CLAUSE_RE.search(text):
+        density = max(density, 0.35)
+    return min(1.0, density)
 
 
 def _key(text: str) -> str:
@@ -225,10 +323,18 @@ def _ends_sentence(text: str) -> bool:
 def _make_block(text: str, start: int, end: int, words: str, stops: frozenset[str], spaced: bool) -> _Block:
     """Compute the features of one whitespace-normalised paragraph from its words (joined by spaces)."""
     n_tokens = text.count(" ") + 1
-    cjk = 0 if spaced else len(_NON_SPACED_RE.findall(text))
-    n_words = max(n_tokens, cjk // 2) if cjk > len(text) / 3 else n_tokens
+    n_words = n_tokens
+    cjk = elen = 0
+    if not spaced:
+        han_kana = len(_HAN_KANA_RE.findall(text))
+        hangul = len(_HANGUL_RE.findall(text))
+        cjk = han_kana + hangul
+        # Extra weight: an ideograph carries what about four Latin characters do, a kana two, a Hangul syllable three.
+        kana = len(_KANA_RE.findall(text)) if han_kana else 0
+        elen = 3 * han_kana - 2 * kana + 2 * hangul
+        n_words += (2 * han_kana) // 3  # about 1.5 ideographs per word
     nonspace = len(text) - n_tokens + 1
-    letters = (len(words) - words.count(" ") + cjk) / nonspace
+    letters = (len(words) - words.count(" ")) / nonspace
     return _Block(
         text=text,
         start=start,
@@ -241,6 +347,7 @@ def _make_block(text: str, start: int, end: int, words: str, stops: frozenset[st
         letters=letters,
         stops=stops,
         cjk=cjk,
+        elen=len(text) + elen,
     )
 
 
@@ -258,15 +365,20 @@ def _blocks(text: str, stops: frozenset[str], line_words: list[str] | None, line
 
 def _base_class(b: _Block) -> str:
     """jusText-like classification from length and stopword density, demoted when a line lacks end punctuation."""
-    if b.chars < LENGTH_LOW or b.words < 4:
+    if b.elen < LENGTH_LOW or b.words < 4:
         return SHORT
+    # Only running text makes a paragraph this long (a whole article exported as one line, say): it needs no end
+    # punctuation (a trailing link or contact) and a little less function-word density.
+    long_prose = b.words >= LONG_PARAGRAPH_WORDS
     if b.stop >= STOP_HIGH:
-        cls = GOOD if b.chars > LENGTH_HIGH else NEAR
+        cls = GOOD if b.elen > LENGTH_HIGH else NEAR
     elif b.stop >= STOP_LOW:
+        cls = GOOD if long_prose else NEAR
+    elif long_prose and b.stop >= 0.2:
         cls = NEAR
     else:
         return BAD
-    if not b.terminal:
+    if not b.terminal and not long_prose:
         cls = NEAR if cls == GOOD else SHORT
     if b.bullet and cls == GOOD and b.words < 25:
         cls = NEAR
@@ -291,10 +403,21 @@ def _hard_rules(blocks: list[_Block], repeated: set[str]) -> None:
             b.reason = "date line"
         elif b.text.count(",") >= 3 and b.stop < 0.3 and not b.terminal:
             b.reason = "category or keyword list"
+        elif b.cjk and not b.terminal and _is_cjk_item_line(b.text):
+            b.reason = "menu or link list (items on one line)"
         if b.key and b.key not in seen:
             seen[b.key] = b.start
         b.cls = BAD if b.reason else _base_class(b)
     _mark_menus(blocks)
+
+
+_MENU_RUN = "menu or link list (run of short items)"
+
+
+def _is_cjk_item_line(text: str) -> bool:
+    """True for a line of five or more short CJK words separated by spaces (a section menu written on one line)."""
+    tokens = text.split()
+    return len(tokens) >= 5 and all(len(t) <= 5 for t in tokens) and sum(map(len, tokens)) <= 4 * len(tokens)
 
 
 def _is_boilerplate(low: str) -> bool:
@@ -317,12 +440,29 @@ def _mark_menus(blocks: list[_Block]) -> None:
         j = i
         while j < len(blocks) and menu_like(blocks[j]):
             j += 1
-        if j - i >= 4:
+        if j - i >= 4 and not _inside_article(blocks, i, j):
             for b in blocks[i:j]:
                 if not b.reason:
-                    b.reason = "menu or link list (run of short items)"
+                    b.reason = _MENU_RUN
                     b.cls = BAD
         i = max(j, i + 1)
+
+
+def _inside_article(blocks: list[_Block], i: int, j: int) -> bool:
+    """True when the list blocks[i:j] sits between prose paragraphs (ingredients, steps, bullet facts), not chrome.
+
+    The line before introduces it (prose, or a line ending in a colon) and prose resumes right after it.
+    """
+    if i == 0 or j >= len(blocks) or j - i > 30:
+        return False
+    before, after = blocks[i - 1], blocks[j]
+
+    def prose(b: _Block) -> bool:
+        return not b.reason and b.cls in (GOOD, NEAR)
+
+    if any(b.reason for b in blocks[i:j]):
+        return False
+    return (prose(before) or (before.text.endswith(":") and not before.reason)) and prose(after)
 
 
 def _find_cut(blocks: list[_Block]) -> tuple[int, str, bool]:
@@ -336,9 +476,12 @@ def _find_cut(blocks: list[_Block]) -> tuple[int, str, bool]:
             return i, f"agency sign-off or end marker ({b.text[:40]})", True
         if body_started and good_words >= 100 and _DATELINE_RE.match(b.text):
             return i, "a new dateline starts another story", True
-        if body_started and b.words <= 8 and (_CUTOFF_RE.match(b.text) or _CUTOFF_PREFIX_RE.search(b.text)):
+        if (body_started and b.words <= 8 and (_CUTOFF_RE.match(b.text) or _CUTOFF_INTL_RE.match(b.text))
+                and not (_TEASER_RE.search(b.text) and _article_follows(blocks, i))):
+            # "Read also" and "related" teasers sit inside articles too: they end it only when no prose follows.
             return i, f"end-of-article marker ({b.text[:40]})", False
-        if body_started and b.words <= 20 and _CUTOFF_PREFIX_RE.search(b.text) and not b.cls == GOOD:
+        if (body_started and b.words <= 20 and _CUTOFF_PREFIX_RE.search(b.text) and not b.cls == GOOD
+                and not _article_follows(blocks, i)):
             return i, f"end-of-article marker ({b.text[:40]})", False
         if good_words >= 100 and speaker_lines < 2 and _SPEAKER_RE.match(b.text) and _qa_run(blocks, i):
             start = i - 1 if i > 0 and not blocks[i - 1].terminal and blocks[i - 1].words <= 15 else i
@@ -349,6 +492,28 @@ def _find_cut(blocks: list[_Block]) -> tuple[int, str, bool]:
             good_words += b.words
             good_paras += b.cls == GOOD
     return len(blocks), "", False
+
+
+def _article_follows(blocks: list[_Block], i: int, need: int = 1) -> bool:
+    """True when running prose (`need` good blocks) comes soon after blocks[i] (a credit or teaser inside the article).
+
+    The prose must start within four blocks and no menu may come first.
+    """
+    seen = good = 0
+    for b in blocks[i + 1 :]:
+        if b.reason and b.reason.startswith("menu"):
+            return False
+        if b.cls == GOOD:
+            good += 1
+            if good >= need:
+                return True
+        elif good == 0:
+            seen += 1
+            if seen >= 4:
+                return False
+        elif b.cls == BAD:
+            return False
+    return False
 
 
 def _qa_run(blocks: list[_Block], i: int) -> bool:
@@ -369,18 +534,43 @@ def _resolve_context(blocks: list[_Block]) -> None:
     n = len(blocks)
     base = [b.cls for b in blocks]
 
-    def neighbour(i: int, step: int, classes: list[str]) -> str:
+    def neighbour(i: int, step: int, classes: list[str], skip_soft: bool = False) -> str:
+        """Class of the next block that is not short (with skip_soft, also past one block bad by its features)."""
         j = i + step
+        skipped = not skip_soft
         while 0 <= j < n:
-            if classes[j] != SHORT:
+            if classes[j] == SHORT:
+                pass
+            elif classes[j] == BAD and not skipped and not blocks[j].reason:
+                skipped = True
+            else:
                 return classes[j]
             j += step
         return BAD
 
+    # Near-good blocks next to good ones are article; so is a run of near-good blocks continuing it (short
+    # paragraphs of a story written in short paragraphs), in either direction.
     stage = list(base)
-    for i, c in enumerate(base):
-        if c == NEAR:
-            stage[i] = GOOD if GOOD in (neighbour(i, -1, base), neighbour(i, 1, base)) else BAD
+    if GOOD not in stage:
+        # No ordinary paragraph: the article is a long near-good one (a file that is one long line) or a run of
+        # near-good ones (a story told in short paragraphs); the largest such run seeds it.
+        near = [i for i, c in enumerate(stage) if c == NEAR]
+        runs = [i for i in near if NEAR in (neighbour(i, -1, stage), neighbour(i, 1, stage))]
+        seeds = [i for i in near if blocks[i].words >= LONG_PARAGRAPH_WORDS] or runs[:1]
+        for i in seeds:
+            stage[i] = GOOD
+    for i in range(n):
+        if stage[i] == NEAR and neighbour(i, -1, stage, True) == GOOD:
+            stage[i] = GOOD
+    for i in range(n - 1, -1, -1):
+        if stage[i] == NEAR and neighbour(i, 1, stage, True) == GOOD:
+            stage[i] = GOOD
+    stage = [BAD if c == NEAR else c for c in stage]
+    # A block that reads as non-prose but sits between two article blocks (a caption, a data line) is article.
+    soft = [i for i, c in enumerate(stage) if c == BAD and base[i] == BAD and not blocks[i].reason]
+    lifted = [i for i in soft if neighbour(i, -1, stage) == GOOD and neighbour(i, 1, stage) == GOOD]
+    for i in lifted:
+        stage[i] = GOOD
     final = list(stage)
     for i, c in enumerate(stage):
         if c == SHORT and not blocks[i].reason:
@@ -403,33 +593,75 @@ def _main_region(blocks: list[_Block]) -> None:
     if not kept:
         return
     clusters: list[list[int]] = [[kept[0]]]
+    gaps: list[int] = []  # gaps[k]: lines between cluster k and cluster k + 1
     for a, b in zip(kept, kept[1:], strict=False):
-        gap = sum(1 for x in blocks[a + 1 : b] if x.words > 0)
+        gap = sum(1 for x in blocks[a + 1 : b] if x.key)  # lines with words: image and bullet marks do not count
         if gap >= 5:
             clusters.append([b])
+            gaps.append(gap)
         else:
             clusters[-1].append(b)
     if len(clusters) == 1:
         return
     weights = [sum(blocks[i].words for i in c) for c in clusters]
     top = max(weights)
-    for c, w in zip(clusters, weights, strict=True):
-        if w < 0.3 * top:
+    t = weights.index(top)
+    for k, (c, w) in enumerate(zip(clusters, weights, strict=True)):
+        # The lead just above the body or the story resuming after an embedded widget: next to the main cluster,
+        # and prose rather than a teaser.
+        lead = k == t - 1 and gaps[k] <= LEAD_GAP and any(blocks[i].cls == GOOD and blocks[i].words >= 25 for i in c)
+        if w < 0.3 * top and not lead:
             for i in c:
                 blocks[i].keep = False
                 blocks[i].reason = "isolated text away from the main article (sidebar or promo)"
 
 
+def _fallback_region(blocks: list[_Block]) -> list[int]:
+    """When no block reads as article prose (an agenda, a list-only page), keep the richest run of text blocks.
+
+    The run grows from the block with most running text over neighbours dropped only for their length or shape
+    (short lines, list items), and stops at chrome (boilerplate, repeated lines, addresses).
+    """
+    def open_(b: _Block) -> bool:
+        return bool(b.key) and (b.reason is None or (b.reason == _MENU_RUN and not b.bullet))
+
+    def score(b: _Block) -> float:
+        return b.words * (0.3 + b.stop) if open_(b) else 0.0
+
+    if not blocks:
+        return []
+    seed = max(range(len(blocks)), key=lambda i: score(blocks[i]))
+    if score(blocks[seed]) < FALLBACK_MIN_SCORE:
+        return []
+    lo = hi = seed
+    while lo > 0 and open_(blocks[lo - 1]) and seed - lo < 30:
+        lo -= 1
+    while hi + 1 < len(blocks) and open_(blocks[hi + 1]) and hi - seed < 30:
+        hi += 1
+    out = [i for i in range(lo, hi + 1) if blocks[i].key]
+    for i in out:
+        blocks[i].keep = True
+        blocks[i].reason = None
+    return out
+
+
 def _header(blocks: list[_Block], body_start: int) -> list[int]:
     """Indices of headline, standfirst and byline lines just above the body."""
     out: list[int] = []
-    bad_run = 0
-    for i in range(body_start - 1, max(-1, body_start - 12), -1):
+    bad_run = in_menu = 0
+    for i in range(body_start - 1, max(-1, body_start - 16), -1):
         b = blocks[i]
-        if b.reason and b.reason.startswith("menu"):
-            break
-        if b.words < 3:
+        if b.words < 3 or (b.cjk and b.chars <= 7 and " " not in b.text):  # share buttons, section labels
             continue
+        if b.reason == _MENU_RUN and not b.bullet and b.words >= 4 and b.elen >= 20 and b.letters >= 0.6:
+            # Headline and standfirst often sit among the short menu and share lines above the body.
+            if in_menu >= 2 or _is_boilerplate(b.text.lower()):
+                break
+            in_menu += 1
+            out.append(i)
+            continue
+        if b.reason and b.reason.startswith("menu") and (b.bullet or bad_run >= 2):
+            break
         if b.reason:
             bad_run += 1
             if bad_run >= 5:
@@ -460,6 +692,8 @@ def clean_text(
     _resolve_context(body)
     _main_region(body)
     kept_idx = [i for i, b in enumerate(body) if b.keep]
+    if not kept_idx:
+        kept_idx = _fallback_region(body)
     header: list[int] = []
     if kept_idx:
         header = _header(body, kept_idx[0])
@@ -478,7 +712,7 @@ def clean_text(
 
 def _soft_reason(b: _Block) -> str:
     """Explain a drop decided by the length/stopword/context classifier."""
-    if b.words < 4 or b.chars < LENGTH_LOW:
+    if b.words < 4 or b.elen < LENGTH_LOW:
         return "short line not inside article prose"
     if b.stop < STOP_LOW:
         return f"few function words ({b.stop:.0%}): not running prose"

@@ -8,6 +8,7 @@ _HTML_RE = re.compile(
     rb"^\s*(?:<!doctype\s+html|<html[\s>]|<head[\s>]|<body[\s>]|<\?xml[^>]*>\s*<html)|<html[\s>][\s\S]{0,4000}<(?:head|body)[\s>]",
     re.IGNORECASE,
 )
+_ANY_TAG_RE = re.compile(r"<[A-Za-z/!?][^<>]{0,2000}>")
 _HTML_TAG_RE = re.compile(r"</?(?:p|div|span|a|article|section|h[1-6]|br|li|ul|body|head|html|meta|title)\b[^>]*>", re.I)  # noqa: E501
 
 
@@ -106,10 +107,19 @@ def _normalise(text: str) -> str:
 
 
 def looks_like_html(text: str) -> bool:
-    """True when the text is an HTML page rather than a text dump."""
-    head = text[:5000].encode("utf-8", "ignore")
-    if _HTML_RE.search(head):
+    """True when the text is an HTML document rather than a text dump (that may quote or mention tags).
+
+    A document starts with markup (doctype, <html>, <head>, <body>, or another tag) and is mostly markup: tags make up
+    a good share of its characters. A dump whose help text lists `<a href> <ul> <li>` is neither.
+    """
+    head = text.lstrip("\ufeff \t\r\n")[:5000]
+    if not head.startswith("<"):
+        return False
+    if _HTML_RE.match(head.encode("utf-8", "ignore")):
         return True
     sample = text[:20000]
-    tags = len(_HTML_TAG_RE.findall(sample))
-    return tags >= 5 and tags * 40 > len(sample.split("\n"))
+    tags = _HTML_TAG_RE.findall(sample)
+    if len(tags) < 5:
+        return False
+    markup = sum(len(m) for m in _ANY_TAG_RE.findall(sample))
+    return markup >= 0.2 * len("".join(sample.split()))

@@ -31,8 +31,56 @@ _PUBLISHED_RE = re.compile(
 # The verbs of _PUBLISHED_RE: scanning for them first is 3x faster than trying the full pattern at every position.
 _PUBLISHED_VERB_RE = re.compile(r"[pa](?:ublished|osted|ppeared)", re.I)
 _FIRST_WORD_RE = re.compile(r"first|originally", re.I)
-_BYLINE_RE = re.compile(r"^\s*(?:by|written\s+by|authors?\s*:)\s+(.{2,200})$", re.I)
-_NAME_TOKEN_RE = re.compile(r"^(?:[A-Z][\w'’.-]*|[A-Z]\.|(?:de|da|del|van|von|der|den|bin|al|la|le|di|du|dos)|[A-Z]\.[A-Z]\.)$")  # noqa: E501
+_BYLINE_RE = re.compile(
+    r"^\s*(?:by|written\s+by|authors?\s*:|par|von|por|auteure?s?\s*:|autor(?:in|es)?\s*:|автор(?:ы)?\s*:?|текст\s*:)"
+    r"\s+(.{2,200})$",
+    re.I,
+)
+_UPPER = "A-ZÀ-ÖØ-ÞА-ЯЁ"
+_NAME_TOKEN_RE = re.compile(
+    rf"^(?:[{_UPPER}][\w'’.-]*|[{_UPPER}]\.|(?:de|da|del|van|von|der|den|bin|al|la|le|di|du|dos)|[{_UPPER}]\.[{_UPPER}]\.)$"
+)
+# Bylines in Korean ("김민수 기자", "(서울=연합뉴스) 김민수 기자 ="), Chinese ("（记者 王晓明 李静）", "作者：张三") and
+# Japanese ("山田太郎記者").
+_KO_BYLINE_RE = re.compile(r"(?<![가-힣])([가-힣]{2,4}(?:[ ·,]+[가-힣]{2,4})*)\s?(?:특파원|선임기자|기자)(?![가-힣])")
+_ZH_BYLINE_RE = re.compile(
+    r"(?:记者|記者|作者|撰文)\s*[:：]?\s*"
+    r"([\u4e00-\u9fff]{2,3}(?:[ 　、，,]+[\u4e00-\u9fff]{2,3})*)(?![\u4e00-\u9fff]{2})"
+)
+_JA_BYLINE_RE = re.compile(r"^([\u4e00-\u9fff]{1,4}\s?[\u4e00-\u9fff\u3040-\u30ff]{1,4})\s?記者$")
+# Cookie, licence, subscription and login text is never a headline.
+_TITLE_JUNK_RE = re.compile(
+    r"\bcookies?\b.{0,80}\b(?:use|using|accept|consent|settings|policy|experience|verwend|akzept|zustimm|utilis|acept)"
+    r"|(?:licen[cs]ed|published|available)\s+under\b|creative\s+commons|\bcc[- ]by\b|\bsubscribe\b|abonnez|abonnieren"
+    r"|\bnewsletter\b.{0,40}\b(?:sign|subscribe|receive|get)|privacy\s+(?:policy|notice|settings)|datenschutzerklärung"
+    r"|rights\s+reserved|droits\s+réservés|©|enable\s+javascript|your\s+browser|\b(?:sign|log)\s*(?:in|up|on)\s+(?:to|for|with)\b"
+    r"|témoins|쿠키|무단\s*전재|版权所有|転載|Все\s+права",
+    re.I,
+)
+_CJK_SPLIT_RE = re.compile(r"[ 　、，,·]+")
+# Dates written with numbers (2024.11.02, 2024-11-02, 2024/11/02, 2024년 11월 2일, 2024年11月2日) or with month
+# names in French, German, Spanish, Portuguese or Russian (2 novembre 2024, 2. November 2024, 2 ноября 2024).
+_NUM_DATE_RE = re.compile(
+    r"(?<!\d)((?:19|20)\d{2})\s*(?:[.\-/]|년|年)\s*(\d{1,2})\s*(?:[.\-/]|월|月)\s*(\d{1,2})(?!\d)(?!\s*[.\-/]\s*\d)"
+)
+_INTL_MONTHS = {
+    **{m: i for i, m in enumerate(("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
+                                   "septembre", "octobre", "novembre", "décembre"), 1)},
+    **{m: i for i, m in enumerate(("januar", "februar", "märz", "april", "mai", "juni", "juli", "august",
+                                   "september", "oktober", "november", "dezember"), 1)},
+    **{m: i for i, m in enumerate(("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto",
+                                   "septiembre", "octubre", "noviembre", "diciembre"), 1)},
+    **{m: i for i, m in enumerate(("janeiro", "fevereiro", "março", "abril", "maio", "junho", "julho", "agosto",
+                                   "setembro", "outubro", "novembro", "dezembro"), 1)},
+    **{m: i for i, m in enumerate(("января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа",
+                                   "сентября", "октября", "ноября", "декабря"), 1)},
+    "jänner": 1, "fevrier": 2, "aout": 8, "decembre": 12, "setiembre": 9,
+}  # fmt: skip
+_WORD_DATE_RE = re.compile(
+    rf"(?<!\d)(\d{{1,2}})(?:er|\.)?\s+(?:de\s+)?({'|'.join(sorted(_INTL_MONTHS, key=len, reverse=True))})"
+    r"\s+(?:de\s+)?((?:19|20)\d{2})(?!\d)",
+    re.I,
+)
 _OUTLET_RX = (
     r"(?!(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? \d)"
     r"((?:[Tt]he )?[A-Z][\w&'’.-]*(?: (?:[A-Z][\w&'’.-]*|and|of|for|&|on|de)){0,6})"
@@ -78,6 +126,8 @@ def extract(
                 meta.authors = names
                 byline_date = date
                 break
+    if not meta.authors:
+        meta.authors = _cjk_byline(search[:12], body_text[:120])
     title_authors, title_outlet = _title_suffix(meta.title)
     if not meta.authors and title_authors:
         meta.authors = title_authors
@@ -91,13 +141,53 @@ def extract(
     return meta
 
 
+def _cjk_byline(lines: list[str], body_start: str) -> list[str]:
+    """Reporter names from a Korean, Chinese or Japanese byline in the header lines or the body's dateline."""
+    for line in [*lines, body_start]:
+        if len(line) > 200 and line is not body_start:
+            continue
+        head = line[:120]
+        m = _KO_BYLINE_RE.search(head)
+        if m and (len(line) <= 40 or "=" in head[m.end() : m.end() + 3] or m.start() <= 30):
+            return [n for n in _CJK_SPLIT_RE.split(m.group(1)) if n]
+        m = _ZH_BYLINE_RE.search(head)
+        if m:
+            return [n for n in _CJK_SPLIT_RE.split(m.group(1)) if n]
+        m = _JA_BYLINE_RE.match(line) if len(line) <= 20 else None
+        if m:
+            return [m.group(1)]
+    return []
+
+
+def find_date_in_line(line: str) -> str | None:
+    """The first numeric (2024.11.02, 2024년 11월 2일, 2024年11月2日) or non-English month-name date in a line (ISO)."""
+    m = _NUM_DATE_RE.search(line)
+    if m:
+        try:
+            return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3))).isoformat()
+        except ValueError:
+            pass
+    m = _WORD_DATE_RE.search(line)
+    if m:
+        try:
+            return dt.date(int(m.group(3)), _INTL_MONTHS[m.group(2).lower()], int(m.group(1))).isoformat()
+        except (ValueError, KeyError):
+            return None
+    return None
+
+
 def _title(header_lines: list[str]) -> str | None:
     """The headline: the first kept header line that is not a byline or a republication note."""
-    for line in header_lines:
-        if _BYLINE_RE.match(line) or _ORIGINAL_RE.search(line) or len(line.split()) > 35:
-            continue
-        return line
-    return None
+    candidates = [
+        line for line in header_lines
+        if not (_BYLINE_RE.match(line) or _ORIGINAL_RE.search(line) or len(line.split()) > 35
+                or _TITLE_JUNK_RE.search(line))
+    ]
+    # A headline rarely ends in a full stop; a standfirst or the first sentence does.
+    for line in candidates:
+        if not line.endswith((".", "。")):
+            return line
+    return candidates[0] if candidates else None
 
 
 def _parse_byline(rest: str) -> tuple[list[str], str | None]:
@@ -188,6 +278,13 @@ def _published(raw_text: str, byline_date: str | None, lines: list[str], title_i
         for line in lines[title_idx : title_idx + 8]:
             if len(line.split()) <= 6 and _DATE_RE.fullmatch(line.strip(" .")):
                 d = parse_date(line.strip(" ."))
+                if d:
+                    return d
+        # A short line near the headline carrying a numeric or non-English date, with or without a label
+        # ("송고2024-11-01 17:32", "2024-11-02 09:15:36 来源：新华网", "Publié le 2 novembre 2024 à 14 h 05").
+        for line in lines[max(0, title_idx - 2) : title_idx + 12]:
+            if len(line) <= 90 and any(c.isdigit() for c in line):
+                d = find_date_in_line(line)
                 if d:
                     return d
     return None
