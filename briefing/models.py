@@ -159,6 +159,7 @@ class Claim:
     confidence: str | None = None  # key judgments: low / moderate / high
     reason: str | None = None  # why that confidence
     date: str | None = None  # timeline entries: ISO date (YYYY, YYYY-MM or YYYY-MM-DD)
+    language: str | None = None  # language code of the text when it is quoted verbatim from a source (offline engine)
     verified: bool | None = None  # None until the verify stage has run
     support: float | None = None  # 0..1, how well the cited sentences support the claim (set by verify)
     problems: list[str] = field(default_factory=list)  # why verification failed
@@ -230,6 +231,7 @@ def claim_from_dict(d: dict[str, Any]) -> Claim:
         reason=d.get("reason"),
         date=d.get("date"),
         unresolved=[str(u) for u in d.get("unresolved") or []],
+        language=d.get("language") if isinstance(d.get("language"), str) else None,
     )
 
 

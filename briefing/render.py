@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, NotRequired, Protocol, TypedDict
 
 from briefing import __version__
+from briefing.confidence import independent_groups
 from briefing.config import DEFAULT_IMPLICATIONS_FOR
 from briefing.messages import DEFAULT_LANGUAGE, Messages
 from briefing.messages import load as load_messages
@@ -190,11 +191,19 @@ def flag_notes(sources: list[Source], t: Messages) -> list[str]:
         if "appended_content_removed" in s.flags:
             notes.append(t("flag_appended_removed", id=s.id))
     seen: set[int] = set()
+    copies = independent_groups(sources)  # copies and rewrites of one report share a group
     for s in sources:
         if s.same_event_as and s.id not in seen:
             group = sorted({s.id, *s.same_event_as})
             seen.update(group)
-            notes.append(t("flag_near_duplicates", ids="".join(f"[{i}]" for i in group)))
+            by_report: dict[int, list[int]] = {}
+            for i in group:
+                by_report.setdefault(copies.get(i, i), []).append(i)
+            for same in by_report.values():
+                if len(same) > 1:
+                    notes.append(t("flag_near_duplicates", ids="".join(f"[{i}]" for i in same)))
+            if len(by_report) > 1:
+                notes.append(t("flag_same_event", ids="".join(f"[{i}]" for i in group)))
     return notes
 
 

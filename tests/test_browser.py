@@ -119,7 +119,7 @@ def test_citation_opens_the_cited_sentence_inside_its_source_passage(browser: Br
     meta = panel.locator(".ev-meta").inner_text()
     src = data["sources"][sid - 1]
     for field in (src["publisher"], src["published"], src["path"]):
-        assert field in meta
+        assert field is None or field in meta  # an unknown outlet or date is shown as unknown
     assert (src["title"] or "Untitled") in panel.locator(".ev-source-title").inner_text()
     # keyboard: focus went to the panel; Escape closes it and gives focus back to the citation
     assert page.evaluate("document.activeElement.id") == "evidence-title"

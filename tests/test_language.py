@@ -111,9 +111,12 @@ def test_localised_headings_offline(tmp_path: Path, lang: str, headings: list[st
     assert result.data["language"] == lang
     en = run(settings(tmp_path / "en"), Reporter())
     assert isinstance(en, RunResult)
-    # The offline engine quotes the same sentences whatever the brief language (no translation at run time).
-    assert re.findall(r"^- .*$", md, re.M)[0].split(" [")[0] == \
-        re.findall(r"^- .*$", en.brief_md.read_text(encoding="utf-8"), re.M)[0].split(" [")[0]
+    # The offline engine quotes the same sentences whatever the brief language (no translation at run time),
+    # marked with their language when it is not the brief's: "... (anglais) [4]".
+    first = re.findall(r"^- .*$", md, re.M)[0].split(" [")[0]
+    mark = {"fr": " (anglais)", "ko": " (영어)"}[lang]
+    assert first.endswith(mark)
+    assert first[: -len(mark)] == re.findall(r"^- .*$", en.brief_md.read_text(encoding="utf-8"), re.M)[0].split(" [")[0]
 
 
 def test_configured_titles_win_and_custom_titles_are_not_replaced(tmp_path: Path) -> None:

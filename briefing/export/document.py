@@ -52,6 +52,8 @@ class ClaimView:
     verified: bool | None = None
     problems: list[str] = field(default_factory=list)
     attribution: str = ""  # "Braun argues: " before an opinion source's verbatim sentence (offline engine)
+    language: str | None = None  # language code of a verbatim quote (offline engine)
+    language_mark: str = ""  # " (Korean)" after a quote in another language than the brief's
 
 
 @dataclass
@@ -224,6 +226,7 @@ def _claim(k: int, d: dict[str, Any]) -> ClaimView:
         date=_str(d.get("date")),
         verified=verified if isinstance(verified, bool) else None,
         problems=_strs(d.get("problems")),
+        language=_str(d.get("language")),
     )
 
 
@@ -339,6 +342,8 @@ def _build(data: dict[str, Any], texts: dict[int, str], t: Messages, profile_the
     claims = [_claim(k, c) for k, c in enumerate(raw_claims)]
     for c in claims:
         c.attribution = attribution(c)
+        if c.language and c.language != t.language:
+            c.language_mark = f" ({t.language_name(c.language)})"
     evidence = {c.k: _source_evidence(c, raw_claims[c.k], texts) for c in claims}
     for sv in sources:
         if sv.text is not None:

@@ -80,7 +80,7 @@ class _Writer:
 
     def claim(self, p: Paragraph, c: ClaimView) -> None:
         """Claim text, citations [n], its evidence note number, and the unverified mark with the reason."""
-        self.run(p, c.attribution + c.text + " ")
+        self.run(p, c.attribution + c.text + c.language_mark + " ")
         self.run(p, "".join(f"[{i}]" for i in c.source_ids))
         self.notes.append(c)
         self._note_link(p, len(self.notes))
@@ -214,7 +214,7 @@ class _Writer:
             cells = table.add_row().cells
             self.run(cells[0].paragraphs[0], f"e{n}")
             self._bookmark(cells[0].paragraphs[0], f"evidence_{n}")
-            self.run(cells[1].paragraphs[0], c.attribution + c.text, size=9)
+            self.run(cells[1].paragraphs[0], c.attribution + c.text + c.language_mark, size=9)
             if c.verified is False:
                 self.run(cells[1].add_paragraph(), "Unverified: " + ("; ".join(c.problems) or "no reason given"),
                          italic=True, color=WARN, size=9)

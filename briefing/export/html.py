@@ -46,7 +46,7 @@ def evidence_data(doc: BriefDoc) -> dict[str, Any]:
     for c in doc.claims:
         claims[str(c.k)] = {
             "section": _section_label(doc, c),
-            "text": c.attribution + c.text,
+            "text": c.attribution + c.text + c.language_mark,
             "verified": c.verified,
             "problems": c.problems,
             "evidence": {str(sid): {
