@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from briefing.hangul import same_korean_word
 from briefing.sentences import split_sentences
 from briefing.text import STOPWORDS as _STOPWORDS
 from briefing.verify.facts import _SCALES, _SMALL, _content_words, _numbers, _stem
@@ -67,8 +68,11 @@ def _tokens(text: str) -> tuple[_Tok, ...]:
 
 
 def _match(a: str, b: str) -> bool:
-    """Same word, or the same root (Russia/Russian, Korea/Korean, Canada/Canadian, China/Chinese)."""
+    """Same word, or the same root (Russia/Russian, Korea/Korean, Canada/Canadian, China/Chinese; Korean words
+    whatever their particle or verb ending: 캐나다는/캐나다가, 규탄했다/규탄하고)."""
     if a == b:
+        return True
+    if a[:1] >= "\uac00" and b[:1] >= "\uac00" and same_korean_word(a, b):
         return True
     if min(len(a), len(b)) < 4:
         return False
