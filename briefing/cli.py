@@ -207,10 +207,11 @@ def run(config: str | None, dry_run: bool, as_json: bool, quiet: bool, debug: bo
         click.echo(json.dumps(result))
         return
     click.echo(f"dry run: engine {result.get('engine')}, model {result.get('model')}; nothing was sent")
+    width = max([12] + [len(stage) + 1 for stage in result.get("stages", {})])
     for stage, row in result.get("stages", {}).items():
-        click.echo(f"{stage:<12} calls={row['requests']:<5} prompt_tokens={row['prompt_tokens']:<9} "
+        click.echo(f"{stage:<{width}} calls={row['requests']:<5} prompt_tokens={row['prompt_tokens']:<9} "
                    f"completion_tokens={row['completion_tokens']:<8} cost_usd={row['cost_usd']:.4f}")
-    click.echo(f"{'total':<12} calls={result['requests']:<5} prompt_tokens={result['prompt_tokens']:<9} "
+    click.echo(f"{'total':<{width}} calls={result['requests']:<5} prompt_tokens={result['prompt_tokens']:<9} "
                f"completion_tokens={result['completion_tokens']:<8} cost_usd={result['cost_usd']:.4f}")
 
 
