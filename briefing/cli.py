@@ -120,7 +120,7 @@ def _run_overrides(**kw: Any) -> dict[str, Any]:
         "keep": "run.keep", "model": "llm.model", "base_url": "llm.base_url", "context_window": "llm.context_window",
         "concurrency": "llm.concurrency", "max_cost": "llm.max_cost", "feed_limit": "run.feed_limit",
         "since": "run.since", "language": "profile.language", "judge": "verify.judge",
-        "formats": "run.formats",
+        "formats": "run.formats", "batch": "llm.batch",
     }
     out = {keys[k]: v for k, v in kw.items() if k in keys}
     if kw.get("sources"):
@@ -155,6 +155,9 @@ def run_options(f: F) -> F:
         click.option("--judge/--no-judge", default=None, help="LLM engine: after the deterministic checks, ask the "
                      "model whether each claim's cited sentences support it; 'not supported' flags the claim (adds "
                      "about a third to the cost).  [default: off, or [verify] judge]"),
+        click.option("--batch/--no-batch", default=None, help="LLM engine: send the per-source summaries through "
+                     "the Batch API (half price, may take up to 24 h; an interrupted run resumes the same batch; "
+                     "the synthesis runs live).  [default: off, or [llm] batch]"),
         click.option("--keep", type=click.IntRange(min=1), metavar="N", help="Briefs kept under the output root."),
         click.option("--feed-limit", type=click.IntRange(min=1), metavar="N",
                      help="Entries taken per RSS/Atom feed.  [default: 20]"),
@@ -204,10 +207,11 @@ def run(config: str | None, dry_run: bool, as_json: bool, quiet: bool, debug: bo
         click.echo(json.dumps(result))
         return
     click.echo(f"dry run: engine {result.get('engine')}, model {result.get('model')}; nothing was sent")
+    width = max([12] + [len(stage) + 1 for stage in result.get("stages", {})])
     for stage, row in result.get("stages", {}).items():
-        click.echo(f"{stage:<12} calls={row['requests']:<5} prompt_tokens={row['prompt_tokens']:<9} "
+        click.echo(f"{stage:<{width}} calls={row['requests']:<5} prompt_tokens={row['prompt_tokens']:<9} "
                    f"completion_tokens={row['completion_tokens']:<8} cost_usd={row['cost_usd']:.4f}")
-    click.echo(f"{'total':<12} calls={result['requests']:<5} prompt_tokens={result['prompt_tokens']:<9} "
+    click.echo(f"{'total':<{width}} calls={result['requests']:<5} prompt_tokens={result['prompt_tokens']:<9} "
                f"completion_tokens={result['completion_tokens']:<8} cost_usd={result['cost_usd']:.4f}")
 
 
@@ -260,6 +264,54 @@ def _run_args(ctx: click.Context) -> list[str]:
         elif value is not None:
             args += [param.opts[0], str(value)]
     return args
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--out", "-o", metavar="DIR", help="Output root whose batches to list.  [default: outputs]")
+@click.option("--config", "-c", "config", type=click.Path(dir_okay=False), metavar="FILE", help="Settings file.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per batch per line.")
+@common
+@click.pass_context
+def batches(ctx: click.Context, out: str | None, config: str | None, as_json: bool, quiet: bool,
+            debug: bool) -> None:
+    """List the Batch API batches `run --batch` submitted from an output root: id, status, requests, created.
+
+    The status is the last one a run saw; rerunning `briefing run --batch` with the same sources picks up a
+    pending batch instead of submitting it again.
+    """
+    _apply_common(quiet, debug)
+    ctx.obj = {"out": out, "config": config}
+    if ctx.invoked_subcommand is not None:
+        return
+    from datetime import UTC, datetime
+
+    from briefing.engines.llm.batch import list_batches
+
+    settings = load_settings(config, {"run.out": out} if out else {})
+    rows = list_batches(settings.run.out)
+    for row in rows:
+        created = datetime.fromtimestamp(row["created"], UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        if as_json:
+            click.echo(json.dumps({**row, "created": created}))
+        else:
+            click.echo(f"{row['id']}  {row['status']:<11} requests={row['requests']:<6} created={created}  "
+                       f"model={row['model']}")
+    if not rows and not as_json:
+        _info(f"no batches recorded under {settings.run.out}")
+
+
+@batches.command("cancel")
+@click.argument("batch_id")
+@click.pass_context
+def batches_cancel(ctx: click.Context, batch_id: str) -> None:
+    """Ask the server to cancel batch BATCH_ID (a later `run --batch` submits what it had not answered again)."""
+    from briefing.engines.llm.batch import cancel_batch
+    from briefing.engines.llm.engine import LLMEngine
+
+    obj = ctx.obj or {}
+    settings = load_settings(obj.get("config"), {"run.out": obj["out"]} if obj.get("out") else {})
+    status = cancel_batch(LLMEngine(settings), batch_id)
+    click.echo(f"{batch_id}  {status}")
 
 
 @cli.command()

@@ -209,6 +209,7 @@ class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0
+    batch_requests: int = 0  # of `requests`, those answered through the Batch API (at its price)
 
     def add(self, other: Usage) -> None:
         """Accumulate another usage record into this one."""
@@ -216,6 +217,7 @@ class Usage:
         self.prompt_tokens += other.prompt_tokens
         self.completion_tokens += other.completion_tokens
         self.cost_usd += other.cost_usd
+        self.batch_requests += other.batch_requests
 
 
 def claim_from_dict(d: dict[str, Any]) -> Claim:

@@ -1,10 +1,12 @@
 """A real OpenAI-compatible HTTP server on loopback for tests and benchmarks, with fault injection and a latency model.
 
-It answers POST /v1/chat/completions and GET /v1/models. Answers are deterministic functions of the prompt: summary
-items cite the numbers of sentence lines ("12 The ...") of the article between <article id="n"> tags; syntheses cite
-the source ids found in the notes ("- (3.2) text [3]") and rest each claim on note ids. The server remembers the
-sentence ids of the summaries it wrote, in the engine's note order (summary, key_points, events), to plant faults
-and record them.
+It answers POST /v1/chat/completions and GET /v1/models, and the Batch API: /v1/files (upload, content) and
+/v1/batches (create, retrieve, cancel) with a completion delay, failed lines and expiry.
+
+Answers are deterministic functions of the prompt: summary items cite the numbers of sentence lines ("12 The ...") of
+the article between <article id="n"> tags; syntheses cite the source ids found in the notes ("- (3.2) text [3]") and
+rest each claim on note ids. The server remembers the sentence ids of the summaries it wrote, in the engine's note
+order (summary, key_points, events), to plant faults and record them.
 
     with LLMServer(faults={"429": 0.1, "drop": 0.1}) as srv:
         client = openai.AsyncOpenAI(base_url=srv.base_url, api_key="test")
@@ -23,6 +25,8 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import default as email_policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -460,7 +464,8 @@ class LLMServer:
                  faults: dict[str, float] | None = None, script: list[str | None] | None = None, seed: int = 0,
                  api_key: str | None = None, models: list[str] | None = None, reject_response_format: bool = False,
                  max_context: int | None = None, hang: float = 3.0, retry_after: str = "0",
-                 fail_marker: str | None = None, marker_fault: str = "500", plant_share: float = 0.0) -> None:
+                 fail_marker: str | None = None, marker_fault: str = "500", plant_share: float = 0.0,
+                 batch_delay: float = 0.0, batch_fail_share: float = 0.0, batch_expire: int = 0) -> None:
         self.latency, self.per_token = latency, per_token  # seconds per request, and per completion token
         self.faults = dict(faults or {})  # fault kind -> probability per request
         self.script = list(script or [])  # faults for the first requests, in order (None = no fault)
@@ -474,6 +479,14 @@ class LLMServer:
         self.plant_share = plant_share
         self.planted: list[dict[str, Any]] = []  # faulty claims so far: kind, text, source_ids, sentences (pairs)
         self.seed = seed
+        # Batch API: seconds from create until a batch is done; share of lines answered in the error file instead
+        # (chosen by custom_id); the next `batch_expire` batches expire with only their first half answered
+        self.batch_delay, self.batch_fail_share, self.batch_expire = batch_delay, batch_fail_share, batch_expire
+        self.files: dict[str, dict[str, Any]] = {}  # file id -> {bytes, filename, purpose, created}
+        self.batches: dict[str, dict[str, Any]] = {}  # batch id -> the Batch object as served
+        self.uploads = 0  # files uploaded (POST /v1/files)
+        self.batch_lines = 0  # batch lines answered
+        self.batch_polls = 0  # GET /v1/batches/{id}
         self.records: list[Record] = []
         self.requests = self.prompt_tokens = self.completion_tokens = 0  # usage of successful completions
         self.in_flight = self.max_in_flight = 0
@@ -538,6 +551,130 @@ class LLMServer:
                 if r < p:
                     return kind
                 r -= p
+        return None
+
+    # ----- Batch API -------------------------------------------------------------------------------------------
+
+    def _new_file(self, data: bytes, filename: str, purpose: str) -> dict[str, Any]:
+        with self._lock:
+            fid = f"file-{len(self.files) + 1}"
+            self.files[fid] = {"bytes": data, "filename": filename, "purpose": purpose, "created": int(time.time())}
+        return self._file_object(fid)
+
+    def _file_object(self, fid: str) -> dict[str, Any]:
+        f = self.files[fid]
+        return {"id": fid, "object": "file", "bytes": len(f["bytes"]), "created_at": f["created"],
+                "filename": f["filename"], "purpose": f["purpose"], "status": "processed"}
+
+    def _create_batch(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        fid = body.get("input_file_id")
+        if fid not in self.files:
+            return 404, {"error": {"message": f"No such File object: {fid}", "type": "invalid_request_error"}}
+        if body.get("endpoint") != "/v1/chat/completions" or body.get("completion_window") != "24h":
+            return 400, {"error": {"message": "unsupported endpoint or completion_window",
+                                   "type": "invalid_request_error"}}
+        lines = [ln for ln in self.files[fid]["bytes"].splitlines() if ln.strip()]
+        now = int(time.time())
+        with self._lock:
+            bid = f"batch_{len(self.batches) + 1}"
+            expire = self.batch_expire > 0
+            if expire:
+                self.batch_expire -= 1
+            self.batches[bid] = {
+                "id": bid, "object": "batch", "endpoint": body["endpoint"], "errors": None, "input_file_id": fid,
+                "completion_window": "24h", "status": "in_progress", "output_file_id": None, "error_file_id": None,
+                "created_at": now, "in_progress_at": now, "expires_at": now + 86400, "completed_at": None,
+                "expired_at": None, "cancelled_at": None, "metadata": body.get("metadata"),
+                "request_counts": {"total": len(lines), "completed": 0, "failed": 0},
+                "_done_at": time.monotonic() + self.batch_delay, "_expire": expire}
+        return 200, self._batch_object(bid)
+
+    def _batch_object(self, bid: str) -> dict[str, Any]:
+        """The batch as the API shows it, finishing it first when its delay has passed."""
+        b = self.batches[bid]
+        if b["status"] == "in_progress" and time.monotonic() >= b["_done_at"]:
+            self._finish_batch(b)
+        return {k: v for k, v in b.items() if not k.startswith("_")}
+
+    def _finish_batch(self, b: dict[str, Any]) -> None:
+        lines = [json.loads(ln) for ln in self.files[b["input_file_id"]]["bytes"].splitlines() if ln.strip()]
+        if b["_expire"]:
+            lines = lines[: len(lines) // 2]
+        out, err = [], []
+        for n, line in enumerate(lines):
+            cid = line["custom_id"]
+            h = int(hashlib.sha256(cid.encode()).hexdigest()[:8], 16) / 2**32
+            if h < self.batch_fail_share:
+                err.append({"id": f"batch_req_{n}", "custom_id": cid, "response": {
+                    "status_code": 500, "request_id": f"req_{n}", "body": {"error": {
+                        "message": "The server had an error while processing your request.", "type": "server_error"}}},
+                    "error": None})
+                continue
+            body = line["body"]
+            task, content, finish = self._answer(body, None)
+            msgs = body.get("messages", [])
+            pt = sum(count_tokens(m.get("content") or "") + 3 for m in msgs) + 3
+            ct = count_tokens(content)
+            out.append({"id": f"batch_req_{n}", "custom_id": cid, "error": None, "response": {
+                "status_code": 200, "request_id": f"req_{n}", "body": {
+                    "id": f"chatcmpl-b{n}", "object": "chat.completion", "created": int(time.time()),
+                    "model": body.get("model", ""), "choices": [{"index": 0, "finish_reason": finish, "logprobs": None,
+                                                                 "message": {"role": "assistant", "content": content}}],
+                    "usage": {"prompt_tokens": pt, "completion_tokens": ct, "total_tokens": pt + ct}}}})
+            with self._lock:
+                self.batch_lines += 1
+        now = int(time.time())
+        if out:
+            b["output_file_id"] = self._new_file(
+                b"".join(json.dumps(x).encode() + b"\n" for x in out), "output.jsonl", "batch_output")["id"]
+        if err:
+            b["error_file_id"] = self._new_file(
+                b"".join(json.dumps(x).encode() + b"\n" for x in err), "errors.jsonl", "batch_output")["id"]
+        b["request_counts"] = {"total": b["request_counts"]["total"], "completed": len(out), "failed": len(err)}
+        if b["_expire"]:
+            b["status"], b["expired_at"] = "expired", now
+        else:
+            b["status"], b["completed_at"] = "completed", now
+
+    def _batch_route(self, method: str, path: str, raw: bytes, ctype: str) -> tuple[int, Any] | None:
+        """(status, payload) of a /files or /batches request; None when the path is not one of them."""
+        parts = path.split("?", 1)[0].rstrip("/").split("/")
+        if "files" in parts:
+            rest = parts[parts.index("files") + 1:]
+            if method == "POST" and not rest:
+                msg = BytesParser(policy=email_policy).parsebytes(
+                    f"Content-Type: {ctype}\r\n\r\n".encode() + raw)
+                fields: dict[str, Any] = {}
+                for part in msg.iter_parts():
+                    name = part.get_param("name", header="content-disposition")
+                    fields[str(name)] = (part.get_filename(), part.get_payload(decode=True) or b"")
+                if "file" not in fields or fields.get("purpose", (None, b""))[1] != b"batch":
+                    return 400, {"error": {"message": "file and purpose=batch are required",
+                                           "type": "invalid_request_error"}}
+                with self._lock:
+                    self.uploads += 1
+                return 200, self._new_file(fields["file"][1], fields["file"][0] or "upload.jsonl", "batch")
+            if method == "GET" and rest and rest[0] in self.files:
+                if rest[1:] == ["content"]:
+                    return 200, self.files[rest[0]]["bytes"]
+                return 200, self._file_object(rest[0])
+            return 404, {"error": {"message": f"no file {'/'.join(rest)}", "type": "invalid_request_error"}}
+        if "batches" in parts:
+            rest = parts[parts.index("batches") + 1:]
+            if method == "POST" and not rest:
+                return self._create_batch(json.loads(raw or b"{}"))
+            if not rest or rest[0] not in self.batches:
+                return 404, {"error": {"message": f"No such Batch: {'/'.join(rest)}", "type": "invalid_request_error"}}
+            if method == "POST" and rest[1:] == ["cancel"]:
+                b = self.batches[rest[0]]
+                if b["status"] not in ("completed", "failed", "expired", "cancelled"):
+                    b["status"], b["cancelled_at"] = "cancelled", int(time.time())
+                return 200, self._batch_object(rest[0])
+            if method == "GET" and not rest[1:]:
+                with self._lock:
+                    self.batch_polls += 1
+                return 200, self._batch_object(rest[0])
+            return 404, {"error": {"message": "no route", "type": "invalid_request_error"}}
         return None
 
     # ----- request handling ------------------------------------------------------------------------------------
@@ -659,7 +796,12 @@ class LLMServer:
             def do_GET(self) -> None:
                 if not self._auth_ok():
                     return
-                if self.path.rstrip("/").endswith("/models"):
+                routed = srv._batch_route("GET", self.path, b"", "")
+                if routed is not None:
+                    status, payload = routed
+                    ctype = "application/octet-stream" if isinstance(payload, bytes) else "application/json"
+                    self._send(status, payload, ctype=ctype)
+                elif self.path.rstrip("/").endswith("/models"):
                     names = srv.models or ["gpt-4o-mini", "test-model"]
                     self._send(200, {"object": "list", "data": [
                         {"id": n, "object": "model", "created": 0, "owned_by": "test"} for n in names]})
@@ -681,6 +823,14 @@ class LLMServer:
 
             def _post(self, rec: Record) -> None:
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if "/files" in self.path or "/batches" in self.path:
+                    if not self._auth_ok():
+                        rec.status = 401
+                        return None
+                    routed = srv._batch_route("POST", self.path, raw, self.headers.get("Content-Type", ""))
+                    if routed is not None:
+                        rec.status = routed[0]
+                        return self._send(*routed)
                 try:
                     rec.body = json.loads(raw)
                 except ValueError:

@@ -20,6 +20,10 @@ def make_engine(settings: Settings, client: openai.AsyncOpenAI | None = None, ca
     choice = settings.run.engine
     if choice == "auto":
         choice = "llm" if settings.llm_configured() or client is not None else "extractive"
+    if choice == "llm" and settings.llm.batch:
+        from briefing.engines.llm.batch import BatchLLMEngine
+
+        return BatchLLMEngine(settings, client=client, call_log=call_log, prompts_dirs=prompts_dirs)
     if choice == "llm":
         from briefing.engines.llm.engine import LLMEngine
 

@@ -328,6 +328,13 @@ class LLMEngine:
     def _prompt_tokens(system: str, user: str) -> int:
         return count_tokens(system) + count_tokens(user) + MESSAGE_OVERHEAD
 
+    def _expected_renderings(self, s: Source, profile: Profile) -> int:
+        """Completion tokens of the renderings of cited sentences when the article is in another language: about one
+        per statement and extract, each the length of an average sentence of the article."""
+        if not self._translate(s, profile):
+            return 0
+        return (ESTIMATED_STATEMENTS + ESTIMATED_EXTRACTS) * min(120, s.tokens // max(1, len(s.sentences)))
+
     def _expected_completion(self, stage: str, n: int) -> int:
         """Estimated completion tokens: `n` is article tokens (summaries) or the number of sources (synthesis)."""
         cap = self.settings.llm.max_output_tokens
@@ -462,16 +469,24 @@ class LLMEngine:
         self._reserved += worst
         return worst
 
+    def request_body(self, call: _Call, system: str, user: str) -> dict[str, Any]:
+        """The Chat Completions body of a call (the Batch API path sends the very same one)."""
+        body: dict[str, Any] = {"model": self.model, "messages": [{"role": "system", "content": system},
+                                                                  {"role": "user", "content": user}],
+                                **self._token_params()}
+        if self.schema_supported and call.template != "repair":
+            body["response_format"] = {"type": "json_schema", "json_schema": {
+                "name": call.schema, "schema": parse.SCHEMAS[call.schema], "strict": True}}
+        return body
+
     async def _send(self, client: openai.AsyncOpenAI, call: _Call, attempt: int) -> tuple[str, str]:
         """One HTTP request (plus a same-attempt resend in prompt-JSON mode); returns (content, finish_reason)."""
         while True:
             system, user = self._render(call)
             ptok = self._prompt_tokens(system, user)
             sha = hashlib.sha256(f"{system}\n\n{user}".encode()).hexdigest()
-            kwargs: dict[str, Any] = self._token_params()
-            if self.schema_supported and call.template != "repair":
-                kwargs["response_format"] = {"type": "json_schema", "json_schema": {
-                    "name": call.schema, "schema": parse.SCHEMAS[call.schema], "strict": True}}
+            body = self.request_body(call, system, user)
+            kwargs = {k: v for k, v in body.items() if k not in ("model", "messages")}
             reserved = await self._reserve(call.label, ptok)
             t0 = time.monotonic()
             try:
@@ -481,9 +496,8 @@ class LLMEngine:
                     t0 = time.monotonic()
                     self.in_flight += 1
                     try:
-                        resp = await client.chat.completions.create(
-                            model=self.model, messages=[{"role": "system", "content": system},
-                                                        {"role": "user", "content": user}], **kwargs)
+                        resp = await client.chat.completions.create(model=self.model, messages=body["messages"],
+                                                                    **kwargs)
                     finally:
                         self.in_flight -= 1
             except _openai().APIStatusError as e:
@@ -615,6 +629,11 @@ class LLMEngine:
             partials = await _all([self._request(client, self._summary_call(
                 source, profile, p, {"index": i + 1, "total": len(parts)})) for i, p in enumerate(parts)])
             data = await self._reduce(client, source, profile, [json.dumps(p, ensure_ascii=False) for p in partials])
+        return self.finish_summary(source, profile, data, on_summary)
+
+    def finish_summary(self, source: Source, profile: Profile, data: dict[str, Any],
+                       on_summary: OnSummary | None) -> SourceSummary:
+        """A parsed summary answer to a SourceSummary (unknown sentence numbers warned), reported to on_summary."""
         unknown: list[int] = []
         summary = parse.to_summary(data, source, unknown, translate=self._translate(source, profile))
         if unknown:
@@ -859,10 +878,7 @@ class LLMEngine:
         for s in sources:
             parts = self._parts(s, chunks, budget)
             ntok = s.tokens
-            # renderings of the cited sentences when the article is in another language: about one per statement
-            # and extract, each the length of an average sentence of the article
-            rendered = (ESTIMATED_STATEMENTS + ESTIMATED_EXTRACTS) * min(120, ntok // max(1, len(s.sentences))) \
-                if self._translate(s, profile) else 0
+            rendered = self._expected_renderings(s, profile)
             if len(parts) == 1:
                 add(summ, *self._render(self._summary_call(s, profile, parts[0], None)),
                     self._expected_completion("summarize", ntok) + rendered)

@@ -1,0 +1,240 @@
+"""Issue 16: per-source summaries through the Batch API (loopback server): resumable, partial failure, expiry, cost."""
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from llm_server import LLMServer
+
+from briefing.config import Settings, load_settings
+from briefing.engines import make_engine
+from briefing.engines.llm.batch import BatchLLMEngine, list_batches
+from briefing.errors import BudgetExceededError
+from briefing.pipeline import Reporter, RunResult, run
+
+ROOT = Path(__file__).parent.parent
+SEEDS = ROOT / "seeds"
+
+_PLACES = ["Ottawa", "Seoul", "Pyongyang", "Moscow", "Beijing", "Tokyo", "Vladivostok", "Busan", "Toronto",
+           "Incheon", "Sapporo", "Harbin", "Khabarovsk", "Vancouver", "Montreal", "Daegu"]
+_ACTORS = ["the defence minister", "a senior diplomat", "the foreign ministry", "an analyst at the institute",
+           "the navy spokesperson", "the trade commissioner", "a parliamentary committee", "the envoy"]
+_VERBS = ["announced", "warned", "confirmed", "reported", "argued", "denied", "estimated", "acknowledged"]
+_OBJECTS = ["new sanctions on shipping firms", "joint naval drills near the coast", "a cyber consultation forum",
+            "the transfer of artillery shells", "an agreement on classified information", "additional aid",
+            "talks between the Indo-Pacific envoys", "a review of export controls"]
+
+
+def corpus(folder: Path, n: int, seed: int = 7) -> Path:
+    """n distinct synthetic news articles (no sentence repeated across files, so the cleaner keeps them)."""
+    rng = random.Random(seed)
+    folder.mkdir(parents=True)
+    for i in range(n):
+        sents = []
+        for k in range(9):
+            sents.append(f"In {rng.choice(_PLACES)}, {rng.choice(_ACTORS)} {rng.choice(_VERBS)} "
+                         f"{rng.choice(_OBJECTS)} worth {rng.randint(2, 900) * 1000 + i} dollars in "
+                         f"{rng.randint(2015, 2024)}, according to report {i}-{k}.")
+        paras = [" ".join(sents[j:j + 3]) for j in range(0, 9, 3)]
+        (folder / f"{i:04d}.txt").write_text(f"Regional security update number {i}\n\n" + "\n\n".join(paras) + "\n",
+                                             encoding="utf-8")
+    return folder
+
+
+def settings_for(srv: LLMServer, folder: Path, out: Path, **extra: object) -> Settings:
+    return load_settings(None, {"run.sources": [str(folder)], "run.out": str(out), "run.engine": "llm",
+                                "llm.base_url": srv.base_url, "llm.api_key": "test-key", "llm.model": "test-model",
+                                "llm.batch": True, "llm.batch_poll": 0.02, "llm.batch_poll_max": 0.05,
+                                "llm.retry_backoff": 0.0, **extra},
+                         environ={}, dotenv_path=None)
+
+
+def run_ok(settings: Settings, engine: object = None) -> RunResult:
+    result = run(settings, Reporter(), engine=engine)  # type: ignore[arg-type]
+    assert isinstance(result, RunResult)
+    return result
+
+
+def tasks(srv: LLMServer) -> list[str]:
+    return [r.task or "" for r in srv.completions()]
+
+
+def test_200_sources_in_one_batch(tmp_path: Path) -> None:
+    folder = corpus(tmp_path / "in", 200)
+    big = {"llm.context_window": 1_000_000}  # the synthesis of 200 sources' notes in one request
+    with LLMServer() as srv:
+        result = run_ok(settings_for(srv, folder, tmp_path / "out", **big))
+        assert srv.uploads == 1 and list(srv.batches) == ["batch_1"]
+        assert srv.batches["batch_1"]["request_counts"] == {"total": 200, "completed": 200, "failed": 0}
+        assert tasks(srv) == ["synthesize"]  # only the synthesis ran live
+        lines = srv.files[srv.batches["batch_1"]["input_file_id"]]["bytes"].splitlines()
+        rows = list_batches(tmp_path / "out")
+        # A rerun (same endpoint: it is part of the cache key): everything is cached, nothing is submitted or sent.
+        srv.reset()
+        polls = srv.batch_polls
+        run_ok(settings_for(srv, folder, tmp_path / "out", **big))
+        assert srv.uploads == 1 and srv.records == [] and srv.batch_polls == polls
+    assert [(r["id"], r["status"], r["requests"]) for r in rows] == [("batch_1", "completed", 200)]
+    first = json.loads(lines[0])
+    assert first["method"] == "POST" and first["url"] == "/v1/chat/completions"
+    assert first["body"]["model"] == "test-model" and first["body"]["response_format"]["type"] == "json_schema"
+    assert len({json.loads(x)["custom_id"] for x in lines}) == 200
+    assert len(result.data["summaries"]) == 200
+    assert result.data["usage"]["batch_requests"] == 200 and result.data["usage"]["requests"] == 201
+    md = result.brief_md.read_text(encoding="utf-8")
+    assert "200 of the 201 model calls (per-source summaries) went through the Batch API" in md
+
+
+def test_brief_identical_to_a_live_run(tmp_path: Path) -> None:
+    with LLMServer() as srv:
+        live = run_ok(settings_for(srv, SEEDS, tmp_path / "live", **{"llm.batch": False}))
+    with LLMServer() as srv:
+        batched = run_ok(settings_for(srv, SEEDS, tmp_path / "batch"))
+        assert srv.uploads == 1 and tasks(srv) == ["synthesize"]
+    assert batched.data["usage"]["batch_requests"] == 5 and live.data["usage"]["batch_requests"] == 0
+    for key in ("sources", "summaries", "claims", "verification", "themes"):
+        assert batched.data[key] == live.data[key], key  # type: ignore[literal-required]
+
+    def body(p: Path) -> str:  # the brief without its generation line and method note
+        return p.read_text(encoding="utf-8").split("## Method note")[0].split("\n", 3)[3]
+    assert body(batched.brief_md) == body(live.brief_md)
+    assert live.data["usage"]["prompt_tokens"] == batched.data["usage"]["prompt_tokens"]
+
+
+def test_failed_lines_are_retried_live(tmp_path: Path) -> None:
+    folder = corpus(tmp_path / "in", 40)
+    with LLMServer(batch_fail_share=0.1) as srv:
+        result = run_ok(settings_for(srv, folder, tmp_path / "out"))
+        counts = srv.batches["batch_1"]["request_counts"]
+        live = tasks(srv)
+    assert counts["failed"] >= 1 and counts["completed"] + counts["failed"] == 40
+    assert live.count("summarize") == counts["failed"] and live.count("synthesize") == 1
+    assert len(result.data["summaries"]) == 40
+    assert result.data["usage"]["batch_requests"] == counts["completed"]
+
+
+def test_expired_batch_is_resubmitted(tmp_path: Path) -> None:
+    folder = corpus(tmp_path / "in", 12)
+    with LLMServer(batch_expire=1) as srv:
+        result = run_ok(settings_for(srv, folder, tmp_path / "out"))
+        b1, b2 = srv.batches["batch_1"], srv.batches["batch_2"]
+        assert srv.uploads == 2 and len(srv.batches) == 2
+        assert "summarize" not in tasks(srv)  # every summary came from the batch
+    assert b1["status"] == "expired" and b1["request_counts"]["completed"] == 6
+    assert b2["status"] == "completed" and b2["request_counts"]["total"] == 6  # only what was missing
+    assert len(result.data["summaries"]) == 12 and result.data["usage"]["batch_requests"] == 12
+    assert [r["status"] for r in list_batches(tmp_path / "out")] == ["completed", "expired"]
+
+
+def test_split_above_the_request_limit(tmp_path: Path) -> None:
+    folder = corpus(tmp_path / "in", 7)
+    with LLMServer() as srv:
+        settings = settings_for(srv, folder, tmp_path / "out")
+        engine = make_engine(settings)
+        assert isinstance(engine, BatchLLMEngine)
+        engine.max_requests = 3
+        result = run_ok(settings, engine)
+        assert [b["request_counts"]["total"] for b in srv.batches.values()] == [3, 3, 1]
+        assert srv.uploads == 3
+    assert len(result.data["summaries"]) == 7
+
+
+def test_split_above_the_file_size_limit(tmp_path: Path) -> None:
+    folder = corpus(tmp_path / "in", 4)
+    with LLMServer() as srv:
+        settings = settings_for(srv, folder, tmp_path / "out")
+        engine = make_engine(settings)
+        assert isinstance(engine, BatchLLMEngine)
+        engine.max_bytes = 1  # every line is over it: one request per file
+        run_ok(settings, engine)
+        assert srv.uploads == 4 and all(b["request_counts"]["total"] == 1 for b in srv.batches.values())
+
+
+def test_dry_run_shows_batch_prices_and_max_cost_applies(tmp_path: Path) -> None:
+    with LLMServer() as srv:
+        extra = {"llm.model": "gpt-4o-mini"}
+        live = run(settings_for(srv, SEEDS, tmp_path / "out", **extra, **{"llm.batch": False}), dry_run=True)
+        batch = run(settings_for(srv, SEEDS, tmp_path / "out", **extra), dry_run=True)
+        assert srv.records == []
+    assert isinstance(live, dict) and isinstance(batch, dict)
+    summ, bsumm = live["stages"]["summarize"], batch["stages"]["summarize (batch)"]
+    assert bsumm["requests"] == summ["requests"] == 5 and "summarize" not in batch["stages"]
+    assert bsumm["prompt_tokens"] == summ["prompt_tokens"]
+    assert bsumm["cost_usd"] == pytest.approx(summ["cost_usd"] / 2, abs=2e-6)
+    assert batch["stages"]["synthesize"] == live["stages"]["synthesize"]
+    assert batch["cost_usd"] < live["cost_usd"]
+    # Just under the live estimate: the live run is refused; the batch run starts, and its live synthesis passes
+    # the runtime guard (spent so far + the synthesis' worst case, with all 2048 output tokens).
+    between = live["cost_usd"] * 0.99
+    with LLMServer() as srv:
+        with pytest.raises(BudgetExceededError):
+            run(settings_for(srv, SEEDS, tmp_path / "out", **extra, **{"llm.batch": False, "llm.max_cost": between}))
+        assert srv.records == []
+        run_ok(settings_for(srv, SEEDS, tmp_path / "out2", **extra, **{"llm.max_cost": between}))
+        assert srv.uploads == 1
+
+
+def cli_env(srv: LLMServer) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "BRIEFING_"))}
+    env.update({"OPENAI_BASE_URL": srv.base_url, "OPENAI_API_KEY": "test-key", "BRIEFING_MODEL": "test-model"})
+    return env
+
+
+def test_kill_while_polling_then_rerun_reuses_the_batch(tmp_path: Path) -> None:
+    (tmp_path / "briefing.toml").write_text("[llm]\nbatch_poll = 0.05\nbatch_poll_max = 0.1\n", encoding="utf-8")
+    folder = corpus(tmp_path / "in", 20)
+    args = [sys.executable, "-m", "briefing", "run", str(folder), "--out", str(tmp_path / "out"), "--batch"]
+    with LLMServer(batch_delay=3600) as srv:
+        proc = subprocess.Popen(args, env=cli_env(srv), cwd=tmp_path, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, start_new_session=True)
+        try:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and proc.poll() is None and srv.batch_polls < 3:
+                time.sleep(0.05)  # until it has polled a few times
+            assert proc.poll() is None, proc.communicate()
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            proc.communicate()
+        assert srv.uploads == 1 and list(srv.batches) == ["batch_1"]
+        assert not (tmp_path / "out" / "latest").exists()
+        listed = subprocess.run([sys.executable, "-m", "briefing", "batches", "--out", str(tmp_path / "out")],
+                                env=cli_env(srv), cwd=tmp_path, capture_output=True, text=True, timeout=60)
+        assert listed.returncode == 0 and "batch_1" in listed.stdout and "in_progress" in listed.stdout
+        srv.batches["batch_1"]["_done_at"] = 0.0  # the server finishes it meanwhile
+        again = subprocess.run(args, env=cli_env(srv), cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        assert again.returncode == 0, again.stderr
+        assert srv.uploads == 1 and list(srv.batches) == ["batch_1"]  # no second upload, the same batch
+        assert "summarize" not in tasks(srv)  # every summary came from the batch
+    data = json.loads((Path(again.stdout.strip().splitlines()[-1]).parent / "brief.json").read_text("utf-8"))
+    assert len(data["summaries"]) == 20 and data["usage"]["batch_requests"] == 20
+
+
+def test_batches_cancel(tmp_path: Path) -> None:
+    folder = corpus(tmp_path / "in", 3)
+    with LLMServer() as srv:
+        import openai
+
+        client = openai.OpenAI(base_url=srv.base_url, api_key="test-key")
+        f = client.files.create(file=("x.jsonl", b"{}\n", "application/jsonl"), purpose="batch")
+        srv.batch_delay = 3600
+        b = client.batches.create(input_file_id=f.id, endpoint="/v1/chat/completions", completion_window="24h")
+        assert b.status == "in_progress" and b.request_counts is not None and b.request_counts.total == 1
+        r = subprocess.run([sys.executable, "-m", "briefing", "batches", "--out", str(tmp_path / "out"), "cancel",
+                            b.id], env=cli_env(srv), cwd=tmp_path, capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.strip() == f"{b.id}  cancelled"
+        assert client.batches.retrieve(b.id).status == "cancelled"
+        client.close()
+        missing = subprocess.run([sys.executable, "-m", "briefing", "batches", "cancel", "batch_404"],
+                                 env=cli_env(srv), cwd=tmp_path, capture_output=True, text=True, timeout=60)
+        assert missing.returncode == 1 and "batch_404" in missing.stderr and "Traceback" not in missing.stderr
+    del folder
