@@ -294,6 +294,7 @@ _NEGATORS = frozenset(
 _NOT_NEGATION = re.compile(r"\b(?:not only|not just|not merely|no doubt|no longer than|nothing but|never mind)\b")
 
 
+_SCOPE_SKIP = frozenset("yet still even ever always really necessarily just only fully entirely quite".split())
 _PREFIX_FALSE = frozenset("cover close play charge able arm patch ease solve".split())  # discover, unable ...
 
 
@@ -307,7 +308,8 @@ def _negations(toks: Sequence[_Tok]) -> list[tuple[str, set[str]]]:
                 if not x.joined:
                     break
                 clause.append(x)
-            words = [_stem(x.low) for x in clause if x.low not in _STOPWORDS and x.low not in _NEGATORS]
+            words = [_stem(x.low) for x in clause if x.low not in _STOPWORDS and x.low not in _NEGATORS
+                     and x.low not in _SCOPE_SKIP]
             scope = set(list(dict.fromkeys(words))[:3])
             out.append((t.low, scope))
     return out
