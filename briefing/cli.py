@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import signal
 import sys
 import traceback
 from collections.abc import Callable
@@ -14,7 +16,8 @@ import click
 from rich.console import Console
 
 from briefing import __version__
-from briefing.errors import BriefingError
+from briefing.errors import BriefingError, Terminated
+from briefing.redact import redact
 
 if TYPE_CHECKING:
     from briefing.config import Settings
@@ -71,13 +74,23 @@ class _State:
     debug = False
 
 
+def _say(line: str, style: str | None = None) -> None:
+    """Every stderr line goes through here: secrets (the configured key, sk-..., api_key= values) are redacted."""
+    _err.out(redact(line), style=style)
+
+
 def _info(msg: str) -> None:
     if not _State.quiet:
-        _err.out(f"· {msg}", style="dim")
+        _say(f"· {msg}", style="dim")
 
 
 def _warn(msg: str) -> None:
-    _err.out(f"warning: {msg}", style="yellow")
+    _say(f"warning: {msg}", style="yellow")
+
+
+def _traceback() -> None:
+    sys.stderr.write(redact(traceback.format_exc()))
+    sys.stderr.flush()
 
 
 def common(f: F) -> F:
@@ -358,6 +371,8 @@ def chunk(file: str, max_tokens: int, overlap: int, raw: bool, quiet: bool, debu
     from briefing.ingest.sources import load_raw
 
     _apply_common(quiet, debug)
+    if overlap >= max_tokens:
+        raise click.BadParameter(f"{overlap} must be smaller than --max-tokens ({max_tokens})", param_hint="--overlap")
     raws, warnings = load_raw([file])
     for w in warnings:
         _warn(w)
@@ -522,27 +537,55 @@ def prompts_render(name: str, source_file: str, config: str | None, prompts_dir:
     click.echo(render(settings, name, source_file, dirs), nl=False)
 
 
+def _on_signal(signum: int, _frame: object) -> None:
+    raise Terminated(signum, signal.Signals(signum).name)
+
+
+def _install_signal_handlers() -> None:
+    """SIGTERM and SIGHUP stop a run the way Ctrl-C does: logged to runs.jsonl, temp files removed, brief intact."""
+    for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+        if sig is not None:
+            try:
+                signal.signal(sig, _on_signal)
+            except (ValueError, OSError):  # not the main thread, or not supported here
+                pass
+
+
 def main() -> None:
     """Entry point: one clear line per error, exit 2 for usage and config errors, 1 for failures."""
+    _install_signal_handlers()
     try:
         cli.main(standalone_mode=False)
-    except click.exceptions.Abort:
-        _err.out("aborted")
+    except click.exceptions.Abort as e:
+        if isinstance(e.__cause__, Terminated):  # click turns a KeyboardInterrupt (and so Terminated) into Abort
+            _say(f"briefing: {e.__cause__}")
+            sys.exit(128 + e.__cause__.signum)
+        _say("aborted")
         sys.exit(130)
     except click.ClickException as e:
-        e.show()
+        buf = io.StringIO()
+        e.show(file=buf)
+        sys.stderr.write(redact(buf.getvalue()))
         sys.exit(e.exit_code)
     except BriefingError as e:
         if _State.debug:  # the traceback, then the same line and exit code as without --debug
-            traceback.print_exc()
-        _err.out(f"briefing: error: {e}", style="red")
+            _traceback()
+        _say(f"briefing: error: {e}", style="red")
         sys.exit(e.exit_code)
+    except Terminated as e:
+        _say(f"briefing: {e}")
+        sys.exit(128 + e.signum)
     except KeyboardInterrupt:
-        _err.out("interrupted")
+        _say("interrupted")
         sys.exit(130)
+    except OSError as e:  # a file or folder the command could not read or write: one line naming it
+        if _State.debug:
+            _traceback()
+        _say(f"briefing: error: {e.filename or ''}{': ' if e.filename else ''}{e.strerror or e}", style="red")
+        sys.exit(1)
     except Exception as e:  # noqa: BLE001 - last line of defence: one line, not a traceback
         if _State.debug or "--debug" in sys.argv:
-            raise
-        _err.out(f"briefing: internal error: {type(e).__name__}: {e} (run with --debug for the traceback)",
-                 style="red")
+            _traceback()
+            sys.exit(1)
+        _say(f"briefing: internal error: {type(e).__name__}: {e} (run with --debug for the traceback)", style="red")
         sys.exit(1)

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from briefing.errors import BriefingError, ConfigError
 from briefing.models import FocusQuestion, Profile
+from briefing.redact import add_secret
 
 CONFIG_FILE = "briefing.toml"
 OUTPUT_FORMATS = ("md", "html", "docx", "pdf")  # brief.json is always written, and brief.md with it
@@ -33,7 +34,7 @@ def parse_formats(value: str | list[str] | tuple[str, ...]) -> list[str]:
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)  # no inf/nan numbers
 
 
 class FocusQuestionSettings(_Strict):
@@ -107,7 +108,7 @@ class RunSettings(_Strict):
     engine: Literal["auto", "extractive", "llm"] = "auto"
     keep: int = Field(default=30, ge=1, description="briefs kept under the output root")
     verify_policy: Literal["flag", "drop"] = "flag"
-    max_file_mb: float = Field(default=5.0, gt=0)
+    max_file_mb: float = Field(default=5.0, gt=0, le=1024)
     prompts: str | None = None  # directory searched first for prompt and brief templates
     feed_limit: int = Field(default=20, ge=1, description="entries taken per RSS/Atom feed")
     since: str | None = None  # feed entries dated before this are skipped: 7d, 12h, 2w or 2024-11-01
@@ -146,7 +147,9 @@ class LLMSettings(_Strict):
     concurrency: int = Field(default=8, ge=1)
     requests_per_minute: int | None = Field(default=None, gt=0)
     tokens_per_minute: int | None = Field(default=None, gt=0)
-    timeout: float = Field(default=120.0, gt=0)
+    timeout: float = Field(default=120.0, gt=0)  # seconds to connect and between bytes read
+    # total seconds one request may take, however slowly the server sends its answer (llm.timeout bounds each read)
+    request_deadline: float = Field(default=600.0, gt=0)
     max_retries: int = Field(default=6, ge=0)
     retry_backoff: float = Field(default=1.0, ge=0)  # seconds before the first retry; doubles each time (max 30)
     max_cost: float | None = Field(default=None, ge=0)
@@ -157,6 +160,15 @@ class LLMSettings(_Strict):
     batch: bool = False
     batch_poll: float = Field(default=15.0, gt=0)  # seconds before the first status check; grows 1.5x per check
     batch_poll_max: float = Field(default=300.0, gt=0)  # longest wait between two status checks
+
+    @field_validator("prices")
+    @classmethod
+    def _prices_not_negative(cls, v: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        for model, pair in v.items():
+            for kind, usd in pair.items():
+                if usd < 0:  # a negative price makes costs negative and disables --max-cost
+                    raise ValueError(f"{model}.{kind}: a price cannot be negative ({usd:g})")
+        return v
 
 
 class VerifySettings(_Strict):
@@ -279,6 +291,8 @@ def load_settings(
         settings = Settings.model_validate(tree)
     except ValidationError as e:
         raise ConfigError(_format_error(e, "option")) from None
+    if settings.llm.api_key is not None:
+        add_secret(settings.llm.api_key.get_secret_value())  # never shown in any message or log from here on
     _check_language(settings, language_origin)
     return settings
 

@@ -33,3 +33,12 @@ class TemplateError(BriefingError):
 
 class BudgetExceededError(BriefingError):
     """The estimated or running cost would exceed --max-cost."""
+
+
+class Terminated(KeyboardInterrupt):  # noqa: N818 - a stop request, handled like Ctrl-C (asyncio re-raises it too)
+    """SIGTERM or SIGHUP arrived: unwinds like KeyboardInterrupt so the run is logged and its temp files removed."""
+
+    def __init__(self, signum: int, name: str) -> None:
+        super().__init__(f"terminated by {name}")
+        self.signum = signum
+        self.name = name

@@ -15,13 +15,14 @@ from briefing.chunk import chunk_text
 from briefing.config import Settings
 from briefing.engines import Engine, make_engine
 from briefing.engines.base import check_cost
-from briefing.errors import BriefingError, NoUsableSourcesError
+from briefing.errors import BriefingError, ConfigError, NoUsableSourcesError
 from briefing.export import check_available, render_formats
 from briefing.ingest.clean import clean_documents
 from briefing.ingest.dedup import mark_duplicates
 from briefing.ingest.sources import load_raw, redact_url
 from briefing.messages import load as load_messages
-from briefing.models import Chunk, Claim, Source
+from briefing.models import Chunk, Claim, RawDoc, Source
+from briefing.redact import redact
 from briefing.render import BriefContent, BriefJson, brief_context, brief_json, render_brief, sources_json
 from briefing.store import changes_since, log_run, previous_brief, run_lock, write_run
 from briefing.summarize import summarize_sources
@@ -88,11 +89,26 @@ class StageProgress:
         self.report.info(f"{self.verb} {k}/{n}, {elapsed:.1f}s elapsed{eta}{spent}{last}")
 
 
+def merge_identical(raws: list[RawDoc]) -> tuple[list[RawDoc], list[str]]:
+    """Byte-identical inputs (same sha256) become one source, the first given; one note per merged copy."""
+    first: dict[str, str] = {}
+    kept, notes = [], []
+    for raw in raws:
+        if raw.sha256 in first:
+            notes.append(f"{raw.path}: byte-identical to {first[raw.sha256]}, merged into one source")
+            continue
+        first[raw.sha256] = raw.path
+        kept.append(raw)
+    return kept, notes
+
+
 def load_sources(paths: list[str], settings: Settings, report: Reporter) -> tuple[list[Source], list[str]]:
     """Ingest and clean; returns sources with run-wide ids (1..n, in input order) and warnings for skipped files."""
     raws, warnings = load_raw(paths, max_bytes=int(settings.run.max_file_mb * 1024 * 1024),
                               cache_dir=Path(settings.run.out) / ".cache", feed_limit=settings.run.feed_limit,
-                              since=settings.run.since)
+                              since=settings.run.since, exclude=[settings.run.out])
+    raws, merged = merge_identical(raws)
+    warnings.extend(merged)
     for w in warnings:
         report.warn(w)
     report.info(f"cleaning {len(raws)} file(s)")
@@ -157,16 +173,53 @@ def _judge(settings: Settings, engine: Engine, claims: list[Claim], sources: dic
     return judged
 
 
+def _contribution_warnings(sources: list[Source], claims: list[Claim]) -> list[str]:
+    """One warning per source that no statement of the brief cites, and one if the brief says nothing at all: an
+    article that decoded and cleaned into text the engines cannot use must not pass as a quiet, empty brief."""
+    cited = {i for c in claims for i in c.source_ids}
+    out = [f"[{s.id}] {s.path}: nothing from this source made it into the brief (language: {s.language or 'unknown'}, "
+           f"{len(s.text.split())} words after cleaning); check it with `briefing clean`"
+           for s in sources if s.id not in cited]
+    if not claims:
+        out.append(f"the brief has no statements: none of the {len(sources)} source(s) yielded a sentence on the "
+                   "focus questions")
+    return out
+
+
+def os_problem(e: OSError, where: Path | str) -> str:
+    """An OSError as one line naming its file: "OUT/.tmp-x/brief.md: No space left on device"."""
+    return f"{e.filename or where}: {e.strerror or e}"
+
+
+def prepare_out(out_root: Path) -> None:
+    """Refuse an output root that is (or is under) a file, or cannot be created, as a setting (exit 2)."""
+    existing = next((p for p in (out_root, *out_root.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise ConfigError(f"run.out (--out): {existing} is a file, not a folder")
+
+
 def run(settings: Settings, report: Reporter | None = None, engine: Engine | None = None,
         dry_run: bool = False, lock_timeout: float = 600.0) -> RunResult | dict[str, Any]:
     """Run the whole pipeline under the output root's lock; returns the brief, or the estimate with dry_run."""
     report = report or Reporter()
     out_root = Path(settings.run.out)
+    prepare_out(out_root)
     if dry_run:
         return _run(settings, report, engine, dry_run=True)
+    try:
+        out_root.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ConfigError(f"run.out (--out): cannot create the output folder {os_problem(e, out_root)}") from None
     with run_lock(out_root, lock_timeout, report.warn):
         try:
             result = _run(settings, report, engine)
+        except OSError as e:  # a full disk, a read-only or vanished folder: one line naming the path, brief intact
+            if e.errno is None or isinstance(e, TimeoutError):  # not a file system error: reported as itself
+                log_run(out_root, {"ok": False, "error": f"{type(e).__name__}: {e}"})
+                raise
+            err = BriefingError(f"{os_problem(e, out_root)}; the previous brief is intact")
+            log_run(out_root, {"ok": False, "error": f"{type(e).__name__}: {err}"})
+            raise err from None
         except BaseException as e:
             log_run(out_root, {"ok": False, "error": f"{type(e).__name__}: {e}"})
             raise
@@ -191,11 +244,14 @@ def _run(settings: Settings, report: Reporter, engine: Engine | None = None,
         check_available(settings.run.formats)  # e.g. pdf without its extra: fail before any work
     report.info(f"reading sources: {redact_url(', '.join(settings.run.sources))}")
     sources, skipped = load_sources(settings.run.sources, settings, report)
+    skipped = [redact(w) for w in skipped]
     t = lap("ingest_clean", t0)
     profile = settings.to_profile()
     dirs = search_path(settings.run.prompts)
     if engine is None:
         engine = make_engine(settings, call_log=out_root / "calls.jsonl", prompts_dirs=dirs)
+    if hasattr(engine, "notify"):
+        engine.notify = report.warn  # a long wait (Retry-After) is announced, not silent
     budget = engine.chunk_budget()
     chunks = make_chunks(sources, budget) if budget is not None else {}
     t = lap("chunk", t)
@@ -205,6 +261,9 @@ def _run(settings: Settings, report: Reporter, engine: Engine | None = None,
         check_cost(engine.estimate(sources, chunks, profile), settings.llm.max_cost)
 
     with Cache(out_root / ".cache" / "cache.sqlite") as cache:
+        for w in cache.warnings:  # a damaged cache moved aside: the run goes on with an empty one
+            report.warn(w)
+        said = len(cache.warnings)
         report.info(f"summarizing {len(sources)} source(s) with the {engine.name} engine")
         eid = engine.cache_identity()
         summaries, hits = summarize_sources(
@@ -226,6 +285,8 @@ def _run(settings: Settings, report: Reporter, engine: Engine | None = None,
         if synth_hit:
             report.info("synthesis reused from the cache (nothing changed)")
         t = lap("synthesize", t)
+        for w in cache.warnings[said:]:
+            report.warn(w)
 
     for w in engine.warnings:
         report.warn(w)
@@ -244,6 +305,8 @@ def _run(settings: Settings, report: Reporter, engine: Engine | None = None,
     if settings.run.verify_policy == "drop":
         drop_unverified(synthesis, summaries)
     t = lap("verify", t)
+    for w in _contribution_warnings(sources, [c for _, c in claims]):
+        report.warn(w)
 
     title, audience, theme_titles = settings.headings()
     generated = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")

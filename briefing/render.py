@@ -19,7 +19,8 @@ from briefing.templates import packaged_dir, render_template
 BRIEF_TEMPLATE = "brief.md.j2"
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
-_LINE_START = re.compile(r"^(\s*)([#>+\-=]|\d+[.)])", re.MULTILINE)
+_LINE_START = re.compile(r"^(\s*)([#>+\-=])", re.MULTILINE)
+_ORDERED = re.compile(r"^(\s*\d{1,9})([.)])(?=\s|$)", re.MULTILINE)  # "1. " / "1) " would start an ordered list
 
 
 def md_escape(text: object) -> str:
@@ -27,7 +28,9 @@ def md_escape(text: object) -> str:
     s = " ".join(str(text).split())  # one line: no injected headings or list items
     s = _MD_SPECIAL.sub(r"\\\1", s)
     s = s.replace("&", "&amp;")
-    return _LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), s)
+    s = _LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), s)
+    # Markdown shows a backslash before a digit literally ("\2.4 million"): escape the list marker's punctuation
+    return _ORDERED.sub(lambda m: m.group(1) + "\\" + m.group(2), s)
 
 
 def code_text(text: object) -> str:

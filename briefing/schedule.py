@@ -27,6 +27,8 @@ def parse_every(text: str) -> float:
     seconds = sum(float(n) * _UNITS[u] for n, u in re.findall(r"(\d+(?:\.\d+)?)([smhdw])", text.lower()))
     if seconds <= 0:
         raise ConfigError(f"--every: {text!r} must be longer than zero")
+    if seconds > 366 * 86400:
+        raise ConfigError(f"--every: {text!r} is longer than a year")
     return seconds
 
 
@@ -77,8 +79,23 @@ def run_schedule(settings: Settings, every: str | None, cron: str | None, max_ru
     return failed
 
 
+def _one_line(value: str, what: str) -> str:
+    """Refuse a value with a newline or other control character: in a crontab or a unit file it would start a second
+    job or directive (quoting cannot help, both formats are line-based)."""
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ConfigError(f"{what}: {value!r} contains a newline or control character; refused (it would start another "
+                          "line of the cron/systemd entry)")
+    return value
+
+
 def print_entry(kind: str, args: list[str], every: str | None, cron: str | None, workdir: Path) -> str:
     """A crontab line or systemd service+timer units that run `briefing run ARGS` unattended."""
+    for a in args:
+        _one_line(a, "argument")
+    for value, what in ((every, "--every"), (cron, "--cron"), (str(workdir), "working folder"),
+                        (sys.executable, "python")):
+        if value is not None:
+            _one_line(value, what)
     exe = shlex.quote(sys.executable)
     cmd = " ".join([exe, "-m", "briefing", "run", "--quiet", *map(shlex.quote, args)])
     if kind == "cron":
@@ -89,10 +106,13 @@ def print_entry(kind: str, args: list[str], every: str | None, cron: str | None,
     if kind == "systemd":
         when = f"OnUnitActiveSec={int(parse_every(every))}s\nOnBootSec=60s" if every else \
             f"OnCalendar={_cron_to_calendar(cron or '0 7 * * *')}"
+        # systemd expands %specifiers and $VARIABLES in these lines: double them so they stay literal
+        cmd = cmd.replace("%", "%%").replace("$", "$$")
+        wd = str(workdir).replace("%", "%%")
         return (
             "# ~/.config/systemd/user/briefing.service\n"
             "[Unit]\nDescription=Regenerate the policy brief\n\n"
-            f"[Service]\nType=oneshot\nWorkingDirectory={workdir}\nExecStart={cmd}\n\n"
+            f"[Service]\nType=oneshot\nWorkingDirectory={wd}\nExecStart={cmd}\n\n"
             "# ~/.config/systemd/user/briefing.timer\n"
             f"[Unit]\nDescription=Regenerate the policy brief on schedule\n\n[Timer]\n{when}\nPersistent=true\n\n"
             "[Install]\nWantedBy=timers.target\n"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -15,6 +16,7 @@ from filelock import FileLock, Timeout
 
 from briefing.errors import BriefingError
 from briefing.models import Changes, Claim
+from briefing.redact import redact_json
 
 
 def _timestamp() -> str:
@@ -52,20 +54,59 @@ def write_run(out_root: Path, files: dict[str, str | bytes], source_texts: dict[
         tmp_link.unlink()
     os.symlink(final.name, tmp_link)
     os.replace(tmp_link, link)
-    prune(out_root, keep)
+    prune(out_root, keep, protect=[final])
     return final
 
 
-def prune(out_root: Path, keep: int) -> None:
-    """Keep the newest `keep` briefs."""
-    def order(p: Path) -> tuple[str, int]:
+_GENERATED = re.compile(rb'"generated_at":\s*"([^"]{10,40})"')
+
+
+def recorded_time(run_dir: Path) -> float:
+    """When a run was written, as it recorded itself (brief.json's generated_at), else its brief.json's mtime.
+
+    Folder names are not trusted for order: a clock stepped back (NTP, a restored VM) or a folder named in the
+    future (20991231T000000Z) would otherwise make the newest brief look oldest.
+    """
+    brief = run_dir / "brief.json"
+    try:
+        with open(brief, "rb") as f:
+            head = f.read(4096)
+        m = _GENERATED.search(head)
+        if m:
+            when = datetime.fromisoformat(m.group(1).decode("ascii", "replace").replace("Z", "+00:00"))
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=UTC)
+            return when.timestamp()
+    except (OSError, ValueError, OverflowError):
+        pass
+    try:
+        return brief.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def prune(out_root: Path, keep: int, protect: list[Path] | None = None) -> None:
+    """Keep the newest `keep` briefs by their recorded time; never remove a protected run (the one just written)
+    nor the one `latest` points to, so `latest` never dangles."""
+    keep_real = {p.resolve() for p in protect or []}
+    link = out_root / "latest"
+    if link.is_symlink():
+        keep_real.add(link.resolve())
+
+    def order(p: Path) -> tuple[float, str, int]:
         stamp, _, n = p.name.partition("-")
-        return stamp, int(n) if n.isdigit() else 1
+        return recorded_time(p), stamp, int(n) if n.isdigit() else 1
 
     runs = sorted((p for p in out_root.iterdir() if p.is_dir() and not p.is_symlink() and p.name[:1].isdigit()
-                   and (p / "brief.json").exists()), key=order)
-    for old in runs[:-keep] if len(runs) > keep else []:
-        shutil.rmtree(old, ignore_errors=True)
+                   and (p / "brief.json").exists()), key=order, reverse=True)
+    kept = sum(1 for p in runs if p.resolve() in keep_real)
+    for run in runs:
+        if run.resolve() in keep_real:
+            continue
+        if kept < keep:
+            kept += 1
+            continue
+        shutil.rmtree(run, ignore_errors=True)
 
 
 def previous_brief(out_root: Path) -> dict[str, Any] | None:
@@ -104,7 +145,8 @@ def log_run(out_root: Path, record: dict[str, Any]) -> None:
     try:
         out_root.mkdir(parents=True, exist_ok=True)
         with open(out_root / "runs.jsonl", "a", encoding="utf-8") as f:
-            f.write(json.dumps({"at": datetime.now(UTC).isoformat(), **record}, ensure_ascii=False) + "\n")
+            f.write(json.dumps(redact_json({"at": datetime.now(UTC).isoformat(), **record}), ensure_ascii=False)
+                    + "\n")
     except OSError:
         pass
 

@@ -6,6 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import jinja2
+import jinja2.sandbox
 
 from briefing.errors import TemplateError
 
@@ -42,8 +43,12 @@ def environment(dirs: list[Path], autoescape: bool = False) -> jinja2.Environmen
 
 @lru_cache(maxsize=16)
 def _environment(dirs: tuple[Path, ...], autoescape: bool) -> jinja2.Environment:
-    """One environment per search path, so each template is compiled once (Jinja reloads it if the file changes)."""
-    return jinja2.Environment(
+    """One environment per search path, so each template is compiled once (Jinja reloads it if the file changes).
+
+    Sandboxed and immutable: a template (an override in ./prompts is code-like input) can read the variables it is
+    given but cannot reach Python internals (`cycler.__init__.__globals__`), call unsafe methods or mutate data.
+    """
+    return jinja2.sandbox.ImmutableSandboxedEnvironment(
         loader=jinja2.FileSystemLoader([str(d) for d in dirs]),
         undefined=jinja2.StrictUndefined,
         autoescape=True if autoescape else _html_template,
@@ -64,6 +69,8 @@ def render_template(dirs: list[Path], name: str, **variables: object) -> str:
         raise TemplateError(f"{e.filename or name}:{e.lineno}: template syntax error: {e.message}") from None
     try:
         return template.render(**variables)
+    except jinja2.sandbox.SecurityError as e:
+        raise TemplateError(f"{template.filename or name}: refused by the template sandbox: {e}") from None
     except jinja2.UndefinedError as e:
         raise TemplateError(f"{template.filename or name}: {e.message}") from None
     except jinja2.TemplateError as e:

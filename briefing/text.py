@@ -175,7 +175,10 @@ def parse_since(value: str, now: datetime | None = None) -> datetime:
         n, unit = int(m.group(1)), m.group(2).lower()
         step = {"m": timedelta(minutes=1), "min": timedelta(minutes=1), "h": timedelta(hours=1),
                 "d": timedelta(days=1), "w": timedelta(weeks=1)}[unit]
-        return now - n * step
+        try:
+            return now - n * step
+        except OverflowError:
+            raise ValueError(f"{value!r} reaches back before year 1; give a shorter duration or a date") from None
     try:
         when = datetime.fromisoformat(value.strip())
     except ValueError:

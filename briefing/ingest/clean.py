@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import re
 import warnings
 from collections import defaultdict
@@ -757,7 +758,7 @@ def clean_document(raw: RawDoc, repeated: set[str] | None = None, line_words: li
             authors=meta.authors or list(raw.authors),
             publisher=meta.publisher,
             original_publisher=meta.original_publisher,
-            published=meta.published or raw.published,
+            published=raw.published or meta.published,  # a feed entry's own date is exact: it wins
             language=meta.language,
             url=meta.url or (raw.path if raw.path.startswith(("http://", "https://")) else None),
             flags=flags,
@@ -794,6 +795,10 @@ def _clean_html(raw: RawDoc) -> CleanedDoc:
             include_tables=True,
             with_metadata=True,
             favor_precision=False,
+            # dates from the page's markup only: htmldate's extensive search turns "in 2024" in the text into an
+            # exact-looking 2024-01-01, a guessed day presented as exact
+            date_extraction_params={"original_date": True, "extensive_search": False,
+                                    "max_date": datetime.date.today().isoformat()},
         )
     body_text = ""
     title = author = date = site = url = lang = None
@@ -826,7 +831,7 @@ def _clean_html(raw: RawDoc) -> CleanedDoc:
         authors=authors or list(raw.authors),
         publisher=site or meta.publisher,
         original_publisher=meta.original_publisher,
-        published=published or raw.published,
+        published=raw.published or published,  # a feed entry's own date is exact: it wins
         language=language,
         url=url or meta.url,
         flags=flags,

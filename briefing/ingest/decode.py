@@ -23,9 +23,12 @@ def decode_bytes(data: bytes) -> tuple[str, str] | None:
     utf16 = _guess_bomless_utf16(data)
     if utf16:
         try:
-            return _normalise(data.decode(utf16)), utf16
+            text16 = data.decode(utf16)
         except UnicodeDecodeError:
             pass
+        else:
+            if _control_ratio(text16) <= 0.05:  # a table of small integers is not text
+                return _normalise(text16), utf16
     if _looks_binary(data):
         return None
     try:
@@ -69,18 +72,41 @@ def _detect(data: bytes) -> tuple[str | None, str]:
 
 
 def _guess_bomless_utf16(data: bytes) -> str | None:
-    """Spot BOM-less UTF-16 by the pattern of zero bytes in ASCII-heavy text."""
-    sample = data[:4000]
-    if len(sample) < 4:
+    """Spot BOM-less UTF-16 by the pattern of zero bytes, then confirm by decoding.
+
+    ASCII-heavy text has a zero in every other byte. Text in another script (Korean, Chinese, Cyrillic) has few zeros
+    (its spaces, digits, punctuation and line breaks), so it is decoded both ways: text read in the right byte order
+    is assigned, printable characters, while binary data or the wrong byte order gives control, unassigned,
+    private-use and lone surrogate code points.
+    """
+    sample = data[:8000]
+    if len(sample) < 4 or b"\x00" not in sample:
         return None
-    even_zero = sum(1 for b in sample[0::2] if b == 0)
-    odd_zero = sum(1 for b in sample[1::2] if b == 0)
+    sample = sample[: len(sample) // 2 * 2]
+    even_zero = sample[0::2].count(0)
+    odd_zero = sample[1::2].count(0)
     half = len(sample) / 2
     if odd_zero > 0.4 * half and even_zero < 0.05 * half:
         return "utf-16-le"
     if even_zero > 0.4 * half and odd_zero < 0.05 * half:
         return "utf-16-be"
-    return None
+    plausible = [enc for enc in ("utf-16-le", "utf-16-be") if _plausible_text(sample, enc)]
+    if len(plausible) == 2:  # both decode to assigned characters: the side of the zero bytes decides
+        return "utf-16-le" if odd_zero > even_zero else "utf-16-be" if even_zero > odd_zero else None
+    return plausible[0] if plausible else None
+
+
+def _plausible_text(sample: bytes, encoding: str) -> bool:
+    """True when the bytes decode to text: almost all characters assigned and printable (binary data decoded as
+    UTF-16 is full of control, unassigned, private-use and lone surrogate code points)."""
+    import unicodedata
+
+    text = sample.decode(encoding, errors="replace")
+    if not text:
+        return False
+    bad = sum(1 for c in text if c == "\ufffd" or (unicodedata.category(c) in ("Cc", "Cn", "Co", "Cs")
+                                                    and c not in "\n\r\t\f"))
+    return bad <= 0.01 * len(text) + 1
 
 
 def _looks_binary(data: bytes) -> bool:

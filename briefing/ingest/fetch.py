@@ -96,6 +96,7 @@ class Fetcher:
                                    headers={"User-Agent": USER_AGENT}, transport=transport)
         self.cache = FetchCache(cache_dir / "fetch.sqlite") if cache_dir is not None else None
         self.seen: set[str] = set()
+        self._notes = [self.cache.warning] if self.cache is not None and self.cache.warning else []
         self.stats = {"requests": 0, "not_modified": 0, "retries": 0}
         self._stats_lock = threading.Lock()
 
@@ -113,6 +114,11 @@ class Fetcher:
 
     def load(self, source: str) -> tuple[list[RawDoc], list[str]]:
         """Documents from one URL or feed source, and one warning per skipped page or entry."""
+        docs, warnings = self._load(source)
+        notes, self._notes = self._notes, []  # e.g. a damaged fetch cache moved aside: said once
+        return docs, notes + warnings
+
+    def _load(self, source: str) -> tuple[list[RawDoc], list[str]]:
         if source.lower().startswith(FEED_PREFIX):
             target = source[len(FEED_PREFIX):]
             if target.startswith("//"):  # feed://host/path is the old alias of http://host/path

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
+
+from briefing.cache import open_db
 
 
 def cache_key(url: str) -> str:
@@ -25,10 +26,8 @@ class FetchCache:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._lock = threading.Lock()
-        self.db = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("CREATE TABLE IF NOT EXISTS fetches (url TEXT PRIMARY KEY, etag TEXT, last_modified TEXT, "
-                        "content_type TEXT, body BLOB, fetched_at REAL)")
+        self.db, self.warning = open_db(path, "CREATE TABLE IF NOT EXISTS fetches (url TEXT PRIMARY KEY, etag TEXT, "
+                                        "last_modified TEXT, content_type TEXT, body BLOB, fetched_at REAL)", "fetches")
 
     def get(self, url: str) -> tuple[str | None, str | None, str, bytes] | None:
         """(etag, last_modified, content_type, body) of a URL, or None."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import stat
 from collections.abc import Iterator
 from datetime import datetime
@@ -13,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from briefing.ingest.decode import decode_bytes, looks_like_html
 from briefing.models import RawDoc
+from briefing.redact import redact
 
 if TYPE_CHECKING:
     from briefing.ingest.fetch import Fetcher, FetchOptions
@@ -20,25 +20,31 @@ if TYPE_CHECKING:
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 _REMOTE = ("http://", "https://", "feed:")  # fetched by briefing.ingest.fetch (imported only when needed)
 
-_USERINFO = re.compile(r"(?<=://)[^/@\s?#]*@")
-
-
 def redact_url(text: str) -> str:
-    """Drop the user:password@ part of every URL in the text (for display, logs and stored paths)."""
-    return _USERINFO.sub("", text)
+    """Credentials out of every URL in the text (user:password@, api_key=/token=/key= values) and known secrets."""
+    return redact(text)
 
 
 def load_raw(paths: list[str], max_bytes: int = DEFAULT_MAX_BYTES, *, cache_dir: Path | None = None,
              feed_limit: int | None = None, since: str | datetime | None = None,
-             fetch_options: FetchOptions | None = None) -> tuple[list[RawDoc], list[str]]:
+             fetch_options: FetchOptions | None = None,
+             exclude: list[str | Path] | None = None) -> tuple[list[RawDoc], list[str]]:
     """Read every file, URL and feed (`feed:` prefix or detected) given; returns documents and one warning per skip.
 
     URLs are fetched with briefing.ingest.fetch (ETag/Last-Modified cache in cache_dir when given); feeds keep at most
-    feed_limit entries, skipping those dated before `since` (7d, 12h, 2024-11-01).
+    feed_limit entries, skipping those dated before `since` (7d, 12h, 2024-11-01). Folders in `exclude` (the output
+    root) and everything under them are never read: old briefs must not come back as sources.
     """
     docs: list[RawDoc] = []
     warnings: list[str] = []
     seen_dirs: set[tuple[int, int]] = set()
+    excluded: set[tuple[int, int]] = set()
+    for ex in exclude or []:
+        try:
+            st = os.stat(ex)
+        except OSError:
+            continue
+        excluded.add((st.st_dev, st.st_ino))
     fetcher: Fetcher | None = None
     try:
         for p in paths:
@@ -53,7 +59,7 @@ def load_raw(paths: list[str], max_bytes: int = DEFAULT_MAX_BYTES, *, cache_dir:
                 docs.extend(got)
                 warnings.extend(redact_url(w) for w in problems)
                 continue
-            for file_path, problem in _expand([p], seen_dirs):
+            for file_path, problem in _expand([p], seen_dirs, excluded):
                 if problem is not None:
                     warnings.append(problem)
                     continue
@@ -68,11 +74,17 @@ def load_raw(paths: list[str], max_bytes: int = DEFAULT_MAX_BYTES, *, cache_dir:
     return docs, warnings
 
 
-def _expand(paths: list[str], seen_dirs: set[tuple[int, int]]) -> Iterator[tuple[str, str | None]]:
+def _expand(paths: list[str], seen_dirs: set[tuple[int, int]],
+            excluded: set[tuple[int, int]] | None = None) -> Iterator[tuple[str, str | None]]:
     """Yield (file path, None) for each input file, or (path, warning) for an unusable path; folders recurse sorted."""
+    excluded = excluded or set()
     for p in paths:
         if os.path.isdir(p):
-            yield from _walk(p, seen_dirs)
+            st = os.stat(p)
+            if (st.st_dev, st.st_ino) in excluded:
+                yield p, f"{p}: the output folder, not read as a source, skipped"
+                continue
+            yield from _walk(p, seen_dirs, excluded=excluded)
         elif os.path.lexists(p) and not os.path.exists(p):
             yield p, f"{p}: broken or looping symlink, skipped"
         elif not os.path.exists(p):
@@ -81,8 +93,19 @@ def _expand(paths: list[str], seen_dirs: set[tuple[int, int]]) -> Iterator[tuple
             yield p, None
 
 
-def _walk(root: str, seen_dirs: set[tuple[int, int]]) -> Iterator[tuple[str, str | None]]:
-    """Walk a folder recursively in sorted order, skipping hidden entries and symlink loops."""
+def _inside(path: str, folder: str) -> bool:
+    """True when the real path lies in the real folder (or is it)."""
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _walk(root: str, seen_dirs: set[tuple[int, int]], top: str | None = None,
+          excluded: set[tuple[int, int]] | None = None) -> Iterator[tuple[str, str | None]]:
+    """Walk a folder recursively in sorted order, skipping hidden entries and symlink loops.
+
+    A symlink whose target lies outside the folder given (`top`) is skipped by name: a link to a private file must not
+    put its text in the brief or send it to the endpoint. Passing the link itself as a source still reads it.
+    """
+    top = top or os.path.realpath(root)
     try:
         st = os.stat(root)
     except OSError as exc:
@@ -104,13 +127,23 @@ def _walk(root: str, seen_dirs: set[tuple[int, int]]) -> Iterator[tuple[str, str
             continue
         path = os.path.join(root, entry.name)
         try:
+            if entry.is_symlink() and os.path.exists(path) and not _inside(os.path.realpath(path), top):
+                yield path, f"{path}: symlink to a target outside the source folder, skipped (pass the link to use it)"
+                continue
             is_dir = entry.is_dir()
             is_file = entry.is_file()
         except OSError as exc:
             yield path, f"{path}: cannot stat ({exc.strerror or exc}), skipped"
             continue
         if is_dir:
-            yield from _walk(path, seen_dirs)
+            if excluded:
+                try:
+                    st_dir = os.stat(path)
+                except OSError:
+                    st_dir = None
+                if st_dir is not None and (st_dir.st_dev, st_dir.st_ino) in excluded:
+                    continue  # the output folder inside a source folder: its briefs are not sources
+            yield from _walk(path, seen_dirs, top, excluded)
         elif is_file:
             yield path, None
         elif entry.is_symlink():

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,16 +59,51 @@ class VerifyReport:
         return self.failed == 0
 
 
+MAX_TEXT_BYTES = 50 * 1024 * 1024  # a saved source text (sources/N.txt) larger than this is refused
+MAX_BRIEF_BYTES = 200 * 1024 * 1024
+MAX_ID_DIGITS = 18
+
+
+def _id(x: Any) -> int | None:
+    """A source id as verify understands it; absurdly long numbers are not ids (and are never converted)."""
+    if isinstance(x, str) and len(x.strip()) > MAX_ID_DIGITS + 2:
+        return None
+    if isinstance(x, int) and not isinstance(x, bool) and abs(x) >= 10 ** MAX_ID_DIGITS:
+        return None
+    return _as_id(x)
+
+
+def _read_saved_text(text_path: str, run_dir: Path) -> str:
+    """A saved source text: only a regular file inside the run folder, at most MAX_TEXT_BYTES; OSError otherwise.
+
+    brief.json is input like any other: its text_path must not turn `verify` into a reader of /etc/passwd, nor
+    make it block on /dev/stdin or exhaust memory on /dev/zero.
+    """
+    base = run_dir.resolve()
+    p = (run_dir / text_path).resolve()
+    if p != base and base not in p.parents:
+        raise OSError(f"text_path {text_path!r} is outside the run folder")
+    st = os.stat(p)
+    if not stat.S_ISREG(st.st_mode):
+        raise OSError(f"text_path {text_path!r} is not a regular file")
+    if st.st_size > MAX_TEXT_BYTES:
+        raise OSError(f"text_path {text_path!r} is {st.st_size} bytes, over the {MAX_TEXT_BYTES}-byte limit")
+    with open(p, "rb") as f:
+        data = f.read(MAX_TEXT_BYTES + 1)
+    if len(data) > MAX_TEXT_BYTES:
+        raise OSError(f"text_path {text_path!r} is over the {MAX_TEXT_BYTES}-byte limit")
+    return data.decode("utf-8")
+
+
 def _load_source_text(entry: dict[str, Any], run_dir: Path) -> tuple[str | None, str | None, str | None]:
     """Text of one source from brief.json: (text, problem, warning); text_path first, else re-clean the original."""
     text_path = entry.get("text_path")
     if isinstance(text_path, str) and text_path:
-        p = Path(text_path)
-        p = p if p.is_absolute() else run_dir / p
         try:
-            return p.read_text(encoding="utf-8"), None, None
-        except (OSError, UnicodeDecodeError) as exc:
-            fallback_reason = f"{p}: {exc.__class__.__name__}"
+            return _read_saved_text(text_path, run_dir), None, None
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            fallback_reason = f"{_short(str(exc), 120)}" if isinstance(exc, OSError) and not exc.errno else \
+                f"{_short(text_path, 80)}: {exc.__class__.__name__}"
     else:
         fallback_reason = "no text_path"
     orig = entry.get("path")
@@ -97,17 +134,18 @@ def _claim_from_json(d: Any) -> Claim:
     raw_ev = d.get("evidence")
     for e in raw_ev if isinstance(raw_ev, list) else []:
         if isinstance(e, dict):
-            ids = e.get("sentence_ids")
-            tr = e.get("translation")
-            ev.append(Evidence(source_id=e.get("source_id"), quote=e.get("quote") or "",  # type: ignore[arg-type]
-                               sentence_ids=list(ids) if isinstance(ids, list) else [],
+            sid, quote, ids, tr = e.get("source_id"), e.get("quote"), e.get("sentence_ids"), e.get("translation")
+            ev.append(Evidence(source_id=sid if _id(sid) is not None else None,  # type: ignore[arg-type]
+                               quote=quote if isinstance(quote, str) else "",
+                               sentence_ids=[i for i in ids if _id(i) is not None] if isinstance(ids, list) else [],
                                translation=tr if isinstance(tr, str) and tr.strip() else None))
     ids = d.get("source_ids")
     text = d.get("text")
     unresolved = d.get("unresolved")
     return Claim(
         text=text if isinstance(text, str) else "",
-        source_ids=list(ids) if isinstance(ids, list) else [],
+        source_ids=[i if _id(i) is not None else _short(repr(i), 24)  # type: ignore[misc]
+                    for i in ids] if isinstance(ids, list) else [],
         evidence=ev,
         unresolved=[str(u) for u in unresolved] if isinstance(unresolved, list) else [],
     )
@@ -120,9 +158,13 @@ def verify_brief_file(path: Path) -> VerifyReport:
     if not brief_path.is_file():
         raise InputError(f"{brief_path}: no brief.json there")
     try:
+        if brief_path.stat().st_size > MAX_BRIEF_BYTES:
+            raise InputError(f"{brief_path}: over the {MAX_BRIEF_BYTES}-byte limit for a brief.json")
         data = json.loads(brief_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{brief_path}: not a readable brief.json ({exc})") from exc
+    except RecursionError:
+        raise InputError(f"{brief_path}: not a brief.json (JSON nested too deeply)") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:  # ValueError: bad JSON, or a number too long to read
+        raise InputError(f"{brief_path}: not a readable brief.json ({_short(str(exc), 120)})") from None
     if not isinstance(data, dict):
         raise InputError(f"{brief_path}: not a brief.json (expected an object)")
     run_dir = brief_path.parent
@@ -132,10 +174,10 @@ def verify_brief_file(path: Path) -> VerifyReport:
     missing: dict[int, str] = {}
     raw_sources = data.get("sources")
     for entry in raw_sources if isinstance(raw_sources, list) else []:
-        if not isinstance(entry, dict) or _as_id(entry.get("id")) is None:
-            report.warnings.append(f"malformed source entry skipped: {_short(repr(entry), 60)}")
+        if not isinstance(entry, dict) or _id(entry.get("id")) is None:
+            report.warnings.append(f"malformed source entry skipped: {_short(_safe_repr(entry), 60)}")
             continue
-        sid = _as_id(entry.get("id"))
+        sid = _id(entry.get("id"))
         assert sid is not None
         text, problem, warning = _load_source_text(entry, run_dir)
         if warning:
@@ -164,7 +206,7 @@ def verify_brief_file(path: Path) -> VerifyReport:
         claim = verify_claim(_claim_from_json(d), sources)
         problems = list(claim.problems)
         for sid in claim.source_ids:
-            n = _as_id(sid)
+            n = _id(sid)
             if n is not None and n in missing:
                 problems = [p for p in problems if p != f"cites unknown source {_fmt_id(n)}"]
                 problems.insert(0, missing[n])
@@ -174,13 +216,21 @@ def verify_brief_file(path: Path) -> VerifyReport:
                 index=i,
                 section=section if isinstance(section, str) else "",
                 text=claim.text,
-                source_ids=[n for n in (_as_id(s) for s in claim.source_ids) if n is not None],
+                source_ids=[n for n in (_id(s) for s in claim.source_ids) if n is not None],
                 verified=bool(claim.verified) and not problems,
                 problems=problems,
                 support=float(claim.support or 0.0) if not problems or claim.problems else 0.0,
             )
         )
     return report
+
+
+def _safe_repr(value: Any) -> str:
+    """repr() cut short, and safe on deeply nested values."""
+    try:
+        return repr(value)[:200]
+    except (RecursionError, ValueError):
+        return f"<{type(value).__name__}>"
 
 
 def format_report(report: VerifyReport) -> str:

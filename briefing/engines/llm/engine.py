@@ -33,6 +33,7 @@ from briefing.messages import DEFAULT_LANGUAGE
 from briefing.messages import load as load_messages
 from briefing.models import Chunk, Claim, Evidence, Profile, Source, SourceSummary, Synthesis, Usage
 from briefing.net import retry_after
+from briefing.redact import add_secret, redact, redact_json
 from briefing.templates import render_template, search_path
 from briefing.tokens import count_tokens
 
@@ -90,7 +91,7 @@ class _Call:
 
 
 def _one_line(text: object, limit: int = 200) -> str:
-    s = re.sub(r"<[^>]{1,200}>", " ", str(text))  # HTML error pages
+    s = re.sub(r"<[^>]{1,200}>", " ", redact(text))  # HTML error pages; an echoed key never survives
     s = " ".join(s.split())
     return s if len(s) <= limit else s[: limit - 1] + "…"
 
@@ -112,7 +113,21 @@ def _root_cause(e: BaseException) -> BaseException:
 
 def _neutralise(text: str) -> str:
     """Defuse delimiter tags inside untrusted text so it cannot close its <article> (or notes) block."""
-    return re.sub(r"<(/?)\s*(article|partials?|notes|reply|claims)\b", r"<\1 \2", text, flags=re.I)
+    text = re.sub(r"<(/?)\s*(article|partials?|notes|reply|claims)\b", r"<\1 \2", text, flags=re.I)
+    return text.replace("<|", "< |").replace("|>", "| >")  # chat-template special tokens (<|im_start|>)
+
+
+META_LIMIT = 160  # characters of a title, publisher or path shown in a prompt (within _overhead's worst case)
+
+
+def _meta(value: str | None, limit: int = META_LIMIT) -> str | None:
+    """Untrusted metadata (a feed entry's title, an HTML <title>, a file name) made inert for the instruction part
+    of a prompt: one line (no injected "SYSTEM:" line), delimiter tags defused as in article bodies, no double
+    quote to close the quotes it is shown in, and a length cap."""
+    if not value:
+        return value
+    s = _neutralise(" ".join(str(value).split())).replace('"', "'")
+    return s if len(s) <= limit else s[: limit - 1] + "…"
 
 
 def numbered(source: Source, start: int = 0, end: int | None = None) -> str:
@@ -143,9 +158,15 @@ def numbered(source: Source, start: int = 0, end: int | None = None) -> str:
     return "".join(lines)
 
 
+def _plausible_usage(n: object) -> bool:
+    """A token count an honest endpoint can report: a non-negative integer below a billion."""
+    return isinstance(n, int) and not isinstance(n, bool) and 0 <= n < 1_000_000_000
+
+
 def _source_vars(s: Source) -> dict[str, Any]:
-    return {"id": s.id, "title": s.title, "publisher": s.publisher or s.original_publisher, "published": s.published,
-            "path": s.path, "language": s.language, "flags": list(s.flags)}
+    return {"id": s.id, "title": _meta(s.title), "publisher": _meta(s.publisher or s.original_publisher),
+            "published": _meta(s.published, 40), "path": _meta(s.path), "language": _meta(s.language, 40),
+            "flags": list(s.flags)}
 
 
 def _label(s: Source) -> str:
@@ -206,10 +227,13 @@ class LLMEngine:
         self.usage = Usage()
         self.warnings: list[str] = []  # things the run should report (e.g. a source lost in hierarchical synthesis)
         self.call_log = call_log
+        if settings.llm.api_key is not None:
+            add_secret(settings.llm.api_key.get_secret_value())
         self.prompts_dirs = prompts_dirs if prompts_dirs is not None else search_path(None, settings.run.prompts)
         self.retry = retry or RetryPolicy(attempts=settings.llm.max_retries + 1,
                                           backoff_base=settings.llm.retry_backoff,
                                           backoff_max=max(settings.llm.retry_backoff, 30.0))
+        self.notify: Callable[[str], None] | None = None  # told of long waits (Retry-After) as they start
         self.schema_supported = True  # flips to False once the server rejects response_format json_schema
         self._client = client
         self._limiter = RateLimiter(settings.llm.requests_per_minute, settings.llm.tokens_per_minute)
@@ -394,15 +418,24 @@ class LLMEngine:
                 "latency_s": round(latency, 3), "attempt": attempt, "outcome": outcome}
         self.call_log.parent.mkdir(parents=True, exist_ok=True)
         with self.call_log.open("a", encoding="utf-8") as f:
-            f.write(json.dumps(line, ensure_ascii=False) + "\n")
+            f.write(json.dumps(redact_json(line), ensure_ascii=False) + "\n")
 
-    def _wait(self, state: RetryCallState) -> float:
+    def _wait(self, state: RetryCallState, label: str = "") -> float:
         p = self.retry
         base = min(p.backoff_max, p.backoff_base * 2 ** (state.attempt_number - 1))
         wait = base / 2 + random.uniform(0, base / 2)
         exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, _Retryable) and exc.retry_after is not None:
-            wait = max(wait, min(exc.retry_after, p.retry_after_cap))
+        asked = exc.retry_after if isinstance(exc, _Retryable) else None
+        if asked is not None:
+            wait = max(wait, min(asked, p.retry_after_cap))
+        if self.notify is not None and (asked is not None and asked >= 1 or wait >= 5):
+            why = exc.reason if isinstance(exc, _Retryable) else "transient failure"
+            note = ""
+            if asked is not None:
+                cap = f", capped at {p.retry_after_cap:g}s" if asked > p.retry_after_cap else ""
+                note = f" (the server asked for {asked:g}s with Retry-After{cap})"
+            self.notify(f"{label or 'request'}: {why}; waiting {wait:.1f}s before attempt "
+                        f"{state.attempt_number + 1} of {p.attempts}{note}")
         return wait
 
     def _classify(self, e: Exception, label: str) -> Exception:
@@ -495,9 +528,13 @@ class LLMEngine:
                 async with self._sem:
                     t0 = time.monotonic()
                     self.in_flight += 1
-                    try:
-                        resp = await client.chat.completions.create(model=self.model, messages=body["messages"],
-                                                                    **kwargs)
+                    deadline = self.settings.llm.request_deadline
+                    try:  # llm.timeout bounds each read; a server trickling bytes is stopped by the total deadline
+                        resp = await asyncio.wait_for(client.chat.completions.create(
+                            model=self.model, messages=body["messages"], **kwargs), timeout=deadline)
+                    except TimeoutError:
+                        self._log(call, sha, attempt, "request deadline exceeded", time.monotonic() - t0)
+                        raise _Retryable(f"no complete answer within {deadline:g}s (llm.request_deadline)") from None
                     finally:
                         self.in_flight -= 1
             except _openai().APIStatusError as e:
@@ -529,17 +566,34 @@ class LLMEngine:
             if refusal:
                 self._log(call, sha, attempt, "refusal", latency)
                 raise EngineError(f"{call.label}: the model refused the request: {_one_line(refusal, 120)}")
+            content = resp.choices[0].message.content or ""
             u = resp.usage
             pt = u.prompt_tokens if u else ptok
-            ct = u.completion_tokens if u else count_tokens(resp.choices[0].message.content or "")
+            ct = u.completion_tokens if u else count_tokens(content)
+            if not _plausible_usage(pt) or not _plausible_usage(ct):
+                self._log(call, sha, attempt, "impossible usage", latency)
+                raise EngineError(f"{call.label}: the endpoint reported impossible usage (prompt_tokens {pt!r}, "
+                                  f"completion_tokens {ct!r}); refusing it, as it would falsify the cost and "
+                                  "--max-cost")
             self.usage.add(Usage(1, pt, ct, pricing.cost(self.model, pt, ct, self.settings.llm.prices)))
             finish = resp.choices[0].finish_reason or "stop"
+            limit = self._answer_limit()
+            if len(content) > limit:
+                self._log(call, sha, attempt, f"answer too large ({len(content)} characters)", latency, pt, ct)
+                raise _Retryable(f"answer of {len(content)} characters is over the {limit}-character limit for "
+                                 f"llm.max_output_tokens {self.settings.llm.max_output_tokens}")
             self._log(call, sha, attempt, "ok" if finish != "length" else "ok (finish_reason length)", latency, pt, ct)
-            return resp.choices[0].message.content or "", finish
+            return content, finish
+
+    def _answer_limit(self) -> int:
+        """Characters an answer may have: far more than llm.max_output_tokens allows (a token averages ~4), so only a
+        server that ignores the limit (or a hostile one sending megabytes) hits it."""
+        return max(256_000, 32 * self.settings.llm.max_output_tokens)
 
     async def _request(self, client: openai.AsyncOpenAI, call: _Call, repair: bool = True) -> dict[str, Any]:
         """Send a call with retries; parse its JSON (one repair retry on bad JSON); EngineError when it can't."""
-        retrying = AsyncRetrying(stop=stop_after_attempt(max(1, self.retry.attempts)), wait=self._wait,
+        retrying = AsyncRetrying(stop=stop_after_attempt(max(1, self.retry.attempts)),
+                                 wait=lambda st: self._wait(st, call.label),
                                  retry=retry_if_exception_type(_Retryable), reraise=True)
         try:
             async for attempt in retrying:
@@ -547,7 +601,15 @@ class LLMEngine:
                     n = attempt.retry_state.attempt_number
                     content, finish = await self._send(client, call, n)
                     try:
-                        return parse.parse_json(content, expect=list(parse.SCHEMAS[call.schema]["required"]))
+                        data = parse.parse_json(content, expect=list(parse.SCHEMAS[call.schema]["required"]))
+                        problems = parse.validate(data, call.schema)
+                        if problems:  # wrong-typed or empty: repaired or retried like bad JSON, never cached
+                            raise parse.ParseError("answer does not match the schema: " + "; ".join(problems[:3]))
+                        dropped = parse.cap_items(data)
+                        if dropped:
+                            self.warnings.append(f"{call.label}: answer had {dropped} item(s) over the "
+                                                 f"{parse.MAX_ITEMS}-per-list cap; dropped")
+                        return data
                     except parse.ParseError as e:
                         reason = str(e) + (" (output truncated: finish_reason length)" if finish == "length" else "")
                         if "{" not in content:
@@ -613,9 +675,9 @@ class LLMEngine:
 
     def _summary_call(self, source: Source, profile: Profile, text: str, part: dict[str, int] | None) -> _Call:
         meta = _source_vars(source)
-        if meta["title"] and (part is None or part["index"] == 1) and source.text.lstrip().startswith(meta["title"]):
+        if source.title and (part is None or part["index"] == 1) and source.text.lstrip().startswith(source.title):
             meta["title"] = None  # the article's first line is its title: not sent twice
-        meta["language_name"] = self._language_name(source.language) if source.language else None
+        meta["language_name"] = _meta(self._language_name(source.language), 40) if source.language else None
         return _Call("map" if part else "summarize", "summarize", "source_summary", _label(source), source.id,
                      {"profile": profile, "source": meta, "part": part, "article": text,
                       "language": self._language_name(profile.language),

@@ -113,6 +113,77 @@ def parse_json(text: str, expect: list[str] | None = None) -> dict[str, Any]:
     raise ParseError(error)
 
 
+MAX_ITEMS = 60  # items kept per list of one answer: a broken or hostile endpoint cannot fan a run out to thousands
+
+
+def _kind(v: object) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(v), "a number")
+
+
+def _check(value: object, schema: dict[str, Any], path: str, out: list[str]) -> None:
+    """Type-check a value against one of our schemas (missing keys and unknown enum values are tolerated)."""
+    t = schema.get("type")
+    where = path or "the answer"
+    if t == "object":
+        if not isinstance(value, dict):
+            out.append(f"{where} should be an object, not {_kind(value)}")
+            return
+        for key, sub in schema.get("properties", {}).items():
+            if key in value:
+                _check(value[key], sub, f"{path}.{key}" if path else key, out)
+    elif t == "array":
+        if not isinstance(value, list):
+            out.append(f"{where} should be a list, not {_kind(value)}")
+            return
+        for i, item in enumerate(value[:MAX_ITEMS]):
+            _check(item, schema["items"], f"{where}[{i}]", out)
+    elif t == "string":
+        if value is not None and (isinstance(value, bool) or not isinstance(value, str | int | float)):
+            out.append(f"{where} should be a string, not {_kind(value)}")
+    elif t == "integer":
+        ok = (isinstance(value, int) and not isinstance(value, bool)) or (
+            isinstance(value, str) and value.strip().strip("[]").isdigit())
+        if not ok:
+            out.append(f"{where} should be an integer, not {_kind(value)}")
+
+
+def validate(data: dict[str, Any], schema: str) -> list[str]:
+    """What is wrong with a parsed answer for one of SCHEMAS (empty when it is usable).
+
+    Wrong types anywhere (`"bluf": "x"`, `"themes": {...}`) are errors, and so is an answer with nothing in it (a
+    summary without a single item, a synthesis without a single claim): such an answer is repaired or retried,
+    never mapped to an empty brief and cached.
+    """
+    out: list[str] = []
+    _check(data, SCHEMAS[schema], "", out)
+    if out:
+        return out
+    if schema == "source_summary" and not any(_list(data.get(k)) for k in ("summary", "key_points", "events")):
+        out.append("the summary has no items (summary, key_points and events are all empty)")
+    if schema == "synthesis":
+        lists = [_list(data.get(k)) for k in ("bluf", "judgments", "timeline", "implications", "indicators")]
+        lists += [_list(t.get("claims")) for t in _list(data.get("themes")) if isinstance(t, dict)]
+        if not any(lists):
+            out.append("the synthesis has no claims at all")
+    return out
+
+
+def cap_items(value: object, limit: int = MAX_ITEMS) -> int:
+    """Cut every list in a parsed answer to `limit` items, in place; returns how many items were dropped."""
+    dropped = 0
+    if isinstance(value, dict):
+        for v in value.values():
+            dropped += cap_items(v, limit)
+    elif isinstance(value, list):
+        if len(value) > limit:
+            dropped += len(value) - limit
+            del value[limit:]
+        for v in value:
+            dropped += cap_items(v, limit)
+    return dropped
+
+
 def _s(v: object) -> str:
     return v.strip() if isinstance(v, str) else ""
 
