@@ -586,9 +586,9 @@ class LLMEngine:
             return content, finish
 
     def _answer_limit(self) -> int:
-        """Characters an answer may have: far more than llm.max_output_tokens allows (a token averages ~4 characters),
-        so only a broken or hostile server sending megabytes hits it (item caps keep smaller floods in check)."""
-        return max(2_000_000, 64 * self.settings.llm.max_output_tokens)
+        """Characters an answer may have: far more than llm.max_output_tokens allows (a token averages ~4), so only a
+        server that ignores the limit (or a hostile one sending megabytes) hits it."""
+        return max(256_000, 32 * self.settings.llm.max_output_tokens)
 
     async def _request(self, client: openai.AsyncOpenAI, call: _Call, repair: bool = True) -> dict[str, Any]:
         """Send a call with retries; parse its JSON (one repair retry on bad JSON); EngineError when it can't."""
