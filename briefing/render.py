@@ -20,7 +20,7 @@ BRIEF_TEMPLATE = "brief.md.j2"
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
 _LINE_START = re.compile(r"^(\s*)([#>+\-=])", re.MULTILINE)
-_ORDERED = re.compile(r"^(\s*\d{1,9})([.)])(?=\s|$)", re.MULTILINE)  # "1. " / "1) " would start an ordered list
+_ORDERED = re.compile(r"^(\s*\d+)([.)])", re.MULTILINE)  # "1. " / "1) " would start an ordered list
 
 
 def md_escape(text: object) -> str:
