@@ -639,30 +639,10 @@ def test_15_long_retry_after_is_capped_and_announced(header: dict[str, str]) -> 
     assert "429" in said[0] and "attempt 2 of 3" in said[0]
 
 
-def test_15_api_key_of_a_url_source_never_reaches_the_brief(tmp_path: Path) -> None:
-    body = (ARTICLES / "arctic_patrol.txt").read_bytes()
-
-    class H(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), H)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+def test_15_api_key_of_a_url_source_never_reaches_the_brief(tmp_path: Path, article_server: str) -> None:
     secrets = ["APIKEYplanted123", "TOKENplanted456", "SIGplanted789"]
-    url = (f"http://127.0.0.1:{httpd.server_address[1]}/a.txt?id=7&api_key={secrets[0]}&access_token={secrets[1]}"
-           f"&sig={secrets[2]}")
-    try:
-        r = cli(tmp_path, "run", url, str(folder(tmp_path)), "--out", str(tmp_path / "out"), "--engine", "extractive")
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    url = f"http://{article_server}/a.txt?id=7&api_key={secrets[0]}&access_token={secrets[1]}&sig={secrets[2]}"
+    r = cli(tmp_path, "run", url, str(folder(tmp_path)), "--out", str(tmp_path / "out"), "--engine", "extractive")
     assert r.returncode == 0, r.stderr
     written = [p.read_text(encoding="utf-8", errors="replace") for p in (tmp_path / "out").rglob("*")
                if p.is_file() and not p.is_symlink() and ".cache" not in p.parts]

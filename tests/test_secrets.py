@@ -6,9 +6,6 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -112,30 +109,6 @@ def test_key_of_wrong_type_in_config_is_not_echoed(tmp_path: Path) -> None:
 
 
 # ----- URLs with credentials -------------------------------------------------------------------------------------
-
-@pytest.fixture
-def article_server() -> Iterator[str]:
-    """A plain HTTP server on loopback serving one article at /article.txt (it ignores credentials)."""
-    body = (ARTICLES / "arctic_patrol.txt").read_bytes()
-
-    class H(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), H)
-    t = threading.Thread(target=httpd.serve_forever, daemon=True)
-    t.start()
-    yield f"127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
-
 
 def test_url_password_is_not_shown_or_stored(tmp_path: Path, article_server: str) -> None:
     url = f"http://analyst:{PASSWORD}@{article_server}/article.txt"

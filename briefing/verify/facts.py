@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
 from briefing.models import Source
 from briefing.text import MONTH_NAMES, STOPWORDS, TOKEN_RE
-from briefing.verify.quotes import _CITATION_MARK, normalise
+from briefing.verify.quotes import _CITATION_MARK
 
 # --------------------------------------------------------------------------- numbers
 
@@ -96,17 +95,6 @@ def _number_values(text: str) -> set[float]:
 
 # --------------------------------------------------------------------------- words and names
 
-_NAME_TOKEN = re.compile(r"(?:[A-Z][\w’'.-]*[A-Za-z0-9]|[A-Z]{2,}\d*|[A-Z]\d+|[A-Z])")
-# Words that open a sentence or a name but are not themselves evidence of anything.
-_NAME_NOISE = frozenset(
-    """the a an in on at of for and but or to by from with as this that these those it its he she they we his
-    her their our there here however while when after before during since although though also mr mrs ms dr
-    prof president minister prime foreign defence defense secretary general chief leader sir lord according
-    presidents ministers secretaries leaders officials official ambassador envoy spokesperson spokesman
-    meanwhile moreover furthermore yet still both all some most many several""".split()
-)
-
-
 def _stem(word: str) -> str:
     """Crude stem (suffix off, first five letters): matches inflections and demonyms (fired/firing, Russia/Russian)."""
     w = word.lower().replace("’", "'")
@@ -129,85 +117,6 @@ def _content_words(text: str) -> set[str]:
             continue
         out.add(_stem(lw))
     return out
-
-
-def _names_of_run(run: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
-    """Names in one run of capitalised (word, at sentence start): leading titles/openers dropped; flag = at start."""
-    while run and (run[0][0].lower() in _NAME_NOISE or run[0][0].lower() in STOPWORDS):
-        run = run[1:]
-    if len(run) >= 2:
-        return [(" ".join(w for w, _ in run), run[0][1])]
-    if len(run) == 1:
-        w, first = run[0]
-        if (not first and len(w) > 1) or re.fullmatch(r"[A-Z]{2,}\d*|[A-Z]\d+", w):
-            return [(w, False)]
-    return []
-
-
-def _names(text: str) -> list[tuple[str, bool]]:
-    """Named entities in a claim (capitalised multiword names, acronyms, capitalised words mid-sentence).
-
-    Each comes with whether it opens a sentence, where its first word may be capitalised only by position.
-    """
-    text = _CITATION_MARK.sub(" ", text)
-    names: list[tuple[str, bool]] = []
-    for sentence in re.split(r"(?<=[.!?:;])\s+|\n+", text):
-        run: list[tuple[str, bool]] = []
-        for i, t in enumerate(re.finditer(r"\S+", sentence)):
-            raw = t.group(0)
-            if raw[0] in "(['\"\u2018\u201c" and run:  # an opening bracket or quote starts a new name
-                names += _names_of_run(run)
-                run = []
-            word = raw.strip("\"'\u201c\u201d\u2018\u2019()[],.;:!?\u2014\u2013")
-            possessive = bool(re.search(r"[\u2019']s$", word))
-            word = re.sub(r"[\u2019']s$", "", word)
-            if word and _NAME_TOKEN.fullmatch(word) and word != "I":
-                run.append((word, i == 0))
-                ends = raw[-1] in ',;:!?)]\u2014\u2013"\u201d\u2019' or possessive
-                if ends or (raw.endswith(".") and not re.search(r"\.\w", raw)):
-                    names += _names_of_run(run)  # punctuation or a possessive after the word ends the name
-                    run = []
-            elif run:
-                names += _names_of_run(run)
-                run = []
-        names += _names_of_run(run)
-    return names
-
-
-def _flat(text: str) -> str:
-    """Normalised text with punctuation (but not dots) turned into single spaces, padded with a leading space."""
-    return " " + re.sub(r"[^\w.]+", " ", normalise(text)).strip()
-
-
-def _word_root_in(word: str, hay: str) -> bool:
-    """Whether one capitalised word is in a flattened text by its root (Chinese/China, Japanese/Japan)."""
-    w = _flat(word).strip(" .")
-    root = w[: max(4, len(w) - 3)]
-    return bool(root) and (" " + root) in hay
-
-
-def _name_in(name: str, hay: str) -> bool:
-    """Whether a name is in a flattened text: as a phrase, titles dropped, or word by word if long."""
-    words = name.split()
-    variants = [name]
-    while words and words[0].lower().rstrip(".") in _NAME_NOISE:
-        words = words[1:]
-        variants.append(" ".join(words))
-    for v in variants:
-        nv = _flat(v).rstrip(" .")
-        if nv.strip() and nv in hay:
-            return True
-    if len(words) == 1:
-        return _word_root_in(words[0], hay)
-    if len(words) >= 3:  # "Russian President Vladimir Putin": the name's tail as a phrase, every word present
-        return _flat(" ".join(words[-2:])).rstrip(" .") in hay and all(_word_root_in(w, hay) for w in words)
-    return False
-
-
-@lru_cache(maxsize=1024)
-def _source_profile(text: str) -> tuple[str, frozenset[float]]:
-    """Flattened text (see _flat) and number values of a whole source (cached: sources are checked many times)."""
-    return _flat(text), frozenset(_number_values(text))
 
 
 def _metadata_text(src: Source) -> str:
