@@ -1,7 +1,7 @@
 """A real OpenAI-compatible HTTP server on loopback for tests and benchmarks, with fault injection and a latency model.
 
-It answers POST /v1/chat/completions and GET /v1/models, and the Batch API: /v1/files (upload, content) and
-/v1/batches (create, retrieve, cancel) with a completion delay, failed lines and expiry.
+It answers POST /v1/chat/completions and GET /v1/models, and the Batch API: /v1/files (upload, content, list) and
+/v1/batches (create, retrieve, cancel, list with metadata) with a completion delay, failed lines and expiry.
 
 Answers are deterministic functions of the prompt: summary items cite the numbers of sentence lines ("12 The ...") of
 the article between <article id="n"> tags; syntheses cite the source ids found in the notes ("- (3.2) text [3]") and
@@ -24,11 +24,13 @@ import re
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import default as email_policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs
 
 from briefing.figures import numbers
 from briefing.tokens import count_tokens
@@ -465,7 +467,8 @@ class LLMServer:
                  api_key: str | None = None, models: list[str] | None = None, reject_response_format: bool = False,
                  max_context: int | None = None, hang: float = 3.0, retry_after: str = "0",
                  fail_marker: str | None = None, marker_fault: str = "500", plant_share: float = 0.0,
-                 batch_delay: float = 0.0, batch_fail_share: float = 0.0, batch_expire: int = 0) -> None:
+                 batch_delay: float = 0.0, batch_fail_share: float = 0.0, batch_expire: int = 0,
+                 batch_hooks: dict[str, Callable[[], None]] | None = None) -> None:
         self.latency, self.per_token = latency, per_token  # seconds per request, and per completion token
         self.faults = dict(faults or {})  # fault kind -> probability per request
         self.script = list(script or [])  # faults for the first requests, in order (None = no fault)
@@ -482,6 +485,10 @@ class LLMServer:
         # Batch API: seconds from create until a batch is done; share of lines answered in the error file instead
         # (chosen by custom_id); the next `batch_expire` batches expire with only their first half answered
         self.batch_delay, self.batch_fail_share, self.batch_expire = batch_delay, batch_fail_share, batch_expire
+        # called after an upload ("file") or a batch create ("batch") is stored, before the answer is sent: a test
+        # kills the client there, the moment between the server doing it and the client recording it
+        self.batch_hooks = dict(batch_hooks or {})
+        self.batch_lists = 0  # GET /v1/batches and GET /v1/files (listings)
         self.files: dict[str, dict[str, Any]] = {}  # file id -> {bytes, filename, purpose, created}
         self.batches: dict[str, dict[str, Any]] = {}  # batch id -> the Batch object as served
         self.uploads = 0  # files uploaded (POST /v1/files)
@@ -636,9 +643,27 @@ class LLMServer:
         else:
             b["status"], b["completed_at"] = "completed", now
 
+    def _hook(self, event: str) -> None:
+        hook = self.batch_hooks.get(event)
+        if hook is not None:
+            hook()
+
+    def _page(self, objs: list[dict[str, Any]], query: dict[str, str]) -> dict[str, Any]:
+        """A cursor page of a listing (limit, after) as the API serves it."""
+        with self._lock:
+            self.batch_lists += 1
+        if "after" in query:
+            ids = [o["id"] for o in objs]
+            objs = objs[ids.index(query["after"]) + 1:] if query["after"] in ids else []
+        limit = int(query.get("limit") or 20)
+        page = objs[:limit]
+        return {"object": "list", "data": page, "first_id": page[0]["id"] if page else None,
+                "last_id": page[-1]["id"] if page else None, "has_more": len(objs) > limit}
+
     def _batch_route(self, method: str, path: str, raw: bytes, ctype: str) -> tuple[int, Any] | None:
         """(status, payload) of a /files or /batches request; None when the path is not one of them."""
         parts = path.split("?", 1)[0].rstrip("/").split("/")
+        query = {k: v[-1] for k, v in parse_qs(path.split("?", 1)[1] if "?" in path else "").items()}
         if "files" in parts:
             rest = parts[parts.index("files") + 1:]
             if method == "POST" and not rest:
@@ -653,7 +678,15 @@ class LLMServer:
                                            "type": "invalid_request_error"}}
                 with self._lock:
                     self.uploads += 1
-                return 200, self._new_file(fields["file"][1], fields["file"][0] or "upload.jsonl", "batch")
+                made = self._new_file(fields["file"][1], fields["file"][0] or "upload.jsonl", "batch")
+                self._hook("file")
+                return 200, made
+            if method == "GET" and not rest:
+                purpose = query.get("purpose")
+                ids = [f for f in reversed(self.files) if purpose is None or self.files[f]["purpose"] == purpose]
+                if query.get("order") == "asc":
+                    ids.reverse()
+                return 200, self._page([self._file_object(f) for f in ids], query)
             if method == "GET" and rest and rest[0] in self.files:
                 if rest[1:] == ["content"]:
                     return 200, self.files[rest[0]]["bytes"]
@@ -662,7 +695,12 @@ class LLMServer:
         if "batches" in parts:
             rest = parts[parts.index("batches") + 1:]
             if method == "POST" and not rest:
-                return self._create_batch(json.loads(raw or b"{}"))
+                status, made = self._create_batch(json.loads(raw or b"{}"))
+                if status == 200:
+                    self._hook("batch")
+                return status, made
+            if method == "GET" and not rest:  # newest first, as the API lists them
+                return 200, self._page([self._batch_object(b) for b in reversed(self.batches)], query)
             if not rest or rest[0] not in self.batches:
                 return 404, {"error": {"message": f"No such Batch: {'/'.join(rest)}", "type": "invalid_request_error"}}
             if method == "POST" and rest[1:] == ["cancel"]:

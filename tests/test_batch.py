@@ -240,3 +240,41 @@ def test_batches_cancel(tmp_path: Path) -> None:
                                  env=cli_env(srv), cwd=tmp_path, capture_output=True, text=True, timeout=60)
         assert missing.returncode == 1 and "batch_404" in missing.stderr and "Traceback" not in missing.stderr
     del folder
+
+
+@pytest.mark.parametrize("moment", ["file", "batch"])
+def test_killed_before_recording_then_rerun_pays_once(tmp_path: Path, moment: str) -> None:
+    """SIGKILL the moment the server has stored the upload ("file") or created the batch ("batch"), before the
+    client hears back and records it: the rerun finds the upload by its name or the batch by the fingerprint in
+    its metadata, so there is one upload and one batch."""
+    (tmp_path / "briefing.toml").write_text("[llm]\nbatch_poll = 0.05\nbatch_poll_max = 0.1\n", encoding="utf-8")
+    folder = corpus(tmp_path / "in", 12)
+    args = [sys.executable, "-m", "briefing", "run", str(folder), "--out", str(tmp_path / "out"), "--batch"]
+    procs: list[subprocess.Popen[str]] = []
+
+    def kill() -> None:
+        srv.batch_hooks.clear()  # once
+        os.kill(procs[0].pid, signal.SIGKILL)
+        procs[0].wait(10)
+
+    with LLMServer(batch_hooks={moment: kill}) as srv:
+        procs.append(subprocess.Popen(args, env=cli_env(srv), cwd=tmp_path, stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, text=True, start_new_session=True))
+        try:
+            procs[0].communicate(timeout=120)
+        finally:
+            if procs[0].poll() is None:
+                procs[0].kill()
+        assert procs[0].returncode == -signal.SIGKILL
+        assert srv.uploads == 1 and len(srv.batches) == (1 if moment == "batch" else 0)
+        assert list_batches(tmp_path / "out") == []  # the killed run recorded nothing
+        again = subprocess.run(args, env=cli_env(srv), cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        assert again.returncode == 0, again.stderr
+        assert srv.uploads == 1 and list(srv.batches) == ["batch_1"]  # one upload, one batch: paid once
+        assert srv.batches["batch_1"]["input_file_id"] == "file-1"
+        assert srv.batches["batch_1"]["metadata"]["fingerprint"]
+        assert "summarize" not in tasks(srv)
+    rows = list_batches(tmp_path / "out")
+    assert [(r["id"], r["status"], r["requests"]) for r in rows] == [("batch_1", "completed", 12)]
+    data = json.loads((Path(again.stdout.strip().splitlines()[-1]).parent / "brief.json").read_text("utf-8"))
+    assert len(data["summaries"]) == 12 and data["usage"]["batch_requests"] == 12

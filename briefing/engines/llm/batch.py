@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 import sqlite3
+import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from briefing.engines.base import OnSummary
 from briefing.engines.llm import parse, pricing
-from briefing.engines.llm.engine import LLMEngine, _Call, _one_line, _Retryable
+from briefing.engines.llm.engine import LLMEngine, _Call, _one_line, _plausible_usage, _Retryable
 from briefing.errors import BriefingError, BudgetExceededError, EngineError
 from briefing.models import Chunk, Profile, Source, SourceSummary, Usage
 
@@ -29,6 +31,11 @@ MAX_BYTES = 200 * 1024 * 1024  # per input file (the API's limit)
 MAX_SUBMISSIONS = 3  # a request in an expired or cancelled batch is resubmitted this often, then sent live
 TERMINAL = frozenset({"completed", "failed", "expired", "cancelled"})
 LOST = "lost"  # recorded for a batch the server no longer knows (404): what it covered is submitted again
+DEAD = frozenset({"failed", "expired", "cancelled", "cancelling", LOST})  # will not answer (more)
+LOOKBACK = 7 * 86400  # a run looks for a batch it may have created without recording it this far back
+LOOKUP_LIMIT = 2000  # ... and through at most this many of the account's batches (and uploaded files)
+_EXTRA_COLUMNS = [("fingerprint", "TEXT"), ("completed", "INTEGER"), ("failed", "INTEGER"), ("estimate_usd", "REAL"),
+                  ("cost_usd", "REAL"), ("prompt_tokens", "INTEGER"), ("completion_tokens", "INTEGER")]
 
 
 def cache_db(out: str | Path) -> Path:
@@ -47,18 +54,25 @@ class BatchStore:
         self.db.execute("CREATE TABLE IF NOT EXISTS batches (id TEXT PRIMARY KEY, status TEXT, created REAL, "
                         "requests INTEGER, model TEXT, base_url TEXT, input_file_id TEXT, output_file_id TEXT, "
                         "error_file_id TEXT, updated REAL)")
+        have = {row[1] for row in self.db.execute("PRAGMA table_info(batches)")}
+        for col, kind in _EXTRA_COLUMNS:  # added after the first release: older cache files get them here
+            if col not in have:
+                self.db.execute(f"ALTER TABLE batches ADD COLUMN {col} {kind}")
         self.db.execute("CREATE TABLE IF NOT EXISTS batch_requests (custom_id TEXT, batch_id TEXT, source TEXT, "
                         "PRIMARY KEY (custom_id, batch_id))")
 
     def record(self, batch_id: str, status: str, model: str, base_url: str, input_file_id: str,
-               items: list[tuple[str, str]]) -> None:
+               items: list[tuple[str, str]], fingerprint: str | None = None, estimate_usd: float | None = None,
+               created: float | None = None) -> None:
         """A new batch and the (custom_id, source label) pairs it covers, in one transaction."""
         now = time.time()
         with self.lock:
             self.db.execute("BEGIN IMMEDIATE")
             try:
-                self.db.execute("INSERT OR REPLACE INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?)",
-                                (batch_id, status, now, len(items), model, base_url, input_file_id, now))
+                self.db.execute("INSERT OR REPLACE INTO batches (id, status, created, requests, model, base_url, "
+                                "input_file_id, updated, fingerprint, estimate_usd) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
+                                "?, ?)", (batch_id, status, created or now, len(items), model, base_url,
+                                          input_file_id, now, fingerprint, estimate_usd))
                 self.db.executemany("INSERT OR REPLACE INTO batch_requests VALUES (?, ?, ?)",
                                     [(cid, batch_id, label) for cid, label in items])
                 self.db.execute("COMMIT")
@@ -67,12 +81,20 @@ class BatchStore:
                 raise
 
     def update(self, batch_id: str, status: str, output_file_id: str | None = None,
-               error_file_id: str | None = None) -> None:
-        """The batch's last known status (and result files)."""
+               error_file_id: str | None = None, counts: tuple[int, int] | None = None) -> None:
+        """The batch's last known status (and result files, and (completed, failed) request counts)."""
+        done, failed = counts if counts is not None else (None, None)
         with self.lock:
             self.db.execute("UPDATE batches SET status = ?, output_file_id = COALESCE(?, output_file_id), "
-                            "error_file_id = COALESCE(?, error_file_id), updated = ? WHERE id = ?",
-                            (status, output_file_id, error_file_id, time.time(), batch_id))
+                            "error_file_id = COALESCE(?, error_file_id), completed = COALESCE(?, completed), "
+                            "failed = COALESCE(?, failed), updated = ? WHERE id = ?",
+                            (status, output_file_id, error_file_id, done, failed, time.time(), batch_id))
+
+    def set_cost(self, batch_id: str, prompt_tokens: int, completion_tokens: int, cost_usd: float) -> None:
+        """The usage of all of a batch's answers (read from its result files) and its cost at the batch price."""
+        with self.lock:
+            self.db.execute("UPDATE batches SET prompt_tokens = ?, completion_tokens = ?, cost_usd = ? WHERE id = ?",
+                            (prompt_tokens, completion_tokens, cost_usd, batch_id))
 
     def covering(self, custom_id: str, base_url: str) -> str | None:
         """The newest batch at this endpoint covering this request that may still answer it (not failed, expired,
@@ -93,8 +115,8 @@ class BatchStore:
     def batches(self) -> list[dict[str, Any]]:
         """Every recorded batch, newest first."""
         with self.lock:
-            cur = self.db.execute("SELECT id, status, requests, created, model, updated FROM batches "
-                                  "ORDER BY created DESC")
+            cur = self.db.execute("SELECT id, status, requests, completed, failed, created, model, base_url, "
+                                  "estimate_usd, cost_usd, updated FROM batches ORDER BY created DESC, id DESC")
             names = [d[0] for d in cur.description]
             return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
@@ -105,13 +127,16 @@ class BatchStore:
 
 @dataclass
 class _Item:
-    """One summary request of the batch."""
+    """One request of a batch; its JSONL line waits in the run's spool file (offset, size), not in memory."""
 
-    source: Source
     call: _Call
-    body: dict[str, Any]
+    cid: str
+    offset: int
+    size: int
     prompt_tokens: int
-    line: bytes  # the JSONL line uploaded
+    expected: int  # completion tokens expected (the --max-cost check before submitting)
+    label: str  # what the batch record names: the source's path, or the call's label
+    source: Source | None = None
 
 
 def custom_id(source_id: int, body: dict[str, Any]) -> str:
@@ -120,24 +145,42 @@ def custom_id(source_id: int, body: dict[str, Any]) -> str:
     return f"s{source_id}-{h[:32]}"
 
 
+def fingerprint(cids: list[str]) -> str:
+    """What a batch covers, as one digest of its requests' ids in order: the same requests give the same file and
+    the same batch, which is how a run finds a batch it created but was killed before recording."""
+    return hashlib.sha256("\n".join(cids).encode()).hexdigest()
+
+
+def upload_name(fp: str) -> str:
+    """The uploaded JSONL's file name, carrying the fingerprint (a rerun reuses an upload no batch was made from)."""
+    return f"briefing-batch-{fp[:40]}.jsonl"
+
+
 def split(items: list[_Item], max_requests: int = MAX_REQUESTS, max_bytes: int = MAX_BYTES) -> Iterator[list[_Item]]:
     """Groups of items within the API's per-batch request count and per-file size."""
     group: list[_Item] = []
     size = 0
     for it in items:
-        if group and (len(group) >= max_requests or size + len(it.line) > max_bytes):
+        if group and (len(group) >= max_requests or size + it.size > max_bytes):
             yield group
             group, size = [], 0
         group.append(it)
-        size += len(it.line)
+        size += it.size
     if group:
         yield group
 
 
-def _content(resp: Any) -> bytes:
-    """Bytes of a files.content response (HttpxBinaryResponseContent in the SDK)."""
-    data = getattr(resp, "content", resp)
-    return data if isinstance(data, bytes) else str(data).encode()
+def _field(obj: Any, name: str) -> Any:
+    """An attribute of an SDK object or a key of a dict."""
+    return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+
+
+def _counts(batch: Any, total: int) -> tuple[int, int, int]:
+    """(completed, failed, total) of a batch's request_counts (total defaults to what was submitted)."""
+    rc = _field(batch, "request_counts")
+    done = int(_field(rc, "completed") or 0) if rc is not None else 0
+    failed = int(_field(rc, "failed") or 0) if rc is not None else 0
+    return done, failed, int(_field(rc, "total") or 0) if rc is not None and _field(rc, "total") else total
 
 
 class BatchLLMEngine(LLMEngine):
@@ -149,7 +192,14 @@ class BatchLLMEngine(LLMEngine):
         self.max_requests, self.max_bytes = MAX_REQUESTS, MAX_BYTES
         self.submitted: list[str] = []  # batch ids this run created
         self.resumed: list[str] = []  # batch ids this run picked up from an earlier run
+        self.found: list[str] = []  # of those, found on the server by fingerprint (the earlier run did not record it)
+        self.reused_files: list[str] = []  # uploads an earlier run made but did not make a batch of
         self.live_retries: list[int] = []  # source ids whose batch answer failed and which were summarized live
+        # told of each status check: {id, status, completed, failed, total, elapsed, next_check} (the progress line)
+        self.on_batch: Callable[[dict[str, Any]], None] | None = None
+        self.poll_wait = 0.0  # seconds spent waiting on the server between status checks (bench: not our work)
+        self._remote: dict[str, Any] | None = None  # fingerprint -> live batch on the server (listed once a run)
+        self._spool: IO[bytes] | None = None
 
     # ----- dry run and --max-cost --------------------------------------------------------------------------
 
@@ -188,6 +238,21 @@ class BatchLLMEngine(LLMEngine):
 
     # ----- summaries ---------------------------------------------------------------------------------------
 
+    def _item(self, call: _Call, cid_of: Callable[[dict[str, Any]], str], expected: int, label: str,
+              source: Source | None = None) -> _Item:
+        """A call rendered to its Chat Completions body, its JSONL line appended to the spool file."""
+        system, user = self._render(call)
+        body = self.request_body(call, system, user)
+        cid = cid_of(body)
+        line = json.dumps({"custom_id": cid, "method": "POST", "url": ENDPOINT, "body": body},
+                          ensure_ascii=False).encode() + b"\n"
+        if self._spool is None:
+            self._spool = tempfile.TemporaryFile()
+        self._spool.seek(0, 2)
+        offset = self._spool.tell()
+        self._spool.write(line)
+        return _Item(call, cid, offset, len(line), self._prompt_tokens(system, user), expected, label, source)
+
     async def asummarize(self, sources: list[Source], chunks: dict[int, list[Chunk]], profile: Profile,
                          on_summary: OnSummary | None = None) -> list[SourceSummary]:
         """Summaries of articles that fit one request through the Batch API, the rest live; in source order."""
@@ -195,36 +260,64 @@ class BatchLLMEngine(LLMEngine):
         budget = self.chunk_budget()
         items: dict[str, _Item] = {}
         long_ones: list[tuple[Source, list[str]]] = []
-        for s in sources:
-            parts = self._parts(s, chunks, budget)
-            if len(parts) != 1:
-                long_ones.append((s, parts))
-                continue
-            call = self._summary_call(s, profile, parts[0], None)
-            system, user = self._render(call)
-            body = self.request_body(call, system, user)
-            cid = custom_id(s.id, body)
-            line = json.dumps({"custom_id": cid, "method": "POST", "url": ENDPOINT, "body": body},
-                              ensure_ascii=False).encode() + b"\n"
-            items[cid] = _Item(s, call, body, self._prompt_tokens(system, user), line)
         done: dict[int, SourceSummary] = {}
-        store = BatchStore(cache_db(self.settings.run.out))
         try:
-            async with self._session() as client:
-                live = [self._summarize_one(client, s, parts, profile, on_summary) for s, parts in long_ones]
-                results = await asyncio.gather(self._batched(client, store, items, profile, on_summary, done),
-                                               *live, return_exceptions=True)
+            for s in sources:
+                parts = self._parts(s, chunks, budget)
+                if len(parts) != 1:
+                    long_ones.append((s, parts))
+                    continue
+                expected = self._expected_completion("summarize", s.tokens)
+                it = self._item(self._summary_call(s, profile, parts[0], None),
+                                functools.partial(custom_id, s.id), expected, s.path, s)
+                items[it.cid] = it
+
+            def accept(it: _Item, data: dict[str, Any]) -> None:
+                assert it.source is not None
+                done[it.source.id] = self.finish_summary(it.source, profile, data, on_summary)
+
+            store = BatchStore(cache_db(self.settings.run.out))
+            try:
+                async with self._session() as client:
+                    live = [self._summarize_one(client, s, parts, profile, on_summary) for s, parts in long_ones]
+                    results = await asyncio.gather(self._summaries_batched(client, store, items, profile, on_summary,
+                                                                           done, accept),
+                                                   *live, return_exceptions=True)
+            finally:
+                store.close()
         finally:
-            store.close()
+            if self._spool is not None:
+                self._spool.close()
+                self._spool = None
         errors = [r for r in results if isinstance(r, BaseException)]
         if errors:
             raise next((e for e in errors if isinstance(e, BriefingError)), errors[0])
         done.update({r.source_id: r for r in results[1:] if isinstance(r, SourceSummary)})
         return [done[s.id] for s in sources if s.id in done]
 
+    async def _summaries_batched(self, client: openai.AsyncOpenAI, store: BatchStore, items: dict[str, _Item],
+                                 profile: Profile, on_summary: OnSummary | None, done: dict[int, SourceSummary],
+                                 accept: Callable[[_Item, dict[str, Any]], None]) -> None:
+        """The summaries through batches; those the batch could not answer are summarized live."""
+        retry = await self._batched(client, store, items, accept)
+        if not retry:
+            return
+        self.live_retries += [it.source.id for it in retry if it.source is not None]
+        self.warnings.append(f"batch: {len(retry)} summary request(s) failed in the batch and were sent live: "
+                             + ", ".join(f"[{it.source.id}]" for it in retry[:20] if it.source is not None)
+                             + (", ..." if len(retry) > 20 else ""))
+        results = await asyncio.gather(*[self._summarize_one(client, it.source, [it.call.variables["article"]],
+                                                             profile, on_summary)
+                                         for it in retry if it.source is not None], return_exceptions=True)
+        errors = [r for r in results if isinstance(r, BaseException)]
+        if errors:
+            raise next((e for e in errors if isinstance(e, BriefingError)), errors[0])
+        done.update({r.source_id: r for r in results if isinstance(r, SourceSummary)})
+
     async def _batched(self, client: openai.AsyncOpenAI, store: BatchStore, items: dict[str, _Item],
-                       profile: Profile, on_summary: OnSummary | None, done: dict[int, SourceSummary]) -> None:
-        """Submit (or pick up) batches until every item has an answer; failed lines are retried live."""
+                       accept: Callable[[_Item, dict[str, Any]], None]) -> list[_Item]:
+        """Submit (or pick up) batches until every item has an answer (given to `accept`); returns the items whose
+        batch line failed, to be sent live."""
         todo = dict(items)
         retry: list[_Item] = []
         while todo:
@@ -241,17 +334,18 @@ class BatchLLMEngine(LLMEngine):
             self.resumed += [b for b in by_batch if b not in self.submitted and b not in self.resumed]
             for group in split(fresh, self.max_requests, self.max_bytes):
                 bid = await self._submit(client, store, group)
-                by_batch[bid] = [custom_id(it.source.id, it.body) for it in group]
+                by_batch.setdefault(bid, []).extend(it.cid for it in group)
             for it in retry:
-                todo.pop(custom_id(it.source.id, it.body), None)
+                todo.pop(it.cid, None)
             if not by_batch:
                 break
-            outcomes = await asyncio.gather(*[self._poll(client, store, bid) for bid in by_batch])
+            outcomes = await asyncio.gather(*[self._poll(client, store, bid, len(cids))
+                                              for bid, cids in by_batch.items()])
             for cids, batch in zip(by_batch.values(), outcomes, strict=True):
                 if batch is None:  # lost: what it covered stays in todo and goes into a new batch
                     continue
-                answered = await self._collect(client, batch, {c: todo[c] for c in cids if c in todo}, profile,
-                                               on_summary, done, retry)
+                answered = await self._collect(client, store, batch, {c: todo[c] for c in cids if c in todo},
+                                               accept, retry)
                 for cid in answered:
                     todo.pop(cid, None)
                 if batch.status == "failed":  # rejected as a whole (e.g. validation): resubmitting will not help
@@ -259,41 +353,91 @@ class BatchLLMEngine(LLMEngine):
                 elif batch.status == "completed":  # a request the output and error files both left out
                     retry += [todo.pop(c) for c in cids if c in todo]
                 # expired / cancelled: what is missing stays in todo and goes into a new batch
-        if retry:
-            self.live_retries += [it.source.id for it in retry]
-            self.warnings.append(f"batch: {len(retry)} summary request(s) failed in the batch and were sent live: "
-                                 + ", ".join(f"[{it.source.id}]" for it in retry[:20])
-                                 + (", ..." if len(retry) > 20 else ""))
-            results = await asyncio.gather(*[self._summarize_one(client, it.source, [it.call.variables["article"]],
-                                                                 profile, on_summary) for it in retry],
-                                           return_exceptions=True)
-            errors = [r for r in results if isinstance(r, BaseException)]
-            if errors:
-                raise next((e for e in errors if isinstance(e, BriefingError)), errors[0])
-            done.update({r.source_id: r for r in results if isinstance(r, SourceSummary)})
+        return retry
+
+    # ----- submitting, without ever paying twice -----------------------------------------------------------
+
+    async def _remote_batches(self, client: openai.AsyncOpenAI) -> dict[str, Any]:
+        """The account's recent batches that may still answer, by the fingerprint in their metadata (listed once a
+        run; a server without batches.list gives none)."""
+        if self._remote is None:
+            self._remote = {}
+            since = time.time() - LOOKBACK
+            seen = 0
+            try:
+                async for b in client.batches.list(limit=100):
+                    seen += 1
+                    if seen > LOOKUP_LIMIT or (b.created_at or 0) < since:
+                        break
+                    fp = (b.metadata or {}).get("fingerprint")
+                    if fp and b.status not in DEAD and b.endpoint in (ENDPOINT, "/chat/completions"):
+                        self._remote.setdefault(fp, b)  # newest first
+            except Exception as e:  # noqa: BLE001 - an older or partial server: no lookup, the record still counts
+                self.warnings.append(f"batch: could not list the server's batches ({_one_line(e, 100)}); a batch "
+                                     "an interrupted run created but did not record cannot be found")
+        return self._remote
+
+    async def _uploaded(self, client: openai.AsyncOpenAI, name: str, size: int) -> str | None:
+        """An earlier upload of exactly this JSONL (its name carries the fingerprint) no batch was made from."""
+        since = time.time() - LOOKBACK
+        seen = 0
+        try:
+            async for f in client.files.list(purpose="batch", limit=100):
+                seen += 1
+                if seen > LOOKUP_LIMIT or (f.created_at or 0) < since:
+                    break
+                if f.filename == name and f.bytes == size and getattr(f, "status", None) != "error":
+                    return str(f.id)
+        except Exception:  # noqa: BLE001 - no listing: upload again (only the upload is repeated, not the batch)
+            return None
+        return None
 
     async def _submit(self, client: openai.AsyncOpenAI, store: BatchStore, group: list[_Item]) -> str:
-        """Upload one JSONL file and create its batch; recorded before anything else can happen to the run."""
+        """Find, or upload and create, the batch of a group; recorded before anything else can happen to the run.
+
+        A run killed between `batches.create` returning and the record being written left a batch the record does
+        not know: its metadata carries the group's fingerprint, so the rerun finds it instead of paying twice; and an
+        upload without a batch is found by its file name and used instead of uploading again.
+        """
         llm = self.settings.llm
-        if llm.max_cost is not None:
-            est = self._batch_cost(sum(it.prompt_tokens for it in group), sum(
-                self._expected_completion("summarize", it.source.tokens) for it in group))
-            if self.usage.cost_usd + est > llm.max_cost:
-                raise BudgetExceededError(
-                    f"stopped before submitting a batch of {len(group)} summaries: ${self.usage.cost_usd:.4f} spent, "
-                    f"the batch is estimated at ${est:.4f}, over --max-cost ${llm.max_cost:.4f}")
-        data = b"".join(it.line for it in group)
+        est = self._batch_cost(sum(it.prompt_tokens for it in group), sum(it.expected for it in group))
+        cids = [it.cid for it in group]
+        fp = fingerprint(cids)
+        pairs = [(it.cid, it.label) for it in group]
+        found = (await self._remote_batches(client)).get(fp)
+        if found is not None:
+            store.record(found.id, found.status, self.model, self._endpoint(), found.input_file_id, pairs, fp, est,
+                         float(found.created_at or time.time()))
+            self.found.append(found.id)
+            self.resumed.append(found.id)
+            return str(found.id)
+        if llm.max_cost is not None and self.usage.cost_usd + est > llm.max_cost:
+            raise BudgetExceededError(
+                f"stopped before submitting a batch of {len(group)} requests: ${self.usage.cost_usd:.4f} spent, "
+                f"the batch is estimated at ${est:.4f}, over --max-cost ${llm.max_cost:.4f}")
+        assert self._spool is not None
+        name = upload_name(fp)
         try:
-            f = await client.files.create(file=("briefing-batch.jsonl", data, "application/jsonl"), purpose="batch")
-            batch = await client.batches.create(input_file_id=f.id, endpoint="/v1/chat/completions",
-                                                completion_window="24h",
-                                                metadata={"tool": "briefing", "requests": str(len(group))})
+            with tempfile.TemporaryFile() as data:  # streamed to the server from disk, never whole in memory
+                for it in group:
+                    self._spool.seek(it.offset)
+                    data.write(self._spool.read(it.size))
+                size = data.tell()
+                file_id = await self._uploaded(client, name, size)
+                if file_id is not None:
+                    self.reused_files.append(file_id)
+                else:
+                    data.seek(0)
+                    file_id = (await client.files.create(file=(name, data, "application/jsonl"), purpose="batch")).id
+            batch = await client.batches.create(input_file_id=file_id, endpoint="/v1/chat/completions",
+                                                completion_window="24h", metadata={
+                                                    "tool": "briefing", "fingerprint": fp,
+                                                    "requests": str(len(group))})
         except Exception as e:  # noqa: BLE001 - mapped to one clear line
             raise self._fatal(e, "submitting a batch") from None
-        store.record(batch.id, batch.status, self.model, self._endpoint(), f.id,
-                     [(custom_id(it.source.id, it.body), it.source.path) for it in group])
+        store.record(batch.id, batch.status, self.model, self._endpoint(), file_id, pairs, fp, est)
         self.submitted.append(batch.id)
-        return batch.id
+        return str(batch.id)
 
     def _endpoint(self) -> str:
         return self.settings.llm.base_url or "https://api.openai.com/v1"
@@ -308,11 +452,15 @@ class BatchLLMEngine(LLMEngine):
             return EngineError(f"batch: {what} failed ({status}): {_one_line(getattr(e, 'message', e))}")
         return err
 
-    async def _poll(self, client: openai.AsyncOpenAI, store: BatchStore, batch_id: str) -> Any:
-        """Poll a batch until it ends, waiting longer between checks (batch_poll, x1.5, up to batch_poll_max)."""
+    # ----- waiting --------------------------------------------------------------------------------------------
+
+    async def _poll(self, client: openai.AsyncOpenAI, store: BatchStore, batch_id: str, submitted: int) -> Any:
+        """Poll a batch until it ends, waiting longer between checks (batch_poll, x1.5, up to batch_poll_max);
+        each check is told to `on_batch` (the progress line)."""
         llm = self.settings.llm
         wait = llm.batch_poll
         failures = 0
+        created = time.time()
         while True:
             try:
                 batch = await client.batches.retrieve(batch_id)
@@ -329,51 +477,77 @@ class BatchLLMEngine(LLMEngine):
                     raise self._fatal(e, f"checking batch {batch_id}") from None
                 batch = None
             if batch is not None:
-                store.update(batch_id, batch.status, batch.output_file_id, batch.error_file_id)
+                done, failed, total = _counts(batch, submitted)
+                store.update(batch_id, batch.status, batch.output_file_id, batch.error_file_id, (done, failed))
+                created = float(batch.created_at or created)
+                if self.on_batch is not None:
+                    self.on_batch({"id": batch_id, "status": batch.status, "completed": done, "failed": failed,
+                                   "total": total, "elapsed": max(0.0, time.time() - created),
+                                   "next_check": None if batch.status in TERMINAL else wait})
                 if batch.status in TERMINAL:
                     return batch
+            t0 = time.monotonic()
             await asyncio.sleep(wait)
+            self.poll_wait += time.monotonic() - t0
             wait = min(wait * 1.5, llm.batch_poll_max)
 
-    async def _download(self, client: openai.AsyncOpenAI, file_id: str | None) -> list[dict[str, Any]]:
+    # ----- answers ----------------------------------------------------------------------------------------------
+
+    async def _rows(self, client: openai.AsyncOpenAI, file_id: str | None) -> AsyncIterator[dict[str, Any]]:
+        """The JSON lines of a result file, streamed (a 200 MB output is never held whole)."""
         if not file_id:
-            return []
+            return
         try:
-            raw = _content(await client.files.content(file_id))
+            async with client.files.with_streaming_response.content(file_id) as resp:
+                async for line in resp.iter_lines():
+                    try:
+                        row = json.loads(line)
+                    except ValueError:
+                        continue  # a damaged line: its request is retried live
+                    if isinstance(row, dict):
+                        yield row
         except Exception as e:  # noqa: BLE001
             raise self._fatal(e, f"downloading file {file_id}") from None
-        out = []
-        for line in raw.splitlines():
-            try:
-                row = json.loads(line)
-            except ValueError:
-                continue  # a damaged line: its request is retried live
-            if isinstance(row, dict):
-                out.append(row)
-        return out
 
-    async def _collect(self, client: openai.AsyncOpenAI, batch: Any, waiting: dict[str, _Item], profile: Profile,
-                       on_summary: OnSummary | None, done: dict[int, SourceSummary], retry: list[_Item]) -> set[str]:
+    async def _collect(self, client: openai.AsyncOpenAI, store: BatchStore, batch: Any, waiting: dict[str, _Item],
+                       accept: Callable[[_Item, dict[str, Any]], None], retry: list[_Item]) -> set[str]:
         """Parse a finished batch's answers for the waiting items; failed lines go to `retry`. Returns the ids
-        answered or sent to retry."""
+        answered or sent to retry. The batch's recorded cost is every answer's usage at the batch price."""
         handled: set[str] = set()
-        rows = await self._download(client, batch.output_file_id) + await self._download(client, batch.error_file_id)
-        for row in rows:
-            cid = row.get("custom_id")
-            it = waiting.get(cid) if isinstance(cid, str) else None
-            if it is None or cid in handled:
-                continue
-            handled.add(str(cid))
-            summary = self._answer(it, row, profile, on_summary)
-            if summary is None:
-                retry.append(it)
-            else:
-                done[it.source.id] = summary
+        spent = [0, 0]
+        for file_id in (batch.output_file_id, batch.error_file_id):
+            async for row in self._rows(client, file_id):
+                usage = self._usage(row)
+                spent[0] += usage[0]
+                spent[1] += usage[1]
+                cid = row.get("custom_id")
+                it = waiting.get(cid) if isinstance(cid, str) else None
+                if it is None or cid in handled:
+                    continue
+                handled.add(str(cid))
+                data = self._answer(it, row)
+                if data is None:
+                    retry.append(it)
+                else:
+                    accept(it, data)
+        if spent[0] or spent[1]:
+            store.set_cost(batch.id, spent[0], spent[1], self._batch_cost(spent[0], spent[1]))
         return handled
 
-    def _answer(self, it: _Item, row: dict[str, Any], profile: Profile,
-                on_summary: OnSummary | None) -> SourceSummary | None:
-        """A result line to a summary, parsed and checked like a live answer; None when it must be retried live."""
+    @staticmethod
+    def _usage(row: dict[str, Any]) -> tuple[int, int]:
+        """(prompt, completion) tokens a result line reports (0, 0 for an error line)."""
+        resp = row.get("response")
+        body = resp.get("body") if isinstance(resp, dict) else None
+        usage = body.get("usage") if isinstance(body, dict) else None
+        if not isinstance(usage, dict):
+            return 0, 0
+        pt, ct = usage.get("prompt_tokens"), usage.get("completion_tokens")
+        return (pt if isinstance(pt, int) and _plausible_usage(pt) else 0), \
+            (ct if isinstance(ct, int) and _plausible_usage(ct) else 0)
+
+    def _answer(self, it: _Item, row: dict[str, Any]) -> dict[str, Any] | None:
+        """A result line's parsed JSON, checked like a live answer; None when it must be retried live."""
         resp = row.get("response") if isinstance(row.get("response"), dict) else None
         body = resp.get("body") if resp and resp.get("status_code") == 200 else None
         if row.get("error") or not isinstance(body, dict):
@@ -383,19 +557,28 @@ class BatchLLMEngine(LLMEngine):
         if not isinstance(msg, dict) or msg.get("refusal") or not msg.get("content"):
             return None
         content = str(msg["content"])
-        usage = body.get("usage")
-        usage = usage if isinstance(usage, dict) else {}
-        pt = int(usage.get("prompt_tokens") or it.prompt_tokens)
-        ct = int(usage.get("completion_tokens") or 0)
+        pt, ct = self._usage(row)
+        pt = pt or it.prompt_tokens
         self.usage.add(Usage(1, pt, ct, self._batch_cost(pt, ct), batch_requests=1))
-        sha = hashlib.sha256("\n\n".join(m["content"] for m in it.body["messages"]).encode()).hexdigest()
+        sha = hashlib.sha256(content.encode()).hexdigest()
+        if len(content) > self._answer_limit():
+            self._log(it.call, sha, 1, f"batch: answer too large ({len(content)} characters), retried live", 0.0,
+                      pt, ct)
+            return None
         try:
             data = parse.parse_json(content, expect=list(parse.SCHEMAS[it.call.schema]["required"]))
+            problems = parse.validate(data, it.call.schema)
+            if problems:
+                raise parse.ParseError("answer does not match the schema: " + "; ".join(problems[:3]))
         except parse.ParseError:
             self._log(it.call, sha, 1, "batch: invalid JSON, retried live", 0.0, pt, ct)
             return None
+        dropped = parse.cap_items(data)
+        if dropped:
+            self.warnings.append(f"{it.call.label}: answer had {dropped} item(s) over the {parse.MAX_ITEMS}-per-list "
+                                 "cap; dropped")
         self._log(it.call, sha, 1, "ok (batch)", 0.0, pt, ct)
-        return self.finish_summary(it.source, profile, data, on_summary)
+        return data
 
 
 def list_batches(out: str | Path) -> list[dict[str, Any]]:
@@ -408,6 +591,44 @@ def list_batches(out: str | Path) -> list[dict[str, Any]]:
         return store.batches()
     finally:
         store.close()
+
+
+def refresh_batches(engine: LLMEngine, rows: list[dict[str, Any]]) -> str | None:
+    """Ask the server for the status of the recorded batches that had not ended (at the configured endpoint only:
+    the key is never sent to another); updates `rows` and the record. Returns why it could not, or None."""
+    endpoint = engine.settings.llm.base_url or "https://api.openai.com/v1"
+    pending = [r for r in rows if r["status"] not in TERMINAL and r["status"] != LOST and r["base_url"] == endpoint]
+    if not pending:
+        return None
+
+    async def go() -> list[Any]:
+        async with engine._session() as client:
+            return list(await asyncio.gather(*[client.batches.retrieve(r["id"]) for r in pending],
+                                             return_exceptions=True))
+
+    try:
+        got = engine._run(go)
+    except BriefingError as e:  # e.g. no endpoint or key configured
+        return str(e)
+    store = BatchStore(cache_db(engine.settings.run.out))
+    problem = None
+    try:
+        for row, b in zip(pending, got, strict=True):
+            if isinstance(b, BaseException):
+                if not isinstance(b, Exception):
+                    raise b
+                if getattr(b, "status_code", None) == 404:
+                    row["status"] = LOST
+                    store.update(row["id"], LOST)
+                else:
+                    problem = problem or _one_line(getattr(engine._classify(b, "batches"), "reason", None) or b, 120)
+                continue
+            done, failed, _ = _counts(b, row["requests"])
+            row.update(status=b.status, completed=done, failed=failed)
+            store.update(row["id"], b.status, b.output_file_id, b.error_file_id, (done, failed))
+    finally:
+        store.close()
+    return problem
 
 
 def cancel_batch(engine: LLMEngine, batch_id: str) -> str:
