@@ -32,7 +32,8 @@ _err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 class _Bar:
     """Live progress on a terminal: one rich bar per stage with done/total, elapsed, ETA, requests in flight,
-    tokens and dollars so far (the pipeline's Reporter.progress)."""
+    tokens and dollars so far, or the stage's own `detail` (a batch's status and next check); the pipeline's
+    Reporter.progress. A stage whose figures say "open" stays shown even when done == total."""
 
     def __init__(self, console: Console) -> None:
         self.console = console
@@ -56,10 +57,10 @@ class _Bar:
             self._live.start()
         if stage not in self._tasks:
             self._tasks[stage] = self._live.add_task(stage, total=total, figures="")
-        detail = (f"{figures.get('in_flight', 0)} in flight · {figures.get('tokens', 0):,} tokens · "
-                  f"${figures.get('cost_usd', 0.0):.4f}")
+        detail = figures.get("detail") or (f"{figures.get('in_flight', 0)} in flight · "
+                                           f"{figures.get('tokens', 0):,} tokens · ${figures.get('cost_usd', 0.0):.4f}")
         self._live.update(self._tasks[stage], completed=done, total=total, figures=detail)
-        if done >= total:
+        if done >= total and not figures.get("open"):
             self.close()
 
     def close(self) -> None:

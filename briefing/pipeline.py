@@ -89,6 +89,49 @@ class StageProgress:
         self.report.info(f"{self.verb} {k}/{n}, {elapsed:.1f}s elapsed{eta}{spent}{last}")
 
 
+def duration(seconds: float) -> str:
+    """A short readable duration: 42s, 3m05s, 2h14m."""
+    s = int(seconds)
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s // 3600}h{s % 3600 // 60:02d}m"
+
+
+class BatchProgress:
+    """Progress of a Batch API batch while the run waits for it (the engine's `on_batch`): answered/failed/total from
+    the batch's request counts, time since it was submitted, and when it is checked next. On a terminal the live bar;
+    otherwise a line on the first and last check and at most one every `every` seconds in between."""
+
+    def __init__(self, report: Reporter, every: float = 5.0) -> None:
+        self.report, self.every = report, every
+        self.last: dict[str, float] = {}
+
+    def __call__(self, st: dict[str, Any]) -> None:
+        bid, status, failed = st["id"], st["status"], st["failed"]
+        done = st["completed"] + failed
+        total = max(st["total"], done)
+        nxt = st.get("next_check")
+        first = bid not in self.last
+        now = time.monotonic()
+        if first:
+            self.last[bid] = now
+        if first and nxt is not None:
+            self.report.info(f"waiting for batch {bid} ({total} requests; the server answers within 24 h); "
+                             "interrupting is safe: the same command picks the batch up again")
+        if self.report.progress is not None:
+            detail = f"{status} · {failed} failed" + (f" · next check in {duration(nxt)}" if nxt is not None else "")
+            self.report.progress(f"batch {bid}", done, max(total, 1), {"detail": detail, "open": nxt is not None})
+            return
+        if not (first or nxt is None or now - self.last[bid] >= self.every):
+            return
+        self.last[bid] = now
+        self.report.info(f"batch {bid}: {status}, {done}/{total} answered ({failed} failed), "
+                         f"{duration(st['elapsed'])} since submitted"
+                         + (f", next check in {duration(nxt)}" if nxt is not None else ""))
+
+
 def merge_identical(raws: list[RawDoc]) -> tuple[list[RawDoc], list[str]]:
     """Byte-identical inputs (same sha256) become one source, the first given; one note per merged copy."""
     first: dict[str, str] = {}
@@ -252,6 +295,8 @@ def _run(settings: Settings, report: Reporter, engine: Engine | None = None,
         engine = make_engine(settings, call_log=out_root / "calls.jsonl", prompts_dirs=dirs)
     if hasattr(engine, "notify"):
         engine.notify = report.warn  # a long wait (Retry-After) is announced, not silent
+    if hasattr(engine, "on_batch"):
+        engine.on_batch = BatchProgress(report)  # a Batch API wait shows its progress
     budget = engine.chunk_budget()
     chunks = make_chunks(sources, budget) if budget is not None else {}
     t = lap("chunk", t)

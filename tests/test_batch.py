@@ -205,15 +205,19 @@ def test_kill_while_polling_then_rerun_reuses_the_batch(tmp_path: Path) -> None:
         finally:
             if proc.poll() is None:
                 proc.kill()
-            proc.communicate()
+            err = proc.communicate()[1].decode()
+        assert "waiting for batch batch_1 (20 requests;" in err  # not a terminal: progress lines
+        assert "batch batch_1: in_progress, 0/20 answered (0 failed)" in err
         assert srv.uploads == 1 and list(srv.batches) == ["batch_1"]
         assert not (tmp_path / "out" / "latest").exists()
         listed = subprocess.run([sys.executable, "-m", "briefing", "batches", "--out", str(tmp_path / "out")],
                                 env=cli_env(srv), cwd=tmp_path, capture_output=True, text=True, timeout=60)
         assert listed.returncode == 0 and "batch_1" in listed.stdout and "in_progress" in listed.stdout
         srv.batches["batch_1"]["_done_at"] = 0.0  # the server finishes it meanwhile
-        again = subprocess.run(args, env=cli_env(srv), cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        again = subprocess.run([*args, "--quiet"], env=cli_env(srv), cwd=tmp_path, capture_output=True, text=True,
+                               timeout=300)
         assert again.returncode == 0, again.stderr
+        assert "batch" not in again.stderr  # --quiet: no progress
         assert srv.uploads == 1 and list(srv.batches) == ["batch_1"]  # no second upload, the same batch
         assert "summarize" not in tasks(srv)  # every summary came from the batch
     data = json.loads((Path(again.stdout.strip().splitlines()[-1]).parent / "brief.json").read_text("utf-8"))
@@ -278,3 +282,28 @@ def test_killed_before_recording_then_rerun_pays_once(tmp_path: Path, moment: st
     assert [(r["id"], r["status"], r["requests"]) for r in rows] == [("batch_1", "completed", 12)]
     data = json.loads((Path(again.stdout.strip().splitlines()[-1]).parent / "brief.json").read_text("utf-8"))
     assert len(data["summaries"]) == 12 and data["usage"]["batch_requests"] == 12
+
+
+def test_progress_while_waiting(tmp_path: Path) -> None:
+    """Without a live bar: a line at the first and the last check (and at most one per 5 s between), with
+    answered/failed/total from the batch's request counts; with one (a terminal): the bar is told of each check."""
+    folder = corpus(tmp_path / "in", 20)
+    lines: list[str] = []
+    with LLMServer(batch_delay=0.5, batch_fail_share=0.25) as srv:
+        run(settings_for(srv, folder, tmp_path / "out"), Reporter(info=lines.append))
+        counts = srv.batches["batch_1"]["request_counts"]
+        polls = srv.batch_polls
+    waits = [x for x in lines if x.startswith("batch batch_1:")]
+    assert polls >= 5 and len(waits) == 2, lines  # 0.5 s of checks every <= 0.05 s: two lines, not one per check
+    assert waits[0].startswith("batch batch_1: in_progress, 0/20 answered (0 failed), ") and "next check in" in waits[0]
+    assert waits[1].startswith(f"batch batch_1: completed, 20/20 answered ({counts['failed']} failed), ")
+    assert "next check" not in waits[1] and counts["failed"] >= 1
+    assert any(x.startswith("waiting for batch batch_1 (20 requests;") for x in lines)
+    seen: list[tuple[str, int, int, dict[str, object]]] = []
+    with LLMServer(batch_delay=0.3) as srv:
+        run(settings_for(srv, folder, tmp_path / "out2"),
+            Reporter(progress=lambda stage, k, n, fig: seen.append((stage, k, n, fig))))
+    bars = [x for x in seen if x[0] == "batch batch_1"]
+    assert len(bars) >= 3 and all(n == 20 for _, _, n, _ in bars)
+    assert [(k, f["open"]) for _, k, _, f in bars[:-1]] == [(0, True)] * (len(bars) - 1)
+    assert bars[-1][1] == 20 and bars[-1][3]["open"] is False and str(bars[-1][3]["detail"]).startswith("completed")
