@@ -284,14 +284,19 @@ def _run_args(ctx: click.Context) -> list[str]:
 @click.option("--out", "-o", metavar="DIR", help="Output root whose batches to list.  [default: outputs]")
 @click.option("--config", "-c", "config", type=click.Path(dir_okay=False), metavar="FILE", help="Settings file.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per batch per line.")
+@click.option("--offline", is_flag=True, help="Show the status last recorded by a run; do not ask the server.")
 @common
 @click.pass_context
-def batches(ctx: click.Context, out: str | None, config: str | None, as_json: bool, quiet: bool,
+def batches(ctx: click.Context, out: str | None, config: str | None, as_json: bool, offline: bool, quiet: bool,
             debug: bool) -> None:
-    """List the Batch API batches `run --batch` submitted from an output root: id, status, requests, created.
+    """List the Batch API batches `run --batch` submitted from an output root: id, status, requests answered,
+    cost, created.
 
-    The status is the last one a run saw; rerunning `briefing run --batch` with the same sources picks up a
-    pending batch instead of submitting it again.
+    The status of a batch that had not ended is asked of the server (the configured endpoint; with --offline, or
+    when the server cannot be reached, the status a run last saw is shown and said to be). The cost is what its
+    answers used at the batch price, or the estimate made when it was submitted (marked "est.") until a run has
+    read them. Rerunning `briefing run --batch` with the same sources picks up a pending batch instead of
+    submitting it again.
     """
     _apply_common(quiet, debug)
     ctx.obj = {"out": out, "config": config}
@@ -299,19 +304,33 @@ def batches(ctx: click.Context, out: str | None, config: str | None, as_json: bo
         return
     from datetime import UTC, datetime
 
-    from briefing.engines.llm.batch import list_batches
+    from briefing.engines.llm.batch import list_batches, refresh_batches
+    from briefing.engines.llm.engine import LLMEngine
 
     settings = load_settings(config, {"run.out": out} if out else {})
     rows = list_batches(settings.run.out)
+    problem = None if offline or not rows else refresh_batches(LLMEngine(settings), rows)
     for row in rows:
         created = datetime.fromtimestamp(row["created"], UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         if as_json:
-            click.echo(json.dumps({**row, "created": created}))
+            click.echo(json.dumps({k: row[k] for k in ("id", "status", "requests", "completed", "failed", "cost_usd",
+                                                       "estimate_usd", "model")} | {"created": created}))
+            continue
+        answered = f"{(row['completed'] or 0) + (row['failed'] or 0)}/{row['requests']}"
+        if row["cost_usd"] is not None:
+            cost = f"${row['cost_usd']:.4f}"
+        elif row["estimate_usd"] is not None:
+            cost = f"~${row['estimate_usd']:.4f} est."
         else:
-            click.echo(f"{row['id']}  {row['status']:<11} requests={row['requests']:<6} created={created}  "
-                       f"model={row['model']}")
+            cost = "-"
+        click.echo(f"{row['id']}  {row['status']:<11} answered={answered:<13} cost={cost:<15} created={created}  "
+                   f"model={row['model']}")
     if not rows and not as_json:
         _info(f"no batches recorded under {settings.run.out}")
+    elif offline:
+        _info("status as last recorded by a run (--offline)")
+    elif problem:
+        _info(f"status as last recorded by a run: the server could not be asked ({problem})")
 
 
 @batches.command("cancel")

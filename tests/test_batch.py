@@ -180,6 +180,9 @@ def test_dry_run_shows_batch_prices_and_max_cost_applies(tmp_path: Path) -> None
         assert srv.records == []
         run_ok(settings_for(srv, SEEDS, tmp_path / "out2", **extra, **{"llm.max_cost": between}))
         assert srv.uploads == 1
+    row = list_batches(tmp_path / "out2")[0]  # `briefing batches` shows the cost of its answers at the batch price
+    assert row["estimate_usd"] == pytest.approx(bsumm["cost_usd"], rel=0.01)
+    assert 0 < row["cost_usd"] < row["estimate_usd"] * 3
 
 
 def cli_env(srv: LLMServer) -> dict[str, str]:
@@ -307,3 +310,58 @@ def test_progress_while_waiting(tmp_path: Path) -> None:
     assert len(bars) >= 3 and all(n == 20 for _, _, n, _ in bars)
     assert [(k, f["open"]) for _, k, _, f in bars[:-1]] == [(0, True)] * (len(bars) - 1)
     assert bars[-1][1] == 20 and bars[-1][3]["open"] is False and str(bars[-1][3]["detail"]).startswith("completed")
+
+
+def test_batches_lists_cost_and_asks_the_server(tmp_path: Path) -> None:
+    from briefing.engines.llm.batch import BatchStore, cache_db
+
+    out = tmp_path / "out"
+
+    def batches(srv: LLMServer, *extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "briefing", "batches", "--out", str(out), *extra],
+                              env=cli_env(srv), cwd=tmp_path, capture_output=True, text=True, timeout=60)
+
+    with LLMServer(batch_delay=3600) as srv:
+        import openai
+
+        client = openai.OpenAI(base_url=srv.base_url, api_key="test-key")
+        lines = b"".join(json.dumps({"custom_id": c, "method": "POST", "url": "/v1/chat/completions", "body": {
+            "model": "test-model", "messages": [{"role": "user", "content": "hello"}]}}).encode() + b"\n"
+            for c in "ab")
+        f = client.files.create(file=("x.jsonl", lines, "application/jsonl"), purpose="batch")
+        b = client.batches.create(input_file_id=f.id, endpoint="/v1/chat/completions", completion_window="24h")
+        client.close()
+        store = BatchStore(cache_db(out))
+        store.record(b.id, "validating", "test-model", srv.base_url, f.id, [("a", "x.txt"), ("b", "y.txt")], "fp",
+                     0.0123)
+        store.record("batch_old", "completed", "test-model", srv.base_url, "file-0", [("c", "z.txt")], "fp0", 0.5,
+                     created=1.0)
+        store.set_cost("batch_old", 1000, 200, 0.0004)
+        store.close()
+        offline = batches(srv, "--offline")
+        assert offline.returncode == 0, offline.stderr
+        created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(list_batches(out)[0]["created"]))
+        assert [x.split() for x in offline.stdout.splitlines()] == [
+            ["batch_1", "validating", "answered=0/2", "cost=~$0.0123", "est.", f"created={created}",
+             "model=test-model"],
+            ["batch_old", "completed", "answered=0/1", "cost=$0.0004", "created=1970-01-01T00:00:01Z",
+             "model=test-model"]]
+        assert "status as last recorded by a run (--offline)" in offline.stderr
+        polls = srv.batch_polls
+        asked = batches(srv)
+        assert srv.batch_polls == polls + 1  # only the batch that had not ended is asked about
+        assert asked.returncode == 0 and asked.stdout.split()[:3] == ["batch_1", "in_progress", "answered=0/2"]
+        assert "last recorded" not in asked.stderr
+        srv.batches["batch_1"]["_done_at"] = 0.0
+        done = batches(srv, "--json")
+        rows = [json.loads(x) for x in done.stdout.splitlines()]
+        assert [(r["id"], r["status"], r["completed"], r["failed"]) for r in rows] == [
+            ("batch_1", "completed", 2, 0), ("batch_old", "completed", None, None)]
+        assert rows[0]["estimate_usd"] == 0.0123 and rows[0]["cost_usd"] is None and rows[1]["cost_usd"] == 0.0004
+        store = BatchStore(cache_db(out))
+        store.record("batch_9", "in_progress", "test-model", srv.base_url, "file-9", [("d", "w.txt")])
+        store.close()
+    down = batches(srv)  # the server is gone: the record, said to be
+    assert down.returncode == 0 and down.stdout.split()[:4] == ["batch_9", "in_progress", "answered=0/1", "cost=-"]
+    assert "status as last recorded by a run: the server could not be asked" in down.stderr
+    assert "Traceback" not in down.stderr

@@ -267,7 +267,7 @@ class BatchLLMEngine(LLMEngine):
                 if len(parts) != 1:
                     long_ones.append((s, parts))
                     continue
-                expected = self._expected_completion("summarize", s.tokens)
+                expected = self._expected_completion("summarize", s.tokens) + self._expected_renderings(s, profile)
                 it = self._item(self._summary_call(s, profile, parts[0], None),
                                 functools.partial(custom_id, s.id), expected, s.path, s)
                 items[it.cid] = it
