@@ -197,9 +197,10 @@ class BatchLLMEngine(LLMEngine):
         self.live_retries: list[int] = []  # source ids whose batch answer failed and which were summarized live
         # told of each status check: {id, status, completed, failed, total, elapsed, next_check} (the progress line)
         self.on_batch: Callable[[dict[str, Any]], None] | None = None
-        self.poll_wait = 0.0  # seconds spent waiting on the server between status checks (bench: not our work)
+        self.server_wait = 0.0  # seconds waiting on the batch: status checks and between them (bench: not our work)
         self._remote: dict[str, Any] | None = None  # fingerprint -> live batch on the server (listed once a run)
         self._spool: IO[bytes] | None = None
+        self._waiting, self._wait_since = 0, 0.0  # batches being polled now, since when
 
     # ----- dry run and --max-cost --------------------------------------------------------------------------
 
@@ -456,7 +457,19 @@ class BatchLLMEngine(LLMEngine):
 
     async def _poll(self, client: openai.AsyncOpenAI, store: BatchStore, batch_id: str, submitted: int) -> Any:
         """Poll a batch until it ends, waiting longer between checks (batch_poll, x1.5, up to batch_poll_max);
-        each check is told to `on_batch` (the progress line)."""
+        each check is told to `on_batch` (the progress line). Time during which any batch is being waited on is
+        added to `server_wait`."""
+        if self._waiting == 0:
+            self._wait_since = time.monotonic()
+        self._waiting += 1
+        try:
+            return await self._poll_one(client, store, batch_id, submitted)
+        finally:
+            self._waiting -= 1
+            if self._waiting == 0:
+                self.server_wait += time.monotonic() - self._wait_since
+
+    async def _poll_one(self, client: openai.AsyncOpenAI, store: BatchStore, batch_id: str, submitted: int) -> Any:
         llm = self.settings.llm
         wait = llm.batch_poll
         failures = 0
@@ -486,9 +499,7 @@ class BatchLLMEngine(LLMEngine):
                                    "next_check": None if batch.status in TERMINAL else wait})
                 if batch.status in TERMINAL:
                     return batch
-            t0 = time.monotonic()
             await asyncio.sleep(wait)
-            self.poll_wait += time.monotonic() - t0
             wait = min(wait * 1.5, llm.batch_poll_max)
 
     # ----- answers ----------------------------------------------------------------------------------------------
