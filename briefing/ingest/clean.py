@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime
+import math
 import re
 import warnings
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import cached_property
 
+from briefing.ingest import linemodel
 from briefing.ingest.lang import HANGUL_RE as _HANGUL_RE
 from briefing.ingest.lang import KANA_RE as _KANA_RE
 from briefing.ingest.lang import NON_SPACED_RE as _NON_SPACED_RE
@@ -186,6 +188,12 @@ _DATE_ONLY_RE = re.compile(
     r"|^\W*\d{4}-\d{2}-\d{2}\W*$|^\W*\d{1,2}[./]\d{1,2}[./]\d{2,4}\W*$",
     re.I,
 )
+# Credits inside an article (under a photo, after a quote box): "© Reuters", "Photo: AFP", "Foto: dpa", "Bild: ...".
+_CREDIT_RE = re.compile(
+    r"^\W*(?:©|\(c\)\s|(?:photo|foto|bild|image|picture|credit|crédit|quelle|source|fuente)s?\s*(?:credit\s*)?:)"
+    r"|(?:photo|foto|bild|image)\s*:\s*\S+\s*$|\s/\s*(?:reuters|afp|ap|dpa|epa|getty\s+images)\W*$",
+    re.I,
+)
 _LABEL_RE = re.compile(r"^\W*[A-Za-z][A-Za-z ]{1,20}:\s*")
 _BREADCRUMB_RE = re.compile(r"^(?:you\s+are\s+here\b.*|(?:[^>›»/|]{1,30}\s[>›»/|]\s){2,}[^>›»/|]{1,40})$", re.I)
 _MT_ARTIFACTS = (
@@ -225,6 +233,8 @@ class _Block:
     cls: str = BAD
     reason: str | None = None  # set when a hard rule drops the block
     keep: bool = False
+    base: str = BAD  # class from the block's own features, before its neighbours are looked at
+    credit: bool = False  # a photo credit, caption credit or © line: dropped, but the article goes on around it
 
     @cached_property
     def stop(self) -> float:
@@ -400,6 +410,7 @@ def _hard_rules(blocks: list[_Block], repeated: set[str]) -> None:
             b.reason = "contact address or bare link"
         elif b.words < 40 and (_is_boilerplate(b.text.lower()) or _BREADCRUMB_RE.match(b.text)):
             b.reason = "boilerplate phrase"
+            b.credit = b.words <= 15 and _CREDIT_RE.search(b.text) is not None
         elif _DATE_ONLY_RE.match(_LABEL_RE.sub("", b.text, count=1)):
             b.reason = "date line"
         elif b.text.count(",") >= 3 and b.stop < 0.3 and not b.terminal:
@@ -408,7 +419,7 @@ def _hard_rules(blocks: list[_Block], repeated: set[str]) -> None:
             b.reason = "menu or link list (items on one line)"
         if b.key and b.key not in seen:
             seen[b.key] = b.start
-        b.cls = BAD if b.reason else _base_class(b)
+        b.cls = b.base = BAD if b.reason else _base_class(b)
     _mark_menus(blocks)
 
 
@@ -540,7 +551,7 @@ def _resolve_context(blocks: list[_Block]) -> None:
         j = i + step
         skipped = not skip_soft
         while 0 <= j < n:
-            if classes[j] == SHORT:
+            if classes[j] == SHORT or blocks[j].credit:  # a credit line does not interrupt the article
                 pass
             elif classes[j] == BAD and not skipped and not blocks[j].reason:
                 skipped = True
@@ -677,18 +688,15 @@ def _header(blocks: list[_Block], body_start: int) -> list[int]:
     return sorted(out)
 
 
-def clean_text(
-    text: str, repeated: set[str] | None = None, line_words: list[str] | None = None, lines: list[str] | None = None
-) -> tuple[list[_Block], list[int], list[Dropped], list[str], str | None]:
-    """Clean one text dump: returns (blocks, header indices, dropped blocks, flags, language code)."""
+def _rule_pass(
+    text: str, repeated: set[str] | None, line_words: list[str] | None, lines: list[str] | None
+) -> tuple[list[_Block], int, list[int], str, bool, str | None]:
+    """The hand-written rules: (blocks with keep/reason set, cut index, header indices, cut reason, appended, lang)."""
     lang_code, lang_name = detect_language(text)
     stops = stoplist(lang_name) if lang_name else frozenset()
     blocks = _blocks(text, stops, line_words, lines)
     _hard_rules(blocks, repeated or set())
     cut, cut_reason, appended = _find_cut(blocks)
-    flags: list[str] = []
-    dropped: list[Dropped] = []
-    tail = blocks[cut:]
     body = blocks[:cut]
     _resolve_context(body)
     _main_region(body)
@@ -700,15 +708,176 @@ def clean_text(
         header = _header(body, kept_idx[0])
         for i in header:
             body[i].keep = True
-    for b in body:
+    for b in blocks[cut:]:
+        b.keep = False
+        b.reason = f"after the article: {cut_reason}"
+    return blocks, cut, header, cut_reason, appended, lang_code
+
+
+def clean_text(
+    text: str, repeated: set[str] | None = None, line_words: list[str] | None = None, lines: list[str] | None = None
+) -> tuple[list[_Block], list[int], list[Dropped], list[str], str | None]:
+    """Clean one text dump: returns (blocks, header indices, dropped blocks, flags, language code).
+
+    The header (headline, standfirst, byline lines the rules found above the body) feeds the metadata even when the
+    line model leaves a line of it out of the text.
+
+    The rules decide first; the learned line model (briefing/ingest/linemodel.py) then re-decides every block from
+    the rules' verdicts and the block's features and context. A page it would empty keeps the rules' verdicts.
+    """
+    blocks, cut, header, cut_reason, appended, lang_code = _rule_pass(text, repeated, line_words, lines)
+    rule_keep = [b.keep for b in blocks]
+    model = linemodel.load()
+    if model is not None and blocks and model.features == FEATURE_NAMES:
+        probs = model.predict(line_features(blocks, cut, header, lang_code))
+        keep = model_verdicts(blocks, probs, model.drop_below, model.keep_above, cut, appended)
+        if any(keep):
+            for b, k in zip(blocks, keep, strict=True):
+                if k and not b.keep:
+                    b.keep = True
+                elif b.keep and not k:
+                    b.keep = False
+                    b.reason = _model_reason(b)
+    flags: list[str] = []
+    dropped: list[Dropped] = []
+    for b in blocks:
         if not b.keep:
-            reason = b.reason or _soft_reason(b)
-            dropped.append(Dropped(b.text, reason, b.start, b.end))
-    for b in tail:
-        dropped.append(Dropped(b.text, f"after the article: {cut_reason}", b.start, b.end))
+            dropped.append(Dropped(b.text, b.reason or _soft_reason(b), b.start, b.end))
+    tail = [b for b, k in zip(blocks[cut:], rule_keep[cut:], strict=True) if not k and not b.keep]
     if appended and any(b.words >= 12 and b.stop >= STOP_LOW for b in tail):
         flags.append("appended_content_removed")
-    return body, header, dropped, flags, lang_code
+    return blocks, header, dropped, flags, lang_code
+
+
+# Reason categories of the rules, in the order of their one-hot features (see line_features).
+_REASON_KINDS = (
+    ("repeats line", "repeated in other files", "not prose", "contact address", "boilerplate phrase", "date line",
+     "category or keyword list", "menu or link list", "isolated text", "after the article")
+)
+FEATURE_NAMES = (
+    "rule_keep", "header", "after_cut", *(f"reason:{k}" for k in _REASON_KINDS), "soft_drop",
+    "base_good", "base_near", "base_short", "ctx_good", "log_words", "elen", "stop", "letters", "terminal", "bullet",
+    "colon_end", "cjk", "rel_pos", "dist_kept", "in_span", "before_span", "after_span", "dist_densest",
+    "before_densest", "prev_keep", "next_keep", "prev_stop", "next_stop", "prev_words", "next_words", "window_keep",
+    "lang_en", "upper_start", "words_vs_max", "teaser", "quote_start", "separators", "keep_x_words", "keep_x_stop",
+    "drop_x_inspan", "drop_x_neighbours",
+)
+_SEPARATOR_RE = re.compile(r"[|»›•·]")
+_QUOTES = frozenset("\"“„«'‘")
+
+
+_REASON_VECTORS: dict[str, list[float]] = {}
+
+
+def _reason_vector(reason: str) -> list[float]:
+    """One-hot of a drop reason over _REASON_KINDS (memoised: reasons repeat from block to block)."""
+    v = _REASON_VECTORS.get(reason)
+    if v is None:
+        if len(_REASON_VECTORS) > 4096:
+            _REASON_VECTORS.clear()
+        v = _REASON_VECTORS[reason] = [1.0 if reason.startswith(k) else 0.0 for k in _REASON_KINDS]
+    return v
+
+
+def line_features(blocks: list[_Block], cut: int, header: list[int], lang: str | None) -> list[list[float]]:
+    """One feature vector per block (FEATURE_NAMES): the rules' verdict and reason, the block's own shape and its
+    position relative to the article body the rules found (the kept span and its densest block)."""
+    n = len(blocks)
+    hdr = set(header)
+    keep = [1.0 if b.keep else 0.0 for b in blocks]
+    kept = [i for i in range(n) if keep[i]]
+    first, last = (kept[0], kept[-1]) if kept else (n, -1)
+    densest = max(kept, key=lambda i: blocks[i].words * (0.3 + blocks[i].stop)) if kept else n // 2
+    max_words = max((b.words for b in blocks), default=1) or 1
+    # distance (in blocks) to the nearest kept block, both directions
+    dist = [float(n)] * n
+    d = float(n)
+    for i in range(n):
+        d = 0.0 if keep[i] else d + 1
+        dist[i] = d
+    d = float(n)
+    for i in range(n - 1, -1, -1):
+        d = 0.0 if keep[i] else d + 1
+        dist[i] = min(dist[i], d)
+    en = 1.0 if lang == "en" else 0.0
+    stop = [b.stop for b in blocks]
+    logw = [math.log1p(b.words) / 5 for b in blocks]
+    no_kind = [0.0] * len(_REASON_KINDS)
+    out: list[list[float]] = []
+    for i, b in enumerate(blocks):
+        r = b.reason
+        kinds = _reason_vector(r) if r else no_kind
+        k = keep[i]
+        has_p, has_q = i > 0, i + 1 < n
+        lw = logw[i]
+        in_span = 1.0 if first <= i <= last else 0.0
+        lo, hi = max(0, i - 3), min(n, i + 4)
+        window = (sum(keep[lo:hi]) - k) / max(1, hi - lo - 1)
+        pk = keep[i - 1] if has_p else 0.0
+        qk = keep[i + 1] if has_q else 0.0
+        txt = b.text
+        head = txt[:1]
+        short = b.words <= 12
+        out.append([
+            k, 1.0 if i in hdr else 0.0, 1.0 if i >= cut else 0.0, *kinds, 1.0 if not k and not r else 0.0,
+            1.0 if b.base == GOOD else 0.0, 1.0 if b.base == NEAR else 0.0, 1.0 if b.base == SHORT else 0.0,
+            1.0 if b.cls == GOOD else 0.0, lw, min(b.elen, 1000) / 500, stop[i], b.letters,
+            1.0 if b.terminal else 0.0, 1.0 if b.bullet else 0.0, 1.0 if txt[-1] == ":" else 0.0,
+            b.cjk / b.chars, i / max(1, n - 1), math.log1p(dist[i]) / 3, in_span,
+            1.0 if i < first else 0.0, 1.0 if i > last else 0.0, math.log1p(abs(i - densest)) / 4,
+            1.0 if i < densest else 0.0, pk, qk,
+            stop[i - 1] if has_p else 0.0, stop[i + 1] if has_q else 0.0, logw[i - 1] if has_p else 0.0,
+            logw[i + 1] if has_q else 0.0, window, en, 1.0 if head.isupper() else 0.0,
+            b.words / max_words, 1.0 if short and not r and _TEASER_RE.search(txt) else 0.0,
+            1.0 if head in _QUOTES else 0.0, min(5, len(_SEPARATOR_RE.findall(txt))) / 5 if short else 0.0,
+            k * lw, k * stop[i], (1 - k) * in_span, (1 - k) * (pk + qk) / 2,
+        ])
+    return out
+
+
+# Rules the model cannot overrule: chrome phrases, lines repeated across a site's pages, symbols, addresses.
+_HARD_REASONS = (
+    "boilerplate phrase", "repeated in other files", "not prose", "contact address", "menu or link list (items on one",
+)
+
+
+def model_verdicts(
+    blocks: list[_Block], probs: list[float], drop_below: float, keep_above: float, cut: int, appended: bool
+) -> list[bool]:
+    """Overrule the rules where the model is confident, within limits the rules set for certain.
+
+    A block the rules kept goes when its probability is under drop_below; one they dropped returns when it is at
+    least keep_above. Hard-rule drops stay dropped. Nothing after a sign-off, a new dateline or a transcript
+    returns. After an end marker (related, comments, ©) the model may bring back only article text that continues
+    the body: each revived block must follow the cut or a revived block with at most one dropped line between them.
+    """
+    keep = [
+        p >= drop_below if b.keep else p >= keep_above and not (b.reason or "").startswith(_HARD_REASONS)
+        for b, p in zip(blocks, probs, strict=True)
+    ]
+    if appended:
+        keep[cut:] = [False] * (len(blocks) - cut)
+        return keep
+    gap = 0
+    for i in range(cut, len(blocks)):
+        if gap >= 2:
+            keep[i] = False
+        elif keep[i]:
+            gap = 0
+        elif blocks[i].key:
+            gap += 1
+    return keep
+
+
+def _model_reason(b: _Block) -> str:
+    """Explain a block the rules kept and the line model dropped, by its most telling feature."""
+    if b.words <= 12 and _TEASER_RE.search(b.text):
+        return "line model: teaser or 'read more' link"
+    if b.words < 4 or b.elen < LENGTH_LOW:
+        return "line model: short line away from the article prose"
+    if b.stop < STOP_LOW:
+        return f"line model: few function words ({b.stop:.0%})"
+    return "line model: prose-like line outside the article body"
 
 
 def _soft_reason(b: _Block) -> str:

@@ -1,0 +1,263 @@
+"""Train the cleaner's line model (briefing/ingest/cleaner_model.json) on the cleaning dev set, with cross-validation.
+
+  .venv/bin/python -m bench.train_cleaner [--set DIR] [--folds 5] [--kind logistic|gbt] [--write [--out FILE]]
+
+Each block of each dump gets the cleaner's rule verdict and features (clean.line_features); a block is labelled
+article when it holds or lies inside a 'with' snippet, chrome when a 'without' one (others are unlabelled and not
+trained on). Pages are split into folds by site; the cross-validated snippet P/R/F1 (the score_cleaning.py metric,
+each page cleaned by a model that never saw its site) is the honest estimate. --write fits on all pages and writes
+the model. Needs only numpy (a runtime dependency already).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+import numpy as np
+
+from briefing.ingest import clean, linemodel
+from briefing.ingest.sources import load_raw
+from briefing.text import normalised_lines
+
+ROOT = Path(__file__).resolve().parent.parent
+DEV = ROOT.parent / "shared" / "eval" / "cleaning-dev"
+
+
+def norm(s: str) -> str:
+    return re.sub(r"\s+", " ", s).strip()
+
+
+@dataclass
+class Page:
+    key: str
+    site: str
+    lang: str
+    texts: list[str]
+    x: np.ndarray
+    y: np.ndarray  # 1 article, 0 chrome, -1 unlabelled
+    rule_keep: np.ndarray
+    with_: list[str] = field(default_factory=list)
+    without: list[str] = field(default_factory=list)
+    fixed: str | None = None  # HTML path: text not decided by the line model
+    blocks: list[clean._Block] = field(default_factory=list)
+    cut: int = 0
+    appended: bool = False
+    header: list[int] = field(default_factory=list)
+
+
+def label(text: str, with_: list[str], without: list[str]) -> int:
+    t = norm(text)
+    if len(t) < 3:
+        return -1
+    pos = any(s in t or (t in s and len(t) >= 15) for s in with_)
+    neg = any(s in t or (t in s and len(t) >= 15) for s in without)
+    return -1 if pos == neg else int(pos)
+
+
+def load_pages(root: Path, batch: int = 50) -> list[Page]:
+    gold = json.loads((root / "snippets.json").read_text(encoding="utf-8"))
+    files = sorted((root / "dumps").glob("*.txt"))
+    pages: list[Page] = []
+    for i in range(0, len(files), batch):  # batches as score_cleaning.py sends them (cross-file repetition)
+        raws, _ = load_raw([str(f) for f in files[i : i + batch]])
+        words = [None if r.is_html else clean._line_words(r.text) for r in raws]
+        repeated = clean.repeated_keys(raws, words)
+        for raw, rep, w in zip(raws, repeated, words, strict=True):
+            k = Path(raw.path).stem
+            g = gold[k]
+            with_, without = [norm(s) for s in g["with"]], [norm(s) for s in g["without"]]
+            site = urlparse(g["url"]).netloc or g["url"].split("::")[-1].split("-")[0]
+            if raw.is_html:
+                doc = clean.clean_document(raw, rep, w)
+                pages.append(Page(k, site, g.get("lang", ""), [], np.zeros((0, len(clean.FEATURE_NAMES))),
+                                  np.zeros(0), np.zeros(0), with_, without, fixed=doc.text))
+                continue
+            blocks, cut, header, _, appended, lang = clean._rule_pass(raw.text, rep, w, normalised_lines(raw.text))
+            feats = clean.line_features(blocks, cut, header, lang)
+            texts = [b.text for b in blocks]
+            y = np.array([label(t, with_, without) for t in texts], dtype=float)
+            if appended:  # the cleaner never keeps what follows a sign-off (see clean.model_verdicts)
+                y[cut:] = -1
+            x = np.array(feats, dtype=float).reshape(len(texts), len(clean.FEATURE_NAMES))
+            pages.append(Page(k, site, g.get("lang", ""), texts, x, y, np.array([b.keep for b in blocks]),
+                              with_, without, blocks=blocks, cut=cut, appended=appended, header=header))
+    return pages
+
+
+# ---- models -----------------------------------------------------------------------------------------------------
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0) -> linemodel.LineModel:
+    """L2-regularised logistic regression by Newton's method (features are already on comparable scales)."""
+    xb = np.hstack([x, np.ones((len(x), 1))])
+    w = np.zeros(xb.shape[1])
+    reg = np.full(xb.shape[1], l2)
+    reg[-1] = 0.0
+    for _ in range(30):
+        p = 1 / (1 + np.exp(-np.clip(xb @ w, -30, 30)))
+        g = xb.T @ (p - y) + reg * w
+        h = (xb * (p * (1 - p))[:, None]).T @ xb + np.diag(reg) + 1e-6 * np.eye(len(w))
+        step = np.linalg.solve(h, g)
+        w -= step
+        if np.abs(step).max() < 1e-6:
+            break
+    return linemodel.LineModel("logistic", clean.FEATURE_NAMES, 0.5, 0.5, float(w[-1]), tuple(float(v) for v in w[:-1]))
+
+
+def _tree(x: np.ndarray, g: np.ndarray, h: np.ndarray, depth: int, lam: float, min_h: float) -> list[list[float]]:
+    """One regression tree on gradients/hessians (XGBoost-style gain), as a flat node list."""
+    nodes: list[list[float]] = []
+
+    def build(idx: np.ndarray, d: int) -> int:
+        me = len(nodes)
+        nodes.append([])
+        gs, hs = g[idx].sum(), h[idx].sum()
+        best = (0.0, -1, 0.0)
+        if d < depth and len(idx) >= 4:
+            for f in range(x.shape[1]):
+                v = x[idx, f]
+                order = np.argsort(v, kind="stable")
+                vs, gc, hc = v[order], np.cumsum(g[idx][order]), np.cumsum(h[idx][order])
+                ok = (vs[:-1] < vs[1:]) & (hc[:-1] >= min_h) & (hs - hc[:-1] >= min_h)
+                if not ok.any():
+                    continue
+                gl, hl = gc[:-1], hc[:-1]
+                gain = gl**2 / (hl + lam) + (gs - gl) ** 2 / (hs - hl + lam) - gs**2 / (hs + lam)
+                gain = np.where(ok, gain, -np.inf)
+                j = int(np.argmax(gain))
+                if gain[j] > best[0]:
+                    best = (float(gain[j]), f, float((vs[j] + vs[j + 1]) / 2))
+        if best[1] < 0:
+            nodes[me] = [float(-gs / (hs + lam))]
+            return me
+        f, thr = best[1], best[2]
+        left = build(idx[x[idx, f] <= thr], d + 1)
+        right = build(idx[x[idx, f] > thr], d + 1)
+        nodes[me] = [float(f), thr, float(left), float(right)]
+        return me
+
+    build(np.arange(len(x)), 0)
+    return nodes
+
+
+def fit_gbt(x: np.ndarray, y: np.ndarray, n_trees: int = 60, depth: int = 3, lr: float = 0.15,
+            lam: float = 5.0, min_h: float = 3.0) -> linemodel.LineModel:
+    """Gradient-boosted trees for the logistic loss (small and regularised: shallow trees, L2 on leaves)."""
+    prior = float(np.clip(y.mean(), 1e-3, 1 - 1e-3))
+    bias = float(np.log(prior / (1 - prior)))
+    z = np.full(len(y), bias)
+    trees = []
+    for _ in range(n_trees):
+        p = 1 / (1 + np.exp(-z))
+        tree = _tree(x, p - y, p * (1 - p), depth, lam, min_h)
+        model = linemodel.LineModel("gbt", clean.FEATURE_NAMES, 0.5, 0.5, 0.0, trees=(tuple(map(tuple, tree)),))
+        z += lr * np.array([model.score(list(r)) for r in x])
+        trees.append(tuple(map(tuple, tree)))
+    return linemodel.LineModel("gbt", clean.FEATURE_NAMES, 0.5, 0.5, bias, trees=tuple(trees), learning_rate=lr)
+
+
+def fit(kind: str, x: np.ndarray, y: np.ndarray, **kw: float) -> linemodel.LineModel:
+    return fit_gbt(x, y, **kw) if kind == "gbt" else fit_logistic(x, y, **kw)  # type: ignore[arg-type]
+
+
+# ---- evaluation -------------------------------------------------------------------------------------------------
+
+def page_text(page: Page, probs: np.ndarray | None, threshold: tuple[float, float]) -> str:
+    if page.fixed is not None:
+        return norm(page.fixed)
+    keep = page.rule_keep if probs is None else np.array(
+        clean.model_verdicts(page.blocks, list(probs), *threshold, page.cut, page.appended))
+    if probs is not None and not keep.any():
+        keep = page.rule_keep
+    return norm(" ".join(t for t, k in zip(page.texts, keep, strict=True) if k))
+
+
+def score(
+    pages: list[Page], probs: dict[str, np.ndarray] | None, threshold: tuple[float, float]
+) -> dict[str, dict[str, float]]:
+    counts = {g: {"tp": 0, "fn": 0, "fp": 0, "empty": 0} for g in ("all", "en", "other")}
+    for pg in pages:
+        text = page_text(pg, None if probs is None else probs.get(pg.key), threshold)
+        for g in ("all", "en" if pg.lang == "en" else "other"):
+            c = counts[g]
+            for s in pg.with_:
+                c["tp" if s in text else "fn"] += 1
+            c["fp"] += sum(1 for s in pg.without if s in text)
+            c["empty"] += not text
+    out = {}
+    for g, c in counts.items():
+        p = c["tp"] / max(1, c["tp"] + c["fp"])
+        r = c["tp"] / max(1, c["tp"] + c["fn"])
+        out[g] = {"P": round(p, 3), "R": round(r, 3), "F1": round(2 * p * r / max(1e-9, p + r), 3), "empty": c["empty"]}
+    return out
+
+
+def folds_by_site(pages: list[Page], k: int) -> list[list[Page]]:
+    sites = sorted({p.site for p in pages})
+    rng = np.random.default_rng(13)
+    order = rng.permutation(len(sites))
+    fold_of = {sites[j]: n % k for n, j in enumerate(order)}
+    return [[p for p in pages if fold_of[p.site] == f] for f in range(k)]
+
+
+def stack(pages: list[Page]) -> tuple[np.ndarray, np.ndarray]:
+    xs = [p.x[p.y >= 0] for p in pages if len(p.x)]
+    ys = [p.y[p.y >= 0] for p in pages if len(p.x)]
+    return np.vstack(xs), np.concatenate(ys)
+
+
+def cross_validate(pages: list[Page], kind: str, k: int, **kw: float) -> dict[str, np.ndarray]:
+    probs: dict[str, np.ndarray] = {}
+    for held in folds_by_site(pages, k):
+        held_keys = {p.key for p in held}
+        x, y = stack([p for p in pages if p.key not in held_keys])
+        model = fit(kind, x, y, **kw)
+        for p in held:
+            if len(p.x):
+                probs[p.key] = np.array(model.predict([list(r) for r in p.x]))
+    return probs
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--set", type=Path, default=DEV)
+    ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--kind", choices=("gbt", "logistic"), default="logistic")
+    ap.add_argument("--trees", type=int, default=60)
+    ap.add_argument("--depth", type=int, default=3)
+    ap.add_argument("--l2", type=float, default=10.0)
+    ap.add_argument("--min-precision", type=float, default=0.0, help="thresholds must keep CV precision this high")
+    ap.add_argument("--write", action="store_true", help="fit on all pages and write the model file")
+    ap.add_argument("--out", type=Path, default=linemodel.MODEL_PATH, help="model file written by --write")
+    a = ap.parse_args(argv)
+    if not (a.set / "snippets.json").exists():
+        sys.exit(f"no dev set at {a.set} (snippets.json and dumps/)")
+    pages = load_pages(a.set)
+    x, y = stack(pages)
+    print(f"{len(pages)} pages, {len(x)} labelled blocks ({int(y.sum())} article), {x.shape[1]} features")
+    print("rules only:", json.dumps(score(pages, None, (0.5, 0.5))))
+    kw = {"n_trees": a.trees, "depth": a.depth} if a.kind == "gbt" else {"l2": a.l2}
+    probs = cross_validate(pages, a.kind, a.folds, **kw)
+    best_t, best_f = (0.5, 0.5), -1.0
+    for lo in np.arange(0.1, 0.51, 0.05):
+        for hi in np.arange(0.5, 0.91, 0.05):
+            t = (round(float(lo), 2), round(float(hi), 2))
+            s = score(pages, probs, t)
+            if s["all"]["F1"] > best_f and s["all"]["P"] >= a.min_precision:
+                best_t, best_f = t, s["all"]["F1"]
+    print(f"cv {a.kind} best drop_below/keep_above {best_t}:", json.dumps(score(pages, probs, best_t)))
+    if a.write:
+        model = fit(a.kind, x, y, **kw)
+        model = linemodel.LineModel(model.kind, model.features, *best_t, model.bias, model.weights,
+                                    model.trees, model.learning_rate)
+        a.out.write_text(json.dumps(model.to_json(), separators=(",", ":")) + "\n", encoding="utf-8")
+        print(f"wrote {a.out} ({a.out.stat().st_size} bytes)")
+
+
+if __name__ == "__main__":
+    main()

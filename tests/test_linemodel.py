@@ -1,0 +1,118 @@
+"""Tests for the cleaner's learned line model: the shipped file, what it may overrule, the script that rebuilds it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from briefing.ingest import clean, linemodel
+from briefing.models import RawDoc
+
+PARA = [
+    "The ministers said the new agreement would be signed before the end of the year, after two rounds of talks.",
+    "Under the plan, both navies will share information about ships suspected of evading the sanctions.",
+    "Officials said the arrangement would be reviewed after twelve months and extended if it proved useful.",
+    "The opposition welcomed the deal but said that parliament should have been consulted before it was signed.",
+]
+# Paragraphs long enough to read as article prose on their own (the rules' "good" class).
+LONG = [f"{p} {q}" for p, q in zip(PARA, PARA[1:] + PARA[:1], strict=True)]
+OTHER = [p.replace("ministers", "mayors").replace("navies", "cities").replace("opposition", "press") for p in LONG]
+
+
+def test_shipped_model_matches_the_cleaner_features() -> None:
+    model = linemodel.load()
+    assert model is not None, "cleaner_model.json is missing (rebuild: python -m bench.train_cleaner --write)"
+    assert model.features == clean.FEATURE_NAMES
+    assert 0.0 < model.drop_below <= model.keep_above < 1.0
+    assert linemodel.MODEL_PATH.stat().st_size < 200_000  # a small file, not a blob
+    row = [0.0] * len(clean.FEATURE_NAMES)
+    assert 0.0 < model.predict([row])[0] < 1.0
+
+
+def test_model_round_trips_through_json() -> None:
+    m = linemodel.LineModel("gbt", ("a", "b"), 0.4, 0.6, -0.5,
+                            trees=(((0.0, 0.5, 1.0, 2.0), (-1.0,), (2.0,)),), learning_rate=0.5)
+    back = linemodel.from_json(json.loads(json.dumps(m.to_json())))
+    assert back == m
+    assert back.score([0.2, 9.0]) == pytest.approx(-1.0) and back.score([0.9, 0.0]) == pytest.approx(0.5)
+    lr = linemodel.LineModel("logistic", ("a", "b"), 0.5, 0.5, 1.0, weights=(2.0, -1.0))
+    assert lr.score([1.0, 3.0]) == pytest.approx(0.0) and lr.predict([[1.0, 3.0]]) == [pytest.approx(0.5)]
+
+
+def _blocks(lines: list[str]) -> tuple[list[clean._Block], int, bool]:
+    text = "\n".join(lines)
+    blocks, cut, _, _, appended, _ = clean._rule_pass(text, None, None, None)
+    return blocks, cut, appended
+
+
+def test_model_cannot_revive_hard_rule_drops() -> None:
+    blocks, cut, appended = _blocks([*PARA, "We use cookies to improve your experience and analyse our traffic."])
+    cookie = next(i for i, b in enumerate(blocks) if "cookies" in b.text)
+    assert blocks[cookie].reason == "boilerplate phrase"
+    keep = clean.model_verdicts(blocks, [0.99] * len(blocks), 0.5, 0.5, cut, appended)
+    assert not keep[cookie] and all(keep[i] for i in range(len(PARA)))
+
+
+def test_nothing_returns_after_a_sign_off() -> None:
+    blocks, cut, appended = _blocks([*LONG, "(Reporting by Jane Doe; Editing by John Roe)", *OTHER])
+    assert appended and cut == len(LONG)
+    keep = clean.model_verdicts(blocks, [0.99] * len(blocks), 0.5, 0.5, cut, appended)
+    assert keep == [True] * cut + [False] * (len(blocks) - cut)
+
+
+def test_after_an_end_marker_only_text_continuing_the_body_returns() -> None:
+    lines = [*LONG, "Comments", "Jonas K", "2 hours ago", "This is long overdue, everybody on the coast knew it well."]
+    blocks, cut, appended = _blocks(lines)
+    assert not appended and blocks[cut].text == "Comments"
+    probs = [0.9] * cut + [0.1, 0.1, 0.1, 0.9]  # two dropped lines, then a comment the model likes: stays out
+    assert clean.model_verdicts(blocks, probs, 0.5, 0.5, cut, appended)[cut:] == [False] * 4
+    probs = [0.9] * cut + [0.1, 0.9, 0.1, 0.9]  # each revived line follows at most one dropped one
+    assert clean.model_verdicts(blocks, probs, 0.5, 0.5, cut, appended)[cut:] == [False, True, False, True]
+
+
+def test_model_keeps_the_rules_verdict_unless_confident() -> None:
+    blocks, cut, appended = _blocks(["Home", "News", "World", "Sport", "", *PARA])
+    rule = [b.keep for b in blocks]
+    keep = clean.model_verdicts(blocks, [0.5] * len(blocks), 0.4, 0.6, cut, appended)
+    assert keep == rule
+
+
+def test_credit_and_copyright_lines_inside_the_article_do_not_end_it() -> None:
+    text = "\n".join(["Home", "World", "Politics", "Business", "", "Allies agree to share naval data", "",
+                      PARA[0], PARA[1], "© Reuters / Jane Doe", "Photo: The port of Busan in 2023.", PARA[2], PARA[3],
+                      "", "© 2024 Example News. All rights reserved.", "About us", "Contact", "Privacy policy"])
+    doc = clean.clean_document(RawDoc("x.txt", text, "h"))
+    assert all(p in doc.text for p in PARA)
+    assert "© Reuters" not in doc.text and "Photo:" not in doc.text and "All rights reserved" not in doc.text
+    assert "About us" not in doc.text
+
+
+def test_lines_the_model_drops_say_why() -> None:
+    raws = [RawDoc(p.name, p.read_text(encoding="utf-8"), p.name)
+            for p in sorted((Path(__file__).parent / "fixtures" / "dumps").glob("*.txt"))
+            if not p.name.endswith((".body.txt", ".optional.txt"))]
+    for doc in clean.clean_documents(raws):
+        assert all(d.reason.strip() and "None" not in d.reason for d in doc.dropped)
+
+
+def test_train_script_rebuilds_a_model_from_a_dev_set(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """bench/train_cleaner.py on a tiny dev set of the score_cleaning.py layout: cross-validates and writes a model."""
+    from bench import train_cleaner
+
+    (tmp_path / "dumps").mkdir()
+    gold = {}
+    for n in range(6):
+        body = [p.replace("ministers", f"ministers of region {n}") for p in PARA]
+        chrome = [f"Menu item {n}", "World", "Politics", "Sport", "Most read", f"Storm warning {n} for the coast"]
+        (tmp_path / "dumps" / f"{n:04d}.txt").write_text("\n".join(chrome[:4] + body + chrome[4:]), encoding="utf-8")
+        gold[f"{n:04d}"] = {"url": f"https://site{n}.example/a", "lang": "en", "with": body[:3],
+                            "without": [chrome[0], chrome[-1]]}
+    (tmp_path / "snippets.json").write_text(json.dumps(gold), encoding="utf-8")
+    out = tmp_path / "model.json"
+    train_cleaner.main(["--set", str(tmp_path), "--folds", "3", "--write", "--out", str(out)])
+    printed = capsys.readouterr().out
+    assert "rules only:" in printed and "cv logistic best drop_below/keep_above" in printed
+    model = linemodel.from_json(json.loads(out.read_text(encoding="utf-8")))
+    assert model.features == clean.FEATURE_NAMES and model.kind == "logistic"
