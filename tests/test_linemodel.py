@@ -104,7 +104,7 @@ def test_train_script_rebuilds_a_model_from_a_dev_set(tmp_path: Path, capsys: py
     (tmp_path / "dumps").mkdir()
     gold = {}
     for n in range(6):
-        body = [p.replace("ministers", f"ministers of region {n}") for p in PARA]
+        body = [f"{p[:-1]} in region {n}." for p in LONG]
         chrome = [f"Menu item {n}", "World", "Politics", "Sport", "Most read", f"Storm warning {n} for the coast"]
         (tmp_path / "dumps" / f"{n:04d}.txt").write_text("\n".join(chrome[:4] + body + chrome[4:]), encoding="utf-8")
         gold[f"{n:04d}"] = {"url": f"https://site{n}.example/a", "lang": "en", "with": body[:3],
@@ -116,3 +116,48 @@ def test_train_script_rebuilds_a_model_from_a_dev_set(tmp_path: Path, capsys: py
     assert "rules only:" in printed and "cv logistic best drop_below/keep_above" in printed
     model = linemodel.from_json(json.loads(out.read_text(encoding="utf-8")))
     assert model.features == clean.FEATURE_NAMES and model.kind == "logistic"
+
+
+def test_inline_teaser_links_go_and_the_subheading_after_them_stays() -> None:
+    """"Read more: <headline>" inside an article is a link; the subheading right after it is article."""
+    text = "\n".join([
+        "Home", "World", "Politics", "Business", "", "Allies agree to share naval data", "",
+        LONG[0], LONG[1], "Read more: Sanctions tighten on shipping firms", "Patrols in the north",
+        LONG[2], "Lea también: Impiden ingreso a Nicaragua a reportero", LONG[3], "",
+        "© 2024 Example News. All rights reserved.",
+    ])
+    doc = clean.clean_document(RawDoc("x.txt", text, "h"))
+    assert all(p in doc.text for p in LONG)
+    assert "Patrols in the north" in doc.text
+    assert "Read more:" not in doc.text and "Lea también" not in doc.text
+    reasons = {d.text: d.reason for d in doc.dropped}
+    assert reasons["Read more: Sanctions tighten on shipping firms"].startswith("teaser link")
+
+
+def test_related_box_inside_the_article_does_not_end_it() -> None:
+    text = "\n".join([
+        "Home", "World", "Politics", "Business", "", "Allies agree to share naval data", "",
+        LONG[0], LONG[1], "RELATED STORIES", "* Five things to know about the sanctions",
+        "* Who runs the monitoring team", "* Ports on alert", "* Navy budget rises", LONG[2], LONG[3], "",
+        "Most read", "* Storm warning issued", "* Rates on hold", "* Weekend guide", "* Markets slide",
+    ])
+    doc = clean.clean_document(RawDoc("x.txt", text, "h"))
+    assert all(p in doc.text for p in LONG)
+    assert "Five things to know" not in doc.text and "Storm warning" not in doc.text
+
+
+def test_email_sign_up_prompts_are_boilerplate() -> None:
+    for line in ("Enter your email address to follow this blog and receive notifications of new posts by email.",
+                 "Um neue Beiträge per E-Mail zu erhalten, hier die E-Mail-Adresse eingeben.",
+                 "Get the latest news straight to your phone with our app."):
+        assert clean._is_boilerplate(line.lower()), line
+    assert not clean._is_boilerplate("the ministry said it had received 300 emails from citizens in a week.")
+
+
+def test_headline_and_byline_stay_in_the_text() -> None:
+    text = "\n".join(["Skip to main content", "Home | World | Politics", "Subscribe", "",
+                      "Coast guard ships sail together near Alaska", "By Dana Whitfield", "", *LONG, "",
+                      "Share this article", "Facebook | X | Email"])
+    doc = clean.clean_document(RawDoc("x.txt", text, "h"))
+    assert doc.text.startswith("Coast guard ships sail together near Alaska\n\nBy Dana Whitfield\n\n")
+    assert doc.title == "Coast guard ships sail together near Alaska" and doc.authors == ["Dana Whitfield"]

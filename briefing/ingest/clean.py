@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime
+import itertools
 import math
 import re
 import warnings
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -134,6 +136,8 @@ _BOILER_RULES = tuple(
         (("menu", "search", "home", "close", "toggle"), r"^\W*(?:menu|search|home|close|toggle\s+navigation)\W*$"),
         (("field", "address", "name"), r"\b(?:required\s+fields?|email\s+address|first\s+name|last\s+name)\b"),
         (("thank",), r"\bthank\s+you\s+for\s+sign"),
+        (("mail",), r"\be-?mail\b.{0,80}\b(?:receive|erhalten|benötigt|subscribe|abonn|eingeben|enter|follow|recibir)"),
+        (("latest",), r"\bget\s+the\s+latest\b"),
         (("support",), r"\bsupport\s+(?:us|our\s+(?:work|journalism))\b"),
         (("donate",), r"\bdonate\b"),
         (("powered",), r"\bpowered\s+by\b"),
@@ -188,6 +192,29 @@ _DATE_ONLY_RE = re.compile(
     r"|^\W*\d{4}-\d{2}-\d{2}\W*$|^\W*\d{1,2}[./]\d{1,2}[./]\d{2,4}\W*$",
     re.I,
 )
+# A caption that ends in its credit: "... (Foto: dpa)", "... Photo: Jane Doe", "... (REUTERS/Jane Doe)".
+_CAPTION_CREDIT_RE = re.compile(
+    r"(?:photo(?:graph)?|foto|bild|image|picture|quelle|source|fuente|źródło|credit|crédit)s?\s*:\s*[^.!?:]{1,60}\W*$"
+    r"|\((?:photo|foto|bild|quelle|source|fuente|image)[^)]{0,60}\)\W*$|\([A-Z]{2,}/[^)]{1,40}\)\W*$"
+    r"|(?:getty\s+images|shutterstock|unsplash|pixabay|istock|imago)\W{0,3}$",
+    re.I,
+)
+def _caption_credit(text: str) -> bool:
+    """True when a line ends in a photo credit (a caption); a credit always holds ':', '(' or '/'."""
+    tail = text[-90:]
+    return ("(" in tail or ":" in tail or "/" in tail) and _CAPTION_CREDIT_RE.search(tail) is not None
+
+
+# A link to another story set inside the article: "Read also: <headline>", "Lea también: ...", ">> headline <<".
+_INLINE_TEASER_RE = re.compile(
+    r"""^\W*(?:lea(?:\s+(?:también|más|además))? | mira | (?:le|te)\s+puede\s+interesar | czytaj\s+(?:też|także|również)
+      | lesen\s+sie\s+(?:auch|mehr|hier) | auch\s+interessant | mehr\s+zum\s+thema | read\s+(?:also|more|next)
+      | see\s+also | also\s+read | (?:à\s+)?lire\s+(?:aussi|également) | leia\s+(?:também|mais) | veja\s+também
+      | читайте\s+также
+      | related(?:\s+(?:story|article|post))? )\s*[:：]\s*\S
+    | ^\s*>>.{10,}<<\s*$""",
+    re.I | re.X,
+)
 # Credits inside an article (under a photo, after a quote box): "© Reuters", "Photo: AFP", "Foto: dpa", "Bild: ...".
 _CREDIT_RE = re.compile(
     r"^\W*(?:©|\(c\)\s|(?:photo|foto|bild|image|picture|credit|crédit|quelle|source|fuente)s?\s*(?:credit\s*)?:)"
@@ -234,7 +261,7 @@ class _Block:
     reason: str | None = None  # set when a hard rule drops the block
     keep: bool = False
     base: str = BAD  # class from the block's own features, before its neighbours are looked at
-    credit: bool = False  # a photo credit, caption credit or © line: dropped, but the article goes on around it
+    credit: bool = False  # a credit or an inline teaser link: dropped, but the article goes on around it
 
     @cached_property
     def stop(self) -> float:
@@ -408,6 +435,9 @@ def _hard_rules(blocks: list[_Block], repeated: set[str]) -> None:
             b.reason = "not prose (mostly digits or symbols)"
         elif _EMAIL_URL_RE.match(b.text):
             b.reason = "contact address or bare link"
+        elif b.words <= 40 and _INLINE_TEASER_RE.match(b.text):
+            b.reason = "teaser link ('read also: ...')"
+            b.credit = True  # set inside the article: the text around it goes on
         elif b.words < 40 and (_is_boilerplate(b.text.lower()) or _BREADCRUMB_RE.match(b.text)):
             b.reason = "boilerplate phrase"
             b.credit = b.words <= 15 and _CREDIT_RE.search(b.text) is not None
@@ -424,6 +454,7 @@ def _hard_rules(blocks: list[_Block], repeated: set[str]) -> None:
 
 
 _MENU_RUN = "menu or link list (run of short items)"
+_RELATED_BOX = "menu or link list (related links under a teaser heading)"
 
 
 def _is_cjk_item_line(text: str) -> bool:
@@ -453,11 +484,17 @@ def _mark_menus(blocks: list[_Block]) -> None:
         while j < len(blocks) and menu_like(blocks[j]):
             j += 1
         if j - i >= 4 and not _inside_article(blocks, i, j):
+            reason = _RELATED_BOX if i > 0 and _teaser_box(blocks, i) else _MENU_RUN
             for b in blocks[i:j]:
                 if not b.reason:
-                    b.reason = _MENU_RUN
+                    b.reason = reason
                     b.cls = BAD
         i = max(j, i + 1)
+
+
+def _teaser_box(blocks: list[_Block], i: int) -> bool:
+    """True when the list starting at blocks[i] is a box of links: "Related stories" and its headlines."""
+    return any(b.words <= 6 and _TEASER_RE.search(b.text) for b in blocks[max(0, i - 1) : i + 1])
 
 
 def _inside_article(blocks: list[_Block], i: int, j: int) -> bool:
@@ -474,6 +511,8 @@ def _inside_article(blocks: list[_Block], i: int, j: int) -> bool:
 
     if any(b.reason for b in blocks[i:j]):
         return False
+    if _teaser_box(blocks, i):
+        return False
     return (prose(before) or (before.text.endswith(":") and not before.reason)) and prose(after)
 
 
@@ -489,7 +528,7 @@ def _find_cut(blocks: list[_Block]) -> tuple[int, str, bool]:
         if body_started and good_words >= 100 and _DATELINE_RE.match(b.text):
             return i, "a new dateline starts another story", True
         if (body_started and b.words <= 8 and (_CUTOFF_RE.match(b.text) or _CUTOFF_INTL_RE.match(b.text))
-                and not (_TEASER_RE.search(b.text) and _article_follows(blocks, i))):
+                and not (_TEASER_RE.search(b.text) and _article_follows(blocks, i, teaser=True))):
             # "Read also" and "related" teasers sit inside articles too: they end it only when no prose follows.
             return i, f"end-of-article marker ({b.text[:40]})", False
         if (body_started and b.words <= 20 and _CUTOFF_PREFIX_RE.search(b.text) and not b.cls == GOOD
@@ -506,13 +545,20 @@ def _find_cut(blocks: list[_Block]) -> tuple[int, str, bool]:
     return len(blocks), "", False
 
 
-def _article_follows(blocks: list[_Block], i: int, need: int = 1) -> bool:
+def _article_follows(blocks: list[_Block], i: int, need: int = 1, teaser: bool = False) -> bool:
     """True when running prose (`need` good blocks) comes soon after blocks[i] (a credit or teaser inside the article).
 
-    The prose must start within four blocks and no menu may come first.
+    The prose must start within four blocks and no menu may come first. After a teaser heading ("Related stories")
+    its list of up to eight bulleted headlines is skipped first: a box of links set inside the article.
     """
     seen = good = 0
-    for b in blocks[i + 1 :]:
+    start = i + 1
+    if teaser:
+        while start < len(blocks) and start - i <= 8 and blocks[start].bullet:
+            start += 1
+        if start == i + 1 or start - i > 8:
+            start = i + 1
+    for b in blocks[start:]:
         if b.reason and b.reason.startswith("menu"):
             return False
         if b.cls == GOOD:
@@ -729,8 +775,11 @@ def clean_text(
     rule_keep = [b.keep for b in blocks]
     model = linemodel.load()
     if model is not None and blocks and model.features == FEATURE_NAMES:
-        probs = model.predict(line_features(blocks, cut, header, lang_code))
-        keep = model_verdicts(blocks, probs, model.drop_below, model.keep_above, cut, appended)
+        rows = open_blocks(blocks, cut, appended)
+        probs = [0.0] * len(blocks)
+        for i, p in zip(rows, model.predict(line_features(blocks, cut, header, lang_code, rows)), strict=True):
+            probs[i] = p
+        keep = model_verdicts(blocks, probs, model.drop_below, model.keep_above, cut, appended, header)
         if any(keep):
             for b, k in zip(blocks, keep, strict=True):
                 if k and not b.keep:
@@ -752,7 +801,7 @@ def clean_text(
 # Reason categories of the rules, in the order of their one-hot features (see line_features).
 _REASON_KINDS = (
     ("repeats line", "repeated in other files", "not prose", "contact address", "boilerplate phrase", "date line",
-     "category or keyword list", "menu or link list", "isolated text", "after the article")
+     "category or keyword list", "menu or link list", "isolated text", "after the article", "teaser link")
 )
 FEATURE_NAMES = (
     "rule_keep", "header", "after_cut", *(f"reason:{k}" for k in _REASON_KINDS), "soft_drop",
@@ -760,7 +809,9 @@ FEATURE_NAMES = (
     "colon_end", "cjk", "rel_pos", "dist_kept", "in_span", "before_span", "after_span", "dist_densest",
     "before_densest", "prev_keep", "next_keep", "prev_stop", "next_stop", "prev_words", "next_words", "window_keep",
     "lang_en", "upper_start", "words_vs_max", "teaser", "quote_start", "separators", "keep_x_words", "keep_x_stop",
-    "drop_x_inspan", "drop_x_neighbours",
+    "drop_x_inspan", "drop_x_neighbours", "dist_prev_kept", "dist_next_kept", "sandwiched", "tight_sandwich",
+    "repeat_of_dropped", "heading_like", "heading_x_next_keep", "bullet_run", "bullet_x_sandwiched", "caption_credit",
+    "run_after_colon", "run_prev_kept", "between_kept", "short_between_kept",
 )
 _SEPARATOR_RE = re.compile(r"[|»›•·]")
 _QUOTES = frozenset("\"“„«'‘")
@@ -779,9 +830,29 @@ def _reason_vector(reason: str) -> list[float]:
     return v
 
 
-def line_features(blocks: list[_Block], cut: int, header: list[int], lang: str | None) -> list[list[float]]:
-    """One feature vector per block (FEATURE_NAMES): the rules' verdict and reason, the block's own shape and its
-    position relative to the article body the rules found (the kept span and its densest block)."""
+def _first_line(reason: str) -> int:
+    """The line number in a 'repeats line N' reason."""
+    return int(reason.rsplit(" ", 1)[-1])
+
+
+def open_blocks(blocks: list[_Block], cut: int, appended: bool) -> list[int]:
+    """Indices of the blocks the line model decides: all but the hard-rule drops and what follows a sign-off."""
+    end = cut if appended else len(blocks)
+    return [
+        i for i in range(end)
+        if blocks[i].keep or not (
+            (blocks[i].reason or "").startswith(_HARD_REASONS)
+            or (blocks[i].bullet and (blocks[i].reason or "").startswith("repeats line"))  # a menu item, again
+        )
+    ]
+
+
+def line_features(
+    blocks: list[_Block], cut: int, header: list[int], lang: str | None, rows: list[int] | None = None
+) -> list[list[float]]:
+    """One feature vector (FEATURE_NAMES) per block, or per block of `rows`: the rules' verdict and reason, the
+    block's own shape and its position relative to the article body the rules found (the kept span, its densest
+    block, the nearest kept blocks)."""
     n = len(blocks)
     hdr = set(header)
     keep = [1.0 if b.keep else 0.0 for b in blocks]
@@ -789,22 +860,48 @@ def line_features(blocks: list[_Block], cut: int, header: list[int], lang: str |
     first, last = (kept[0], kept[-1]) if kept else (n, -1)
     densest = max(kept, key=lambda i: blocks[i].words * (0.3 + blocks[i].stop)) if kept else n // 2
     max_words = max((b.words for b in blocks), default=1) or 1
-    # distance (in blocks) to the nearest kept block, both directions
-    dist = [float(n)] * n
+    # distance (in blocks) to the previous and to the next kept block (n when there is none)
+    dprev = [float(n)] * n
+    dnext = [float(n)] * n
     d = float(n)
     for i in range(n):
         d = 0.0 if keep[i] else d + 1
-        dist[i] = d
+        dprev[i] = d
     d = float(n)
     for i in range(n - 1, -1, -1):
         d = 0.0 if keep[i] else d + 1
-        dist[i] = min(dist[i], d)
+        dnext[i] = d
+    dist = [min(a, b) for a, b in zip(dprev, dnext, strict=True)]
+    cum = [0.0, *itertools.accumulate(keep)]
+    index_at = {b.start: i for i, b in enumerate(blocks)}
+    # Both nearest neighbours kept (credits and inline teaser links skipped): a line inside the article's run
+    between = [0.0] * n
+    for i in range(1, n - 1):
+        before, after = i - 1, i + 1
+        while before > 0 and blocks[before].credit:
+            before -= 1
+        while after < n - 1 and blocks[after].credit:
+            after += 1
+        between[i] = keep[before] * keep[after]
+    # For a block in a run of dropped blocks with the same reason (a list): what precedes the run
+    run_colon = [0.0] * n
+    run_kept = [0.0] * n
+    for i in range(n):
+        r = blocks[i].reason
+        if keep[i] or i == 0:
+            continue
+        if r is not None and blocks[i - 1].reason == r and not keep[i - 1]:
+            run_colon[i], run_kept[i] = run_colon[i - 1], run_kept[i - 1]
+        else:
+            run_colon[i] = 1.0 if blocks[i - 1].text[-1] == ":" else 0.0
+            run_kept[i] = keep[i - 1]
     en = 1.0 if lang == "en" else 0.0
     stop = [b.stop for b in blocks]
     logw = [math.log1p(b.words) / 5 for b in blocks]
     no_kind = [0.0] * len(_REASON_KINDS)
     out: list[list[float]] = []
-    for i, b in enumerate(blocks):
+    for i in range(n) if rows is None else rows:
+        b = blocks[i]
         r = b.reason
         kinds = _reason_vector(r) if r else no_kind
         k = keep[i]
@@ -812,12 +909,15 @@ def line_features(blocks: list[_Block], cut: int, header: list[int], lang: str |
         lw = logw[i]
         in_span = 1.0 if first <= i <= last else 0.0
         lo, hi = max(0, i - 3), min(n, i + 4)
-        window = (sum(keep[lo:hi]) - k) / max(1, hi - lo - 1)
+        window = (cum[hi] - cum[lo] - k) / max(1, hi - lo - 1)
         pk = keep[i - 1] if has_p else 0.0
         qk = keep[i + 1] if has_q else 0.0
         txt = b.text
         head = txt[:1]
         short = b.words <= 12
+        sandwiched = 1.0 if not k and dprev[i] < n and dnext[i] < n else 0.0
+        heading = 1.0 if short and not b.terminal and head.isupper() and not b.bullet else 0.0
+        bullet_run = 1.0 if b.bullet and ((has_p and blocks[i - 1].bullet) or (has_q and blocks[i + 1].bullet)) else 0.0
         out.append([
             k, 1.0 if i in hdr else 0.0, 1.0 if i >= cut else 0.0, *kinds, 1.0 if not k and not r else 0.0,
             1.0 if b.base == GOOD else 0.0, 1.0 if b.base == NEAR else 0.0, 1.0 if b.base == SHORT else 0.0,
@@ -831,30 +931,51 @@ def line_features(blocks: list[_Block], cut: int, header: list[int], lang: str |
             b.words / max_words, 1.0 if short and not r and _TEASER_RE.search(txt) else 0.0,
             1.0 if head in _QUOTES else 0.0, min(5, len(_SEPARATOR_RE.findall(txt))) / 5 if short else 0.0,
             k * lw, k * stop[i], (1 - k) * in_span, (1 - k) * (pk + qk) / 2,
+            math.log1p(min(dprev[i], 50)) / 4, math.log1p(min(dnext[i], 50)) / 4, sandwiched,
+            1.0 if sandwiched and dprev[i] <= 2 and dnext[i] <= 2 else 0.0,
+            1.0 if r and r.startswith("repeats line") and not keep[index_at.get(_first_line(r), i)] else 0.0,
+            heading, heading * qk, bullet_run, bullet_run * sandwiched,
+            1.0 if b.words <= 60 and _caption_credit(txt) else 0.0, run_colon[i], run_kept[i],
+            between[i], between[i] if short else 0.0,
         ])
     return out
+
+
+HEADER_FLOOR = 0.2  # probability under which even the headline and byline the rules found are dropped
+def headline_and_byline(blocks: list[_Block], header: Sequence[int]) -> list[int]:
+    """Of the header lines the rules found above the body, the one the metadata takes as headline and the bylines."""
+    from briefing.ingest import metadata
+
+    title = metadata.title_line([blocks[i].text for i in header])
+    return [i for i in header
+            if blocks[i].text == title or (blocks[i].words <= 12 and metadata.BYLINE_RE.match(blocks[i].text))]
 
 
 # Rules the model cannot overrule: chrome phrases, lines repeated across a site's pages, symbols, addresses.
 _HARD_REASONS = (
     "boilerplate phrase", "repeated in other files", "not prose", "contact address", "menu or link list (items on one",
+    "teaser link", "category or keyword list", _RELATED_BOX,
 )
 
 
 def model_verdicts(
-    blocks: list[_Block], probs: list[float], drop_below: float, keep_above: float, cut: int, appended: bool
+    blocks: list[_Block], probs: list[float], drop_below: float, keep_above: float, cut: int, appended: bool,
+    header: Sequence[int] = (),
 ) -> list[bool]:
     """Overrule the rules where the model is confident, within limits the rules set for certain.
 
     A block the rules kept goes when its probability is under drop_below; one they dropped returns when it is at
-    least keep_above. Hard-rule drops stay dropped. Nothing after a sign-off, a new dateline or a transcript
-    returns. After an end marker (related, comments, ©) the model may bring back only article text that continues
-    the body: each revived block must follow the cut or a revived block with at most one dropped line between them.
+    least keep_above. Hard-rule drops stay dropped (see open_blocks); the headline and bylines among the header
+    lines stay unless the probability is under HEADER_FLOOR. Nothing after a sign-off, a new dateline or a
+    transcript returns. After an end marker (related, comments, ©) the model may bring back only article text that
+    continues the body: each revived block follows the cut or a revived block with at most one dropped line between.
     """
-    keep = [
-        p >= drop_below if b.keep else p >= keep_above and not (b.reason or "").startswith(_HARD_REASONS)
-        for b, p in zip(blocks, probs, strict=True)
-    ]
+    keep = [p >= drop_below if b.keep else p >= keep_above for b, p in zip(blocks, probs, strict=True)]
+    closed = set(range(len(blocks))) - set(open_blocks(blocks, cut, appended))
+    for i in closed:
+        keep[i] = False
+    for i in headline_and_byline(blocks, header):  # unless the model is sure they are not (a teaser, a label)
+        keep[i] = keep[i] or probs[i] >= HEADER_FLOOR
     if appended:
         keep[cut:] = [False] * (len(blocks) - cut)
         return keep

@@ -31,7 +31,7 @@ _PUBLISHED_RE = re.compile(
 # The verbs of _PUBLISHED_RE: scanning for them first is 3x faster than trying the full pattern at every position.
 _PUBLISHED_VERB_RE = re.compile(r"[pa](?:ublished|osted|ppeared)", re.I)
 _FIRST_WORD_RE = re.compile(r"first|originally", re.I)
-_BYLINE_RE = re.compile(
+BYLINE_RE = re.compile(
     r"^\s*(?:by|written\s+by|authors?\s*:|par|von|por|auteure?s?\s*:|autor(?:in|es)?\s*:|автор(?:ы)?\s*:?|текст\s*:)"
     r"\s+(.{2,200})$",
     re.I,
@@ -114,12 +114,12 @@ def extract(
     if lines is None:
         lines = normalised_lines(raw_text)
     meta = Meta()
-    meta.title = _title(header_lines)
+    meta.title = title_line(header_lines)
     title_idx = lines.index(meta.title) if meta.title in lines else None
     byline_date: str | None = None
     search = header_lines + (lines[title_idx : title_idx + 15] if title_idx is not None else lines[:40])
     for line in search:
-        m = _BYLINE_RE.match(line)
+        m = BYLINE_RE.match(line)
         if m and len(line.split()) <= 25:
             names, date = _parse_byline(m.group(1))
             if names:
@@ -176,11 +176,11 @@ def find_date_in_line(line: str) -> str | None:
     return None
 
 
-def _title(header_lines: list[str]) -> str | None:
+def title_line(header_lines: list[str]) -> str | None:
     """The headline: the first kept header line that is not a byline or a republication note."""
     candidates = [
         line for line in header_lines
-        if not (_BYLINE_RE.match(line) or _ORIGINAL_RE.search(line) or len(line.split()) > 35
+        if not (BYLINE_RE.match(line) or _ORIGINAL_RE.search(line) or len(line.split()) > 35
                 or _TITLE_JUNK_RE.search(line))
     ]
     # A headline rarely ends in a full stop; a standfirst or the first sentence does.
