@@ -161,3 +161,14 @@ def test_headline_and_byline_stay_in_the_text() -> None:
     doc = clean.clean_document(RawDoc("x.txt", text, "h"))
     assert doc.text.startswith("Coast guard ships sail together near Alaska\n\nBy Dana Whitfield\n\n")
     assert doc.title == "Coast guard ships sail together near Alaska" and doc.authors == ["Dana Whitfield"]
+
+
+def test_a_social_network_named_in_running_prose_is_not_chrome() -> None:
+    prose = ("I am glad that the media noticed my brief Twitter take on the situation in France, my adopted country, "
+             "which has been experiencing a series of mass protests against the reform of the pension system.")
+    assert clean._is_boilerplate(prose.lower())  # the phrase rule alone would drop it
+    assert not clean._is_boilerplate(prose.lower(), prose=True)
+    doc = clean.clean_document(RawDoc("x.txt", "\n".join(["Home", "World", "Sport", "News", "", *LONG[:2], prose,
+                                                         *LONG[2:], "", "Share on Twitter", "Follow us on Facebook"]),
+                                      "h"))
+    assert prose in doc.text and "Share on Twitter" not in doc.text and "Facebook" not in doc.text

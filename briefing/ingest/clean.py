@@ -111,6 +111,7 @@ _CUTOFF_PREFIX_RE = re.compile(
     r"|^\s*(?:©|\(c\)\s*\d{4}|copyright\b)|all\s+rights\s+reserved",
     re.I,
 )
+_SOCIAL_WORDS = ("facebook", "twitter", "linkedin", "whatsapp", "pinterest")
 # Boilerplate phrases: the line goes, but the article may continue after it. Each pattern (applied to lower-cased
 # text) comes with literals one of which every match contains: a substring check spares most lines the regex.
 _BOILER_RULES = tuple(
@@ -128,8 +129,7 @@ _BOILER_RULES = tuple(
         (("skip",), r"\bskip\s+to\s+(?:main\s+)?content\b"),
         (("follow",), r"\bfollow\s+us\b"),
         (("share",), r"^\W*share\b|\bshare\s+(?:on|via|this)\b"),
-        (("facebook", "twitter", "linkedin", "whatsapp", "pinterest"),
-         r"\b(?:facebook|twitter|linkedin|whatsapp|pinterest)\b"),
+        (_SOCIAL_WORDS, r"\b(?:facebook|twitter|linkedin|whatsapp|pinterest)\b"),
         (("advertisement",), r"^\W*advertisement\W*$"),
         (("sponsored", "promoted"), r"^\W*(?:sponsored|promoted)(?:\s+content)?\W*$"),
         (("javascript",), r"\benable\s+javascript\b"),
@@ -438,7 +438,8 @@ def _hard_rules(blocks: list[_Block], repeated: set[str]) -> None:
         elif b.words <= 40 and _INLINE_TEASER_RE.match(b.text):
             b.reason = "teaser link ('read also: ...')"
             b.credit = True  # set inside the article: the text around it goes on
-        elif b.words < 40 and (_is_boilerplate(b.text.lower()) or _BREADCRUMB_RE.match(b.text)):
+        elif b.words < 40 and (_is_boilerplate(b.text.lower(), b.words >= 15 and b.terminal and b.stop >= STOP_HIGH)
+                               or _BREADCRUMB_RE.match(b.text)):
             b.reason = "boilerplate phrase"
             b.credit = b.words <= 15 and _CREDIT_RE.search(b.text) is not None
         elif _DATE_ONLY_RE.match(_LABEL_RE.sub("", b.text, count=1)):
@@ -463,11 +464,15 @@ def _is_cjk_item_line(text: str) -> bool:
     return len(tokens) >= 5 and all(len(t) <= 5 for t in tokens) and sum(map(len, tokens)) <= 4 * len(tokens)
 
 
-def _is_boilerplate(low: str) -> bool:
-    """True when a lower-cased line contains a boilerplate phrase (keyword pre-filter, then the regex)."""
+def _is_boilerplate(low: str, prose: bool = False) -> bool:
+    """True when a lower-cased line contains a boilerplate phrase (keyword pre-filter, then the regex).
+
+    In a line of running prose (prose=True) a mere mention of a social network is not chrome.
+    """
     if _BOILER_WORDS_RE.search(low) is None:
         return False
-    return any(rx.search(low) for words, rx in _BOILER_RULES if any(w in low for w in words))
+    return any(rx.search(low) for words, rx in _BOILER_RULES
+               if any(w in low for w in words) and not (prose and words is _SOCIAL_WORDS))
 
 
 def _mark_menus(blocks: list[_Block]) -> None:
