@@ -137,9 +137,32 @@ def _run_overrides(**kw: Any) -> dict[str, Any]:
         "formats": "run.formats", "batch": "llm.batch",
     }
     out = {keys[k]: v for k, v in kw.items() if k in keys}
+    if kw.get("batch_mode") == "all" and kw.get("batch") is not False:
+        out["llm.batch"] = "all"
     if kw.get("sources"):
         out["run.sources"] = list(kw["sources"])
     return out
+
+
+class _BatchAll(click.Command):
+    """`--batch all` (or `--batch=all`) is read as `--batch --batch-mode all`, so `--batch` stays a flag and
+    `run --batch FOLDER` keeps meaning FOLDER is a source (a folder named `all` right after --batch: `./all`)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        out: list[str] = []
+        it = iter(range(len(args)))
+        for i in it:
+            a = args[i]
+            if a == "--":
+                out += args[i:]
+                break
+            if a == "--batch=all" or (a == "--batch" and i + 1 < len(args) and args[i + 1] == "all"):
+                out += ["--batch", "--batch-mode", "all"]
+                if a == "--batch":
+                    next(it, None)
+                continue
+            out.append(a)
+        return super().parse_args(ctx, out)
 
 
 def run_options(f: F) -> F:
@@ -171,7 +194,10 @@ def run_options(f: F) -> F:
                      "about a third to the cost).  [default: off, or [verify] judge]"),
         click.option("--batch/--no-batch", default=None, help="LLM engine: send the per-source summaries through "
                      "the Batch API (half price, may take up to 24 h; an interrupted run resumes the same batch; "
-                     "the synthesis runs live).  [default: off, or [llm] batch]"),
+                     "the synthesis runs live); `--batch all`: every request, the synthesis too.  "
+                     "[default: off, or [llm] batch]"),
+        click.option("--batch-mode", type=click.Choice(["all"]), hidden=True,
+                     help="What `--batch all` becomes (see _BatchAll)."),
         click.option("--keep", type=click.IntRange(min=1), metavar="N", help="Briefs kept under the output root."),
         click.option("--feed-limit", type=click.IntRange(min=1), metavar="N",
                      help="Entries taken per RSS/Atom feed.  [default: 20]"),
@@ -188,7 +214,7 @@ def run_options(f: F) -> F:
     return f
 
 
-@cli.command()
+@cli.command(cls=_BatchAll)
 @run_options
 @click.option("--dry-run", is_flag=True, help="Print calls, tokens and estimated cost per stage; send nothing.")
 @click.option("--json", "as_json", is_flag=True, help="With --dry-run: one JSON object on stdout.")
@@ -229,7 +255,7 @@ def run(config: str | None, dry_run: bool, as_json: bool, quiet: bool, debug: bo
                f"completion_tokens={result['completion_tokens']:<8} cost_usd={result['cost_usd']:.4f}")
 
 
-@cli.command()
+@cli.command(cls=_BatchAll)
 @run_options
 @click.option("--every", metavar="DURATION", help="Run now, then every DURATION (30s, 15m, 6h, 1d).")
 @click.option("--cron", metavar="EXPR", help='Run on a cron schedule, e.g. "0 7 * * 1-5" (UTC).')
@@ -269,6 +295,9 @@ def _run_args(ctx: click.Context) -> list[str]:
         name = param.name or ""
         value = ctx.params.get(name)
         if name in _SCHEDULE_ONLY or ctx.get_parameter_source(name) != click.core.ParameterSource.COMMANDLINE:
+            continue
+        if name == "batch_mode":  # written back as the user wrote it: --batch all
+            args += ["all"] if args[-1:] == ["--batch"] else ["--batch", "all"]
             continue
         if isinstance(param, click.Argument):
             args += [str(v) for v in value or ()]

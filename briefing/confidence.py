@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from briefing.models import Claim, Source
 from briefing.text import content_words
 
@@ -14,13 +16,26 @@ def _pairs(text: str) -> set[tuple[str, str]]:
     return set(zip(w, w[1:], strict=False))
 
 
-def copied(a: Source, b: Source) -> bool:
-    """Whether two texts are one report (a copy, an update or a light rewrite of the same story), not two."""
+def _pair_hashes(text: str) -> np.ndarray:
+    """The text's content-word pairs as sorted unique 64-bit hashes: 8 bytes a pair, where a set of word tuples
+    takes ~150 (independent_groups keeps one per source of a same-event group)."""
+    return np.unique(np.fromiter((hash(p) for p in _pairs(text)), dtype=np.int64))
+
+
+def copied(a: Source, b: Source, memo: dict[int, np.ndarray] | None = None) -> bool:
+    """Whether two texts are one report (a copy, an update or a light rewrite of the same story), not two.
+
+    `memo` (source id -> pair hashes) lets a caller comparing many pairs read each text once.
+    """
     if a.text == b.text:
         return True
-    pa, pb = _pairs(a.text), _pairs(b.text)
+    memo = {} if memo is None else memo
+    for s in (a, b):
+        if s.id not in memo:
+            memo[s.id] = _pair_hashes(s.text)
+    pa, pb = memo[a.id], memo[b.id]
     small = min(len(pa), len(pb))
-    return bool(small) and len(pa & pb) / small >= COPY_CONTAINMENT
+    return bool(small) and len(np.intersect1d(pa, pb, assume_unique=True)) / small >= COPY_CONTAINMENT
 
 
 def independent_groups(sources: list[Source]) -> dict[int, int]:
@@ -32,9 +47,10 @@ def independent_groups(sources: list[Source]) -> dict[int, int]:
     """
     by_id = {s.id: s for s in sources}
     group = {s.id: s.id for s in sources}
+    memo: dict[int, np.ndarray] = {}  # each text's word pairs once, not once per pair compared
     for s in sources:
         for other in s.same_event_as:
-            if other in group and other > s.id and copied(s, by_id[other]):
+            if other in group and other > s.id and copied(s, by_id[other], memo):
                 low = min(group[s.id], group[other])
                 for k, g in group.items():
                     if g in (group[s.id], group[other]):

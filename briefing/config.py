@@ -156,8 +156,9 @@ class LLMSettings(_Strict):
     temperature: float = Field(default=0.0, ge=0, le=2)
     # USD per million tokens: {"model": {"input": x, "output": y}}; merged over the packaged table.
     prices: dict[str, dict[Literal["input", "output"], float]] = Field(default_factory=dict)
-    # Per-source summaries through the Batch API (half price, done within 24 h; resumable): `run --batch`.
-    batch: bool = False
+    # Per-source summaries through the Batch API (half price, done within 24 h; resumable): `run --batch`;
+    # "all": every model request (the synthesis too), `run --batch all`.
+    batch: bool | Literal["all"] = False
     batch_poll: float = Field(default=15.0, gt=0)  # seconds before the first status check; grows 1.5x per check
     batch_poll_max: float = Field(default=300.0, gt=0)  # longest wait between two status checks
 

@@ -90,7 +90,7 @@ def test_200_sources_in_one_batch(tmp_path: Path) -> None:
     assert len(result.data["summaries"]) == 200
     assert result.data["usage"]["batch_requests"] == 200 and result.data["usage"]["requests"] == 201
     md = result.brief_md.read_text(encoding="utf-8")
-    assert "200 of the 201 model calls (per-source summaries) went through the Batch API" in md
+    assert "200 of the 201 model calls went through the Batch API at half price; the others ran live." in md
 
 
 def test_brief_identical_to_a_live_run(tmp_path: Path) -> None:
@@ -365,3 +365,84 @@ def test_batches_lists_cost_and_asks_the_server(tmp_path: Path) -> None:
     assert down.returncode == 0 and down.stdout.split()[:4] == ["batch_9", "in_progress", "answered=0/1", "cost=-"]
     assert "status as last recorded by a run: the server could not be asked" in down.stderr
     assert "Traceback" not in down.stderr
+
+
+def test_batch_all_sends_every_request_through_a_batch(tmp_path: Path) -> None:
+    with LLMServer() as srv:
+        live = run_ok(settings_for(srv, SEEDS, tmp_path / "live", **{"llm.batch": False}))
+    with LLMServer() as srv:
+        batched = run_ok(settings_for(srv, SEEDS, tmp_path / "all", **{"llm.batch": "all"}))
+        assert srv.completions() == []  # nothing ran live
+        sizes = [b["request_counts"]["total"] for b in srv.batches.values()]
+        assert sizes[0] == 5 and len(sizes) >= 2 and all(b["status"] == "completed" for b in srv.batches.values())
+    usage = batched.data["usage"]
+    assert usage["batch_requests"] == usage["requests"] == sum(sizes) == live.data["usage"]["requests"]
+    for key in ("summaries", "claims", "verification", "themes"):
+        assert batched.data[key] == live.data[key], key  # type: ignore[literal-required]
+    md = batched.brief_md.read_text(encoding="utf-8")
+    assert f"All {usage['requests']} model calls went through the Batch API at half price." in md
+    assert [r["status"] for r in list_batches(tmp_path / "all")] == ["completed"] * len(sizes)
+
+
+def test_batch_all_groups_parallel_requests(tmp_path: Path) -> None:
+    """Requests a stage starts together (here the hierarchical condensing of notes that do not fit one prompt)
+    share one batch."""
+    folder = corpus(tmp_path / "in", 40)
+    small = {"llm.batch": "all", "llm.context_window": 6000, "llm.max_output_tokens": 1024}
+    with LLMServer() as srv:
+        result = run_ok(settings_for(srv, folder, tmp_path / "out", **small))
+        sizes = [b["request_counts"]["total"] for b in srv.batches.values()]
+        assert srv.completions() == []
+    synth = sizes[1:]  # after the summaries' batch
+    assert sizes[0] == 40 and sum(synth) > len(synth), sizes  # some batch carried several synthesis requests
+    assert result.data["usage"]["batch_requests"] == result.data["usage"]["requests"] == sum(sizes)
+
+
+def test_cli_batch_all_and_batch_before_a_folder(tmp_path: Path) -> None:
+    def dry(*args: str) -> dict[str, object]:
+        with LLMServer() as srv:
+            r = subprocess.run([sys.executable, "-m", "briefing", "run", *args, "--dry-run", "--json",
+                                "--model", "gpt-4o-mini"], env=cli_env(srv), cwd=tmp_path, capture_output=True,
+                               text=True, timeout=120)
+            assert srv.records == []
+        assert r.returncode == 0, r.stderr
+        return json.loads(r.stdout)
+
+    live = dry(str(SEEDS))
+    summaries = dry("--batch", str(SEEDS))  # a folder after --batch is a source, as before
+    every = dry("--batch", "all", str(SEEDS))
+    assert list(summaries["stages"]) == ["summarize (batch)", "synthesize"]  # type: ignore[call-overload]
+    assert all(k.endswith(" (batch)") for k in every["stages"])  # type: ignore[attr-defined]
+    assert every["cost_usd"] == pytest.approx(live["cost_usd"] / 2, abs=2e-6)  # type: ignore[operator]
+    assert summaries["cost_usd"] > every["cost_usd"]  # type: ignore[operator]
+
+
+def test_batch_all_killed_at_the_synthesis_batch_then_rerun(tmp_path: Path) -> None:
+    """`--batch all`, killed the moment the server creates the synthesis' batch: the rerun takes the summaries from
+    the cache and finds that batch by its fingerprint: no second synthesis batch, nothing live."""
+    (tmp_path / "briefing.toml").write_text("[llm]\nbatch_poll = 0.05\nbatch_poll_max = 0.1\n", encoding="utf-8")
+    folder = corpus(tmp_path / "in", 8)
+    args = [sys.executable, "-m", "briefing", "run", str(folder), "--out", str(tmp_path / "out"), "--batch", "all"]
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def second_create() -> None:
+        if len(srv.batches) == 2:
+            srv.batch_hooks.clear()
+            os.kill(procs[0].pid, signal.SIGKILL)
+            procs[0].wait(10)
+
+    with LLMServer(batch_hooks={"batch": second_create}) as srv:
+        procs.append(subprocess.Popen(args, env=cli_env(srv), cwd=tmp_path, stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, start_new_session=True))
+        try:
+            procs[0].communicate(timeout=120)
+        finally:
+            if procs[0].poll() is None:
+                procs[0].kill()
+        assert procs[0].returncode == -signal.SIGKILL and len(srv.batches) == 2 and srv.uploads == 2
+        again = subprocess.run(args, env=cli_env(srv), cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        assert again.returncode == 0, again.stderr
+        assert list(srv.batches) == ["batch_1", "batch_2"] and srv.uploads == 2 and srv.completions() == []
+        assert srv.batches["batch_2"]["status"] == "completed"
+    data = json.loads((Path(again.stdout.strip().splitlines()[-1]).parent / "brief.json").read_text("utf-8"))
+    assert data["usage"]["batch_requests"] == 1 and data["usage"]["requests"] == 1  # the summaries came cached

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import hashlib
 import json
@@ -36,6 +37,9 @@ LOOKBACK = 7 * 86400  # a run looks for a batch it may have created without reco
 LOOKUP_LIMIT = 2000  # ... and through at most this many of the account's batches (and uploaded files)
 _EXTRA_COLUMNS = [("fingerprint", "TEXT"), ("completed", "INTEGER"), ("failed", "INTEGER"), ("estimate_usd", "REAL"),
                   ("cost_usd", "REAL"), ("prompt_tokens", "INTEGER"), ("completion_tokens", "INTEGER")]
+
+
+_LIVE: contextvars.ContextVar[bool] = contextvars.ContextVar("briefing_batch_live", default=False)  # send live
 
 
 def cache_db(out: str | Path) -> Path:
@@ -136,6 +140,7 @@ class _Item:
     prompt_tokens: int
     expected: int  # completion tokens expected (the --max-cost check before submitting)
     label: str  # what the batch record names: the source's path, or the call's label
+    spool: IO[bytes]  # the file holding its line
     source: Source | None = None
 
 
@@ -143,6 +148,12 @@ def custom_id(source_id: int, body: dict[str, Any]) -> str:
     """A request's id: its source and a digest of the exact body, so a rerun finds the batch that has its answer."""
     h = hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
     return f"s{source_id}-{h[:32]}"
+
+
+def request_id(stage: str, body: dict[str, Any]) -> str:
+    """The custom_id of a request other than a source's summary (`--batch all`): its stage and body digest."""
+    h = hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    return f"{stage}-{h[:32]}"
 
 
 def fingerprint(cids: list[str]) -> str:
@@ -185,7 +196,8 @@ def _counts(batch: Any, total: int) -> tuple[int, int, int]:
 
 class BatchLLMEngine(LLMEngine):
     """The LLM engine with its per-source summaries sent through the Batch API; the synthesis (and the map-reduce
-    of articles too long for one request) runs live, like everything retried after a failed line."""
+    of articles too long for one request) runs live, like everything retried after a failed line. With
+    `llm.batch = "all"` every request goes through a batch (a live retry of a failed line excepted)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -199,7 +211,9 @@ class BatchLLMEngine(LLMEngine):
         self.on_batch: Callable[[dict[str, Any]], None] | None = None
         self.server_wait = 0.0  # seconds waiting on the batch: status checks and between them (bench: not our work)
         self._remote: dict[str, Any] | None = None  # fingerprint -> live batch on the server (listed once a run)
-        self._spool: IO[bytes] | None = None
+        # `--batch all`: requests waiting to be sent together in the next batch, and the task that sends them
+        self._queue: list[tuple[openai.AsyncOpenAI, _Call, asyncio.Future[dict[str, Any]]]] = []
+        self._flusher: asyncio.Task[None] | None = None
         self._waiting, self._wait_since = 0, 0.0  # batches being polled now, since when
 
     # ----- dry run and --max-cost --------------------------------------------------------------------------
@@ -229,6 +243,16 @@ class BatchLLMEngine(LLMEngine):
                                                   self.settings.llm.prices), 6)
             stages["summarize"] = live
         stages.update(est["stages"])
+        if self.batch_all:  # every stage at the batch price
+            stages, every = {}, stages
+            for name, st in every.items():
+                if not name.endswith(" (batch)"):
+                    st = {**st, "cost_usd": round(st["cost_usd"] * PRICE_FACTOR, 6)}
+                    name += " (batch)"
+                have = stages.setdefault(name, {"requests": 0, "prompt_tokens": 0, "completion_tokens": 0,
+                                                "cost_usd": 0.0})
+                for k in have:
+                    have[k] += st[k]
         est["stages"] = stages
         est["cost_usd"] = round(sum(st["cost_usd"] for st in stages.values()), 6)
         est["batch"] = True
@@ -239,20 +263,89 @@ class BatchLLMEngine(LLMEngine):
 
     # ----- summaries ---------------------------------------------------------------------------------------
 
-    def _item(self, call: _Call, cid_of: Callable[[dict[str, Any]], str], expected: int, label: str,
-              source: Source | None = None) -> _Item:
+    @property
+    def batch_all(self) -> bool:
+        """`--batch all`: every request goes through a batch, not only the per-source summaries."""
+        return self.settings.llm.batch == "all"
+
+    def _item(self, spool: IO[bytes], call: _Call, cid_of: Callable[[dict[str, Any]], str], expected: int,
+              label: str, source: Source | None = None) -> _Item:
         """A call rendered to its Chat Completions body, its JSONL line appended to the spool file."""
         system, user = self._render(call)
         body = self.request_body(call, system, user)
         cid = cid_of(body)
         line = json.dumps({"custom_id": cid, "method": "POST", "url": ENDPOINT, "body": body},
                           ensure_ascii=False).encode() + b"\n"
-        if self._spool is None:
-            self._spool = tempfile.TemporaryFile()
-        self._spool.seek(0, 2)
-        offset = self._spool.tell()
-        self._spool.write(line)
-        return _Item(call, cid, offset, len(line), self._prompt_tokens(system, user), expected, label, source)
+        spool.seek(0, 2)
+        offset = spool.tell()
+        spool.write(line)
+        return _Item(call, cid, offset, len(line), self._prompt_tokens(system, user), expected, label, spool, source)
+
+    # ----- every request through a batch (`--batch all`) -----------------------------------------------------
+
+    async def _request(self, client: openai.AsyncOpenAI, call: _Call, repair: bool = True) -> dict[str, Any]:
+        """With `--batch all`, a request (other than a repair or a live retry) waits for a batch; requests started
+        together, such as a stage's parallel requests, share one. Otherwise the live request."""
+        if not self.batch_all or _LIVE.get() or call.template == "repair":
+            return await super()._request(client, call, repair)
+        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._queue.append((client, call, fut))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.ensure_future(self._flush())
+        return await fut
+
+    async def _flush(self) -> None:
+        """Send the queued requests as one batch (split at the API's limits) and answer each one's future; a line
+        the batch could not answer is sent live, exactly as a live run would."""
+        for _ in range(5):
+            await asyncio.sleep(0)  # let every request started in the same step (asyncio.gather) join the queue
+        queue, self._queue = self._queue, []
+        if not queue:
+            return
+        client = queue[0][0]
+        futures: dict[str, list[asyncio.Future[dict[str, Any]]]] = {}
+        items: dict[str, _Item] = {}
+
+        def answer(cid: str, result: dict[str, Any] | BaseException) -> None:
+            for f in futures.get(cid, []):
+                if not f.done():
+                    if isinstance(result, BaseException):
+                        f.set_exception(result)
+                    else:
+                        f.set_result(result)
+
+        try:
+            with tempfile.TemporaryFile() as spool:
+                for _, call, fut in queue:
+                    n = len(call.variables.get("sources") or call.variables.get("items") or []) or 1
+                    it = self._item(spool, call, functools.partial(request_id, call.stage),
+                                    self._expected_completion(call.stage, n), call.label)
+                    items.setdefault(it.cid, it)
+                    futures.setdefault(it.cid, []).append(fut)
+                store = BatchStore(cache_db(self.settings.run.out))
+                try:
+                    retry = await self._batched(client, store, items, lambda it, data: answer(it.cid, data))
+                finally:
+                    store.close()
+            if retry:
+                self.warnings.append(f"batch: {len(retry)} request(s) failed in the batch and were sent live: "
+                                     + ", ".join(dict.fromkeys(it.call.label for it in retry)))
+                token = _LIVE.set(True)
+                try:
+                    results = await asyncio.gather(*[LLMEngine._request(self, client, it.call) for it in retry],
+                                                   return_exceptions=True)
+                finally:
+                    _LIVE.reset(token)
+                for it, r in zip(retry, results, strict=True):
+                    answer(it.cid, r)
+        except Exception as e:  # noqa: BLE001 - every waiting request gets the error as its own
+            for _, _, f in queue:
+                if not f.done():
+                    f.set_exception(e)
+        finally:
+            for _, _, f in queue:  # cancelled, or an answer the batch left out: never leave a request hanging
+                if not f.done():
+                    f.set_exception(EngineError("batch: the request was not answered"))
 
     async def asummarize(self, sources: list[Source], chunks: dict[int, list[Chunk]], profile: Profile,
                          on_summary: OnSummary | None = None) -> list[SourceSummary]:
@@ -262,14 +355,14 @@ class BatchLLMEngine(LLMEngine):
         items: dict[str, _Item] = {}
         long_ones: list[tuple[Source, list[str]]] = []
         done: dict[int, SourceSummary] = {}
-        try:
+        with tempfile.TemporaryFile() as spool:  # the JSONL lines, on disk until uploaded
             for s in sources:
                 parts = self._parts(s, chunks, budget)
                 if len(parts) != 1:
                     long_ones.append((s, parts))
                     continue
                 expected = self._expected_completion("summarize", s.tokens) + self._expected_renderings(s, profile)
-                it = self._item(self._summary_call(s, profile, parts[0], None),
+                it = self._item(spool, self._summary_call(s, profile, parts[0], None),
                                 functools.partial(custom_id, s.id), expected, s.path, s)
                 items[it.cid] = it
 
@@ -286,10 +379,6 @@ class BatchLLMEngine(LLMEngine):
                                                    *live, return_exceptions=True)
             finally:
                 store.close()
-        finally:
-            if self._spool is not None:
-                self._spool.close()
-                self._spool = None
         errors = [r for r in results if isinstance(r, BaseException)]
         if errors:
             raise next((e for e in errors if isinstance(e, BriefingError)), errors[0])
@@ -307,9 +396,13 @@ class BatchLLMEngine(LLMEngine):
         self.warnings.append(f"batch: {len(retry)} summary request(s) failed in the batch and were sent live: "
                              + ", ".join(f"[{it.source.id}]" for it in retry[:20] if it.source is not None)
                              + (", ..." if len(retry) > 20 else ""))
-        results = await asyncio.gather(*[self._summarize_one(client, it.source, [it.call.variables["article"]],
-                                                             profile, on_summary)
-                                         for it in retry if it.source is not None], return_exceptions=True)
+        token = _LIVE.set(True)  # also with `--batch all`: what failed in the batch is not batched again
+        try:
+            results = await asyncio.gather(*[self._summarize_one(client, it.source, [it.call.variables["article"]],
+                                                                 profile, on_summary)
+                                             for it in retry if it.source is not None], return_exceptions=True)
+        finally:
+            _LIVE.reset(token)
         errors = [r for r in results if isinstance(r, BaseException)]
         if errors:
             raise next((e for e in errors if isinstance(e, BriefingError)), errors[0])
@@ -416,13 +509,12 @@ class BatchLLMEngine(LLMEngine):
             raise BudgetExceededError(
                 f"stopped before submitting a batch of {len(group)} requests: ${self.usage.cost_usd:.4f} spent, "
                 f"the batch is estimated at ${est:.4f}, over --max-cost ${llm.max_cost:.4f}")
-        assert self._spool is not None
         name = upload_name(fp)
         try:
             with tempfile.TemporaryFile() as data:  # streamed to the server from disk, never whole in memory
                 for it in group:
-                    self._spool.seek(it.offset)
-                    data.write(self._spool.read(it.size))
+                    it.spool.seek(it.offset)
+                    data.write(it.spool.read(it.size))
                 size = data.tell()
                 file_id = await self._uploaded(client, name, size)
                 if file_id is not None:
