@@ -417,3 +417,32 @@ def test_page_without_prose_keeps_its_richest_text_run() -> None:
     assert "Three war stories on organisational models that worked" in doc.text
     assert "Facebook" not in doc.text and "© 2012" not in doc.text
     assert doc.text.strip()
+
+
+def test_box_of_links_inside_the_article_does_not_end_it() -> None:
+    """A "Most read" box set mid-article (headlines, authors) is dropped and the story after it is kept; the same
+    heading before a comment thread still ends the article."""
+    paras = [
+        "The hospital had been running on a single generator for a week, its director said on Tuesday, and the fuel "
+        "that was left would last only until the end of the month if nothing else arrived.",
+        "Doctors said they had stopped all planned operations and were treating only the most urgent cases, while "
+        "families waited in the corridors for news of relatives who had been taken to other hospitals.",
+        "The health ministry said that sixteen hospitals had now closed because of the shortages, and that the "
+        "others were working far beyond the number of patients they were built to treat.",
+        "Aid agencies said that the trucks that had crossed the border so far carried only a fraction of what was "
+        "needed, and that fuel, which the hospitals need most of all, was not among the supplies.",
+        "The director said his staff would keep working as long as they could, but that without fuel the hospital "
+        "would have to send its last patients away within days, with nowhere for them to go.",
+    ]
+    box = ["Most Read", "How the border crossing became a bottleneck", "Jane Smith",
+           "Inside the talks on a ceasefire", "John Doe"]
+    doc = clean_document(RawDoc("x.txt", "\n".join(["Hospitals run out of fuel", "", paras[0], paras[1], *box,
+                                                   *paras[2:]]), "h"))
+    for p in paras:
+        assert p in doc.text
+    assert "bottleneck" not in doc.text and "Jane Smith" not in doc.text
+    assert any(d.reason.startswith("menu or link list (related") and d.text == "Most Read" for d in doc.dropped)
+    comments = ["Most Read", "Jane Smith", "March 3, 2024 at 10:15", "Reply", *paras[2:]]
+    doc = clean_document(RawDoc("x.txt", "\n".join(["Hospitals run out of fuel", "", paras[0], paras[1],
+                                                   *comments]), "h"))
+    assert paras[0] in doc.text and paras[2] not in doc.text

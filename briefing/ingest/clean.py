@@ -82,6 +82,22 @@ _CUTOFF_RE = re.compile(
     )\W*$""",
     re.I | re.X,
 )
+# Markers of those that head a box of links, which some sites set inside the article (the text resumes after it).
+_LINK_BOX_RE = re.compile(
+    r"^\W*(?:related|you\s+(?:may|might)|more\s+(?:stories|articles|news|from|on|in)|recommended|read\s+next"
+    r"|what\s+to\s+read|also\s+on|most\s|trending|(?:à\s+)?lire\s+aussi|sur\s+le\s+même|articles?\s"
+    r"|les\s+plus|dans\s+la\s+même|mehr\s+zum|(?:das\s+)?könnte|weitere|ähnliche|verwandte|meistgelesen"
+    r"|lesen\s+sie|auch\s+interessant|(?:lea|lee)\s+también|te\s+puede|noticias|lo\s+más|leia|veja|notícias"
+    r"|читайте|самое|похожие|материалы|новости|(?:이\s*시각\s*)?많이|관련|추천|인기|주요|関連|あわせて|アクセス|おすすめ"
+    r"|人気|相关|热门|延伸|推荐|热点)",
+    re.I,
+)
+# Lines of a comment thread or a post navigation (a time of day, "reply", "N thoughts on ..."): not a box of links.
+_BOX_END_RE = re.compile(
+    r"\b\d{1,2}:\d{2}\b|\b(?:reply|antwort\w*|répondre|responder|rispondi|navigation|\d+\s+(?:thoughts|gedanken))\b"
+    r"|beitragsnavigation",
+    re.I,
+)
 # "Read also" and "related" headings that also introduce teasers inside an article.
 _TEASER_RE = re.compile(
     r"related|\bread\s+(?:also|more|next)|also\s+read|you\s+(?:may|might)\s+also|recommended|more\s+(?:stories|articles)"
@@ -533,6 +549,9 @@ def _find_cut(blocks: list[_Block]) -> tuple[int, str, bool]:
         if body_started and good_words >= 100 and _DATELINE_RE.match(b.text):
             return i, "a new dateline starts another story", True
         if (body_started and b.words <= 8 and (_CUTOFF_RE.match(b.text) or _CUTOFF_INTL_RE.match(b.text))
+                and _LINK_BOX_RE.match(b.text) and _article_resumes(blocks, i)):
+            continue  # a box of links set inside the article ("Most read" and its headlines): dropped, text goes on
+        if (body_started and b.words <= 8 and (_CUTOFF_RE.match(b.text) or _CUTOFF_INTL_RE.match(b.text))
                 and not (_TEASER_RE.search(b.text) and _article_follows(blocks, i, teaser=True))):
             # "Read also" and "related" teasers sit inside articles too: they end it only when no prose follows.
             return i, f"end-of-article marker ({b.text[:40]})", False
@@ -548,6 +567,49 @@ def _find_cut(blocks: list[_Block]) -> tuple[int, str, bool]:
             good_words += b.words
             good_paras += b.cls == GOOD
     return len(blocks), "", False
+
+
+def _article_resumes(blocks: list[_Block], i: int) -> bool:
+    """True when the article goes on after a box of links headed by blocks[i] ("Related", "Most read").
+
+    The box is up to 14 lines that are not paragraphs (headlines, author names, dates; no comment or navigation
+    line); then three paragraphs (the first of 25+ words, 75+ in all) must follow, with at most single short
+    subheadings between them: a run of running text, unlike a list of teasers (headline, author, summary). The
+    heading and the box are marked as a related-links box.
+    """
+    j = i + 1
+    while j < len(blocks) and j - i <= 15 and not (blocks[j].base == GOOD and blocks[j].words >= 25):
+        b = blocks[j]
+        marker = _CUTOFF_RE.match(b.text) or _CUTOFF_INTL_RE.match(b.text)
+        if b.words <= 8 and ((marker and not _LINK_BOX_RE.match(b.text)) or _BOX_END_RE.search(b.text)):
+            return False  # comments, post navigation: the page goes on with other content
+        j += 1
+    if j >= len(blocks) or j - i > 15:
+        return False
+    paras = short = words = 0
+    for b in blocks[j : j + 8]:
+        if not b.key:
+            continue
+        if b.base == GOOD and b.words >= 15 and not b.reason:
+            paras += 1
+            words += b.words
+            short = 0
+            if paras >= 3:
+                break
+        elif b.words <= 8 and not b.reason and short == 0:
+            short += 1  # a subheading
+        else:
+            return False
+    if paras < 3 or words < 75:
+        return False
+    last = j - 1
+    while i < last and not blocks[last].reason and (blocks[last].words <= 5 or blocks[last].terminal):
+        last -= 1  # a subheading or question just above the resumed text: the context decides it
+    for b in blocks[i : last + 1]:
+        if b.key and not b.reason:
+            b.reason = _RELATED_BOX
+            b.cls = BAD
+    return True
 
 
 def _article_follows(blocks: list[_Block], i: int, need: int = 1, teaser: bool = False) -> bool:
