@@ -446,3 +446,23 @@ def test_box_of_links_inside_the_article_does_not_end_it() -> None:
     doc = clean_document(RawDoc("x.txt", "\n".join(["Hospitals run out of fuel", "", paras[0], paras[1],
                                                    *comments]), "h"))
     assert paras[0] in doc.text and paras[2] not in doc.text
+
+
+def test_ingredients_and_steps_under_their_headings_are_kept() -> None:
+    """A recipe's lists after its introduction ("Ingredients", "Directions") are article; a site menu is not."""
+    intro = [
+        "This vegetable stir fry is what we cook on busy weeknights, when there is little time and a lot of hungry "
+        "people at the table, and it has become one of the most requested dishes in our house.",
+        "It takes about twenty minutes from start to finish, and you can use whatever vegetables are left in the "
+        "fridge, as long as you cut them into pieces of about the same size so that they cook evenly.",
+    ]
+    items = ["* 200g firm tofu, diced", "* 2 tbsp light soy sauce", "* 1 tbsp minced garlic", "* Some bean sprouts"]
+    steps = ["* Dry the tofu with paper towels and fry it until golden.", "* Remove and drain on paper towels.",
+             "* Fry the garlic in the oil left in the wok until fragrant.", "* Add the sauce and toss to mix well."]
+    menu = ["* Home", "* Recipes", "* About", "* Contact", "* Shop"]
+    text = "\n".join([*menu, "", "Weeknight vegetable stir fry", "", *intro, "", "Ingredients", *items, "",
+                      "Directions", *steps, "", "Related", "* Chilli fishcake balls", "* Spinach noodle soup"])
+    doc = clean_document(RawDoc("x.txt", text, "h"))
+    for line in (*intro, *items, *steps):
+        assert line in doc.text
+    assert "* Recipes" not in doc.text and "fishcake" not in doc.text

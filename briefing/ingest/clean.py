@@ -98,6 +98,15 @@ _BOX_END_RE = re.compile(
     r"|beitragsnavigation",
     re.I,
 )
+# Headings of the lists a recipe or a how-to sets in its article (ingredients, steps, what you need).
+_LIST_HEAD_RE = re.compile(
+    r"^\W*(?:ingredients?|directions|instructions|method|steps|preparation|how\s+to\s+make(?:\s+it)?"
+    r"|(?:what\s+)?you(?:'ll|’ll|\s+will)?\s+need|materials|equipment|supplies|tools(?:\s+needed)?"
+    r"|zutaten|zubereitung|anleitung|ingrédients|préparation|ingredientes|preparación|modo\s+de\s+preparo"
+    r"|como\s+fazer|ingredienti|procedimento|preparazione)(?:\s+(?:for|für|pour|para|per)\b.{0,30})?\W*$",
+    re.I,
+)
+_DIGIT_RE = re.compile(r"\d")
 # "Read also" and "related" headings that also introduce teasers inside an article.
 _TEASER_RE = re.compile(
     r"related|\bread\s+(?:also|more|next)|also\s+read|you\s+(?:may|might)\s+also|recommended|more\s+(?:stories|articles)"
@@ -741,6 +750,41 @@ def _main_region(blocks: list[_Block]) -> None:
                 blocks[i].reason = "isolated text away from the main article (sidebar or promo)"
 
 
+def _keep_section_lists(blocks: list[_Block]) -> None:
+    """Lists under an "Ingredients", "Directions" or "You will need" heading, once the article has begun, are article.
+
+    The items (bullets or lines of up to 25 words, mostly bullets, quantities or sentences) run until a line a hard
+    rule dropped, a paragraph, or the next such heading; at least two are needed.
+    """
+    kept = [i for i, b in enumerate(blocks) if b.keep]
+    if not kept:
+        return
+    i = kept[0] + 1
+    while i < len(blocks):
+        head = blocks[i]
+        if not (head.words <= 6 and head.reason in (None, _MENU_RUN) and _LIST_HEAD_RE.match(head.text)):
+            i += 1
+            continue
+        items: list[int] = []
+        j = i + 1
+        while j < len(blocks) and len(items) < 40:
+            b = blocks[j]
+            if b.key:
+                if b.reason not in (None, _MENU_RUN) or not (b.bullet or b.words <= 25):
+                    break
+                if b.words <= 6 and _LIST_HEAD_RE.match(b.text):
+                    break
+                items.append(j)
+            j += 1
+        listy = sum(1 for k in items if blocks[k].bullet or blocks[k].terminal or _DIGIT_RE.search(blocks[k].text))
+        if len(items) >= 2 and listy >= 0.7 * len(items):
+            for k in (i, *items):
+                blocks[k].keep = True
+                blocks[k].reason = None
+                blocks[k].cls = GOOD
+        i = j
+
+
 def _fallback_region(blocks: list[_Block]) -> list[int]:
     """When no block reads as article prose (an agenda, a list-only page), keep the richest run of text blocks.
 
@@ -816,6 +860,7 @@ def _rule_pass(
     kept_idx = [i for i, b in enumerate(body) if b.keep]
     if not kept_idx:
         kept_idx = _fallback_region(body)
+    _keep_section_lists(body)
     header: list[int] = []
     if kept_idx:
         header = _header(body, kept_idx[0])
