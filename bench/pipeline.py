@@ -39,7 +39,7 @@ class BenchServer(LLMServer):
     def _answer(self, body: dict[str, Any], fault: str | None, *args: Any, **kwargs: Any) -> tuple[str, str, str]:
         task, content, finish = super()._answer(body, fault, *args, **kwargs)
         limit = int(body.get("max_tokens") or body.get("max_completion_tokens") or 0)
-        if task in ("synthesize", "synthesize_reduce") and limit:
+        if task in ("synthesize", "synthesize_reduce", "section") and limit:
             content = _as_asked(content, _system(body), limit)
         if task == "other":
             msgs = body.get("messages", [])
@@ -97,21 +97,21 @@ def _as_asked(content: str, system: str, max_tokens: int) -> str:
 def floor(records: list[Record], latency: float, per_token: float) -> dict[str, Any]:
     """Critical path if every independent call ran at once: per dependency level, latency + the longest output.
 
-    Levels of our pipeline: per-article summaries (map calls of chunked articles), per-article reduces, rounds of
-    hierarchical synthesis reduction (told apart by start time: a round starts after the previous one ended), the
-    final synthesis. Repair calls, if any, are counted as an extra level.
+    Levels of our pipeline: per-article summaries (map calls of chunked articles), per-article reduces, the theme
+    sections' parts and rounds of merges (told apart by start time: a round starts after the previous one ended),
+    the top of the brief. Repair calls, if any, are counted as an extra level.
     """
     ok = sorted((r for r in records if r.status == 200 and r.path.endswith("/chat/completions")),
                 key=lambda r: r.start)
     levels: list[list[Record]] = []
-    order = ["summarize", "reduce", "synthesize_reduce", "repair", "synthesize", "judge", "other", None]
+    order = ["summarize", "reduce", "synthesize_reduce", "section", "repair", "synthesize", "judge", "other", None]
     for task in order:
         group = [r for r in ok if r.task == task]
         while group:
             first_end = min(r.end for r in group)
             level = [r for r in group if r.start < first_end]
             levels.append(level)
-            group = [r for r in group if r.start >= first_end] if task == "synthesize_reduce" else []
+            group = [r for r in group if r.start >= first_end] if task in ("synthesize_reduce", "section") else []
     per_level = [{"task": lv[0].task, "calls": len(lv), "max_completion_tokens": max(r.completion_tokens for r in lv),
                   "seconds": round(latency + per_token * max(r.completion_tokens for r in lv), 3)} for lv in levels]
     return {"depth": len(levels), "seconds": round(sum(x["seconds"] for x in per_level), 3), "levels": per_level}
@@ -193,7 +193,21 @@ def run_ours(articles: Path, work: Path, latency: float, per_token: float, concu
             out["judge_share"] = judge_share(out["by_task"])
     out["wall_over_floor"] = round(wall / out["floor"]["seconds"], 3)
     out["stage_timings_s"] = getattr(result, "data", {}).get("timings")
+    out["sections"] = section_counts(getattr(result, "data", {}))
     return out
+
+
+def section_counts(data: dict[str, Any]) -> dict[str, dict[str, int]]:
+    """Claims and distinct sources cited per section of the brief (source summaries left out), from brief.json."""
+    out: dict[str, dict[str, Any]] = {}
+    for c in data.get("claims") or []:
+        sec = c.get("section", "")
+        if sec.startswith("source_summary"):
+            continue
+        row = out.setdefault(sec, {"claims": 0, "sources": set()})
+        row["claims"] += 1
+        row["sources"].update(c.get("source_ids") or [])
+    return {k: {"claims": v["claims"], "sources": len(v["sources"])} for k, v in out.items()}
 
 
 def langchain_status() -> str | None:

@@ -14,7 +14,27 @@ from typing import Any
 
 from bench.corpus import write_articles
 from bench.pipeline import BenchServer, _counters, _settings
+from briefing.ingest.clean import clean_documents
+from briefing.ingest.sources import load_raw
 from briefing.pipeline import Reporter, run
+
+
+def edit_body(path: Path) -> None:
+    """Edit a sentence inside the article body, so the change survives cleaning: a paragraph the cleaner keeps gets
+    a sentence added in its middle (a text appended at the end of the file is dropped as trailing chrome)."""
+    raw = path.read_text(encoding="utf-8")
+    doc = clean_documents(load_raw([str(path)])[0])[0]
+    paras = sorted((p.strip() for p in doc.text.split("\n") if p.strip() in raw and p.count(". ") >= 1),
+                   key=len, reverse=True)
+    if not paras:
+        raise SystemExit(f"{path}: no kept paragraph to edit")
+    para = paras[0]
+    cut = para.index(". ") + 2
+    edited = para[:cut] + "Officials said on Tuesday that 1,250 further troops were expected. " + para[cut:]
+    path.write_text(raw.replace(para, edited, 1), encoding="utf-8")
+    after = clean_documents(load_raw([str(path)])[0])[0].text
+    if "1,250 further troops" not in after:
+        raise SystemExit(f"{path}: the edit did not survive cleaning")
 
 
 def measure(n: int, latency: float = 0.3, per_token: float = 0.002) -> dict[str, Any]:
@@ -34,9 +54,7 @@ def measure(n: int, latency: float = 0.3, per_token: float = 0.002) -> dict[str,
                 if step == "one source added":
                     shutil.copy(files[n], src / files[n].name)
                 elif step == "one source changed":
-                    p = src / files[n].name
-                    p.write_text(p.read_text(encoding="utf-8") + "\nA further paragraph was added to this report "
-                                 "on the following day, with new details on the talks.\n", encoding="utf-8")
+                    edit_body(src / files[n].name)
                 t = time.perf_counter()
                 run(settings, Reporter())
                 after = _counters(srv)

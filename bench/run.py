@@ -88,6 +88,10 @@ def table(results: dict[str, Any]) -> str:
             lines.append(f"ours N={r['n']}: {st.get('within_0.1s_of_first')} requests reached the server within "
                          f"0.1 s of the first; floor levels: " + ", ".join(
                              f"{x['task']} x{x['calls']} max {x['max_completion_tokens']} tok" for x in lv))
+            secs = r["ours"].get("sections") or {}
+            if secs:
+                lines.append(f"ours N={r['n']}: claims/sources cited per section: " + ", ".join(
+                    f"{k.removeprefix('theme:')} {v['claims']}/{v['sources']}" for k, v in secs.items()))
             share = r["ours"].get("judge_share")
             if share:
                 lines.append(f"model judge at N={r['n']}: {share['prompt']:.0%} of prompt tokens, "

@@ -178,6 +178,8 @@ class SourceSummary:
     key_points: list[Claim] = field(default_factory=list)
     events: list[Claim] = field(default_factory=list)
     actors: list[str] = field(default_factory=list)
+    # focus-question keys each statement (claims[i]) bears on, as the model tagged them ([] where it gave none)
+    themes: list[list[str]] = field(default_factory=list)
 
 
 @dataclass
@@ -246,6 +248,7 @@ def summary_from_dict(d: dict[str, Any]) -> SourceSummary:
         key_points=[claim_from_dict(c) for c in d.get("key_points", [])],
         events=[claim_from_dict(c) for c in d.get("events", [])],
         actors=[str(a) for a in d.get("actors", [])],
+        themes=[[str(k) for k in t] for t in d.get("themes", []) if isinstance(t, list)],
     )
 
 

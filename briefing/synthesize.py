@@ -30,6 +30,9 @@ def synthesize(engine: Engine, sources: list[Source], summaries: list[SourceSumm
             if meanwhile is not None:
                 meanwhile()
             return _ordered(synthesis_from_dict(hit), profile), True
+    use_cache = getattr(engine, "use_cache", None)
+    if cache is not None and eid is not None and callable(use_cache):
+        use_cache(cache, eid)  # an engine that writes the synthesis in parts caches each part by its inputs
     if meanwhile is None:
         synthesis = engine.synthesize(sources, summaries, profile)
     else:

@@ -128,11 +128,18 @@ def note_sentences(written: dict[int, Written], note_id: str) -> list[tuple[int,
     return [(int(m.group(1)), i) for i in w.notes[k - 1]] if w and 0 < k <= len(w.notes) else []
 
 
-def resolved(c: dict[str, Any], written: dict[int, Written]) -> list[tuple[int, int]]:
-    """The claim's evidence as the engine resolves it: the referenced notes' sentences, no repeats."""
+Aliases = dict[str, tuple[list[tuple[int, int]], str | None]]  # note id of a written claim -> its pairs, fault
+
+
+def resolved(c: dict[str, Any], written: dict[int, Written],
+             aliases: Aliases | None = None) -> list[tuple[int, int]]:
+    """The claim's evidence as the engine resolves it: the referenced notes' sentences, no repeats. Notes that are
+    claims the server wrote before (a section's claims shown to a merge or to the top request) resolve through
+    `aliases`."""
     out: list[tuple[int, int]] = []
     for ref in c["notes"]:
-        for pair in note_sentences(written, ref):
+        pairs = aliases[ref][0] if aliases and ref in aliases else note_sentences(written, ref)
+        for pair in pairs:
             if pair not in out:
                 out.append(pair)
     return out
@@ -163,7 +170,17 @@ def render(text: str, language: str) -> str:
     return f"The original sentence concerns {names or 'the matter reported'}{f' ({figures})' if figures else ''}."
 
 
-def summarize(lines: Lines, language: str = "English", translate: bool = False) -> dict[str, Any]:
+_THEMES = re.compile(r'"([a-z0-9_]+)" ([^;\n]+?)(?=; "|\.\n|\.$)', re.M)  # theme keys and titles (summary prompt)
+
+
+def theme_tags(text: str, themes: list[tuple[str, str]]) -> list[str]:
+    """A model's theme tags for a statement: the themes whose title shares a word (4+ letters) with it."""
+    words = _words(text)
+    return [k for k, title in themes if _words(title) & words]
+
+
+def summarize(lines: Lines, language: str = "English", translate: bool = False,
+              themes: list[tuple[str, str]] | None = None) -> dict[str, Any]:
     """A deterministic summary whose items cite the article's sentence numbers.
 
     For an article in another language than the brief (`translate`), statements restate the sentences' renderings
@@ -174,6 +191,10 @@ def summarize(lines: Lines, language: str = "English", translate: bool = False) 
         summary = [{"text": render(t, language), "sentences": [i]} for i, t in sents[:4]]
     else:
         summary = [{"text": f"{_PREFIX.get(language, '')}{_gist(t)}", "sentences": [i]} for i, t in sents[:4]]
+    if themes:
+        text_of = dict(sents)
+        for item in summary:
+            item["themes"] = theme_tags(text_of.get(item["sentences"][0], ""), themes)
     key = [i for i, _ in sents[4:7]]
     events = []
     for i, t in sents:
@@ -323,31 +344,34 @@ def synthesize(system: str, user: str, planted: bool = False) -> dict[str, Any]:
             "implications": imp, "indicators": ind}
 
 
-def write_in_language(data: dict[str, Any], written: dict[int, Written]) -> None:
+def write_in_language(data: dict[str, Any], written: dict[int, Written], aliases: Aliases | None = None) -> None:
     """A synthesis in the brief's language: each claim resting on sound notes restates its sentences as the brief
     reads them (the renderings of translated articles, the sentences of the others); claims on planted notes keep
     their faulty text."""
     for c in _all_claims(data):
-        pairs = resolved(c, written)
+        pairs = resolved(c, written, aliases)
         faulty = any(int(r.split(".")[1]) in written[int(r.split(".")[0])].faulty for r in c["notes"]
-                     if re.fullmatch(r"\d+\.\d+", r) and int(r.split(".")[0]) in written)
+                     if re.fullmatch(r"\d+\.\d+", r) and int(r.split(".")[0]) in written) or any(
+            aliases[r][1] for r in c["notes"] if aliases and r in aliases)
         if not pairs or faulty:
             continue
         c["text"] = " ".join(written[s].renderings.get(i) or written[s].lines.get(i, "") for s, i in pairs)
 
 
 def _all_claims(data: dict[str, Any]) -> list[dict[str, Any]]:
-    claims = [c for key in ("bluf", "judgments", "timeline", "implications", "indicators") for c in data[key]]
-    return claims + [c for t in data["themes"] for c in t["claims"]]
+    keys = ("bluf", "judgments", "timeline", "implications", "indicators", "claims")
+    claims = [c for key in keys for c in data.get(key, [])]
+    return claims + [c for t in data.get("themes", []) for c in t["claims"]]
 
 
-def _record(kind: str, c: dict[str, Any], written: dict[int, Written]) -> dict[str, Any]:
+def _record(kind: str, c: dict[str, Any], written: dict[int, Written],
+            aliases: Aliases | None = None) -> dict[str, Any]:
     return {"kind": kind, "text": c["text"], "source_ids": list(c["source_ids"]),
-            "sentences": sorted(resolved(c, written))}
+            "sentences": sorted(resolved(c, written, aliases))}
 
 
 def plant(data: dict[str, Any], share: float, rng: random.Random,
-          written: dict[int, Written] | None = None) -> list[dict[str, Any]]:
+          written: dict[int, Written] | None = None, aliases: Aliases | None = None) -> list[dict[str, Any]]:
     """Corrupt about `share` of the synthesis claims in place, cycling SYNTHESIS_PLANTS; returns every faulty claim.
 
     wrong_source cites another real source than the referenced notes'; unknown_note references a note id that does
@@ -359,11 +383,13 @@ def plant(data: dict[str, Any], share: float, rng: random.Random,
 
     def faulty_note(c: dict[str, Any]) -> str | None:
         for ref in c["notes"]:
+            if aliases and ref in aliases and aliases[ref][1]:
+                return aliases[ref][1]
             m = re.fullmatch(r"(\d+)\.(\d+)", ref)
             w = written.get(int(m.group(1))) if m else None
             if m and w and int(m.group(2)) in w.faulty:
                 return w.faulty[int(m.group(2))]
-        for s, i in resolved(c, written):  # any note on a sentence whose rendering was planted wrong
+        for s, i in resolved(c, written, aliases):  # any note on a sentence whose rendering was planted wrong
             if i in written[s].bad_renderings:
                 return RENDERING_PLANT
         return None
@@ -375,7 +401,7 @@ def plant(data: dict[str, Any], share: float, rng: random.Random,
     for c in claims:
         inherited = faulty_note(c)
         if inherited:
-            out.append(_record(inherited, c, written))
+            out.append(_record(inherited, c, written, aliases))
             continue
         others = [i for i in ids if i not in c["source_ids"]]
         if not c["notes"] or rng.random() >= share:
@@ -389,8 +415,20 @@ def plant(data: dict[str, Any], share: float, rng: random.Random,
         else:
             sid = c["source_ids"][0] if c["source_ids"] else ids[0]
             c["notes"] = [f"{sid}.999"]  # no source has 999 notes
-        out.append(_record(kind, c, written))
+        out.append(_record(kind, c, written, aliases))
     return out
+
+
+def section(user: str, merge: bool = False) -> dict[str, Any]:
+    """A section (or a part of one): one claim per note, citing the note's sources and id. A merge of parts keeps
+    the first claim of each set of sources, so every source stays cited."""
+    notes = _notes(user)
+    if merge:
+        firsts: dict[tuple[int, ...], Note] = {}
+        for n in notes:
+            firsts.setdefault(tuple(n[2]), n)
+        notes = list(firsts.values())
+    return {"claims": [_claim(t, i, [r]) for r, t, i in notes]}
 
 
 def condense(system: str, user: str) -> dict[str, Any]:
@@ -502,6 +540,8 @@ class LLMServer:
         self._stop = threading.Event()
         self._repairs: dict[str, str] = {}  # sha of a corrupted answer -> the good one (for repair requests)
         self.written: dict[int, Written] = {}  # source id -> the last summary written for it
+        # section claims written: (text, source ids) -> (sentence pairs as the engine resolves them, fault kind)
+        self.claims_written: dict[tuple[str, tuple[int, ...]], tuple[list[tuple[int, int]], str | None]] = {}
         self._httpd = _Server((host, port), self._handler())
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -760,7 +800,9 @@ class LLMServer:
         if m:
             lines = article_lines(m.group(2))
             translate = bool(_TRANSLATE.search(user.split("<article", 1)[0]))
-            task, data = "summarize", summarize(lines, language, translate)
+            focus = re.search(r"^Focus on .*$", system, re.M)
+            themes = _THEMES.findall(focus.group(0)) if focus else []
+            task, data = "summarize", summarize(lines, language, translate, themes)
             sid = int(m.group(1))
             with self._lock:
                 # one generator per source: the faults do not depend on the order concurrent requests arrive in
@@ -785,14 +827,33 @@ class LLMServer:
         elif "<notes>" in user and "condense" in system.lower():
             task, data = "synthesize_reduce", condense(system, user)
         elif "<notes>" in user:
-            task, data = "synthesize", synthesize(system, user, fault == "planted" and not self.plant_share)
+            notes = _notes(user)
+            with self._lock:
+                aliases = {r: self.claims_written[(" ".join(t.split()), tuple(i))] for r, t, i in notes
+                           if (" ".join(t.split()), tuple(i)) in self.claims_written}
+            if "one section of a policy brief" in system:
+                task, data = "section", section(user, "already written for parts" in system)
+            else:
+                task, data = "synthesize", synthesize(system, user, fault == "planted" and not self.plant_share)
+                if '"themes"' not in system:  # the top of the brief: sections and timeline are written elsewhere
+                    data.pop("themes", None)
+                    data.pop("timeline", None)
             if language != "English" or any(w.renderings for w in self.written.values()):
                 with self._lock:
-                    write_in_language(data, dict(self.written))
+                    write_in_language(data, dict(self.written), aliases)
             if planting:
+                first = notes[0][0] if notes else ""
                 with self._lock:
-                    self.planted += plant(data, self.plant_share, random.Random(f"{self.seed}-synthesis"),
-                                          dict(self.written))
+                    self.planted += plant(data, self.plant_share, random.Random(f"{self.seed}-{task}-{first}"),
+                                          dict(self.written), aliases)
+            if task == "section":  # remembered, so a merge or the top request resolving to them can be checked
+                with self._lock:
+                    kinds = {(p["text"], tuple(p["source_ids"])): p["kind"] for p in self.planted}
+                    for c in data["claims"]:
+                        k = (" ".join(c["text"].split()), tuple(c["source_ids"]))
+                        inherited = next((aliases[r][1] for r in c["notes"] if r in aliases and aliases[r][1]), None)
+                        self.claims_written[k] = (resolved(c, dict(self.written), aliases),
+                                                  kinds.get((c["text"], tuple(c["source_ids"]))) or inherited)
         else:
             task, data = "other", {"answer": "ok"}
         return task, json.dumps(data, ensure_ascii=False)

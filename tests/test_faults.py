@@ -164,8 +164,9 @@ def test_one_source_fails_persistently_rerun_resumes_from_cache(tmp_path: Path) 
         again = cli(str(folder), "--out", str(out), cwd=tmp_path, base_url=srv.base_url)
         assert again.returncode == 0, again.stderr
         recs = srv.completions()
-        assert sorted(x.task or "" for x in recs) == ["summarize", "synthesize"]
-        assert "ZZFAILZZ" in json.dumps(recs[0].body) or "ZZFAILZZ" in json.dumps(recs[1].body)
+        t = [x.task or "" for x in recs]  # source 3's summary, the sections with its notes, the top of the brief
+        assert t.count("summarize") == 1 and t.count("synthesize") == 1 and 1 <= t.count("section") == len(t) - 2
+        assert "ZZFAILZZ" in json.dumps(next(x for x in recs if x.task == "summarize").body)
     data = json.loads((out / "latest" / "brief.json").read_text(encoding="utf-8"))
     assert data["cache"]["summaries_reused"] == 4 and len(data["sources"]) == 5
 

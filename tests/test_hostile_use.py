@@ -475,10 +475,11 @@ WRONG_SYNTHESES = [{"bluf": "x", "judgments": [], "themes": {"k": 1}, "timeline"
                    {"bluf": [{"text": "A claim.", "source_ids": "1", "notes": [], "evidence": []}]},
                    {"bluf": [], "judgments": [], "themes": [], "timeline": [], "implications": [], "indicators": []},
                    {"bluf": [["nested"]], "themes": [{"key": "k", "claims": "all of them"}]}]
+WRONG_SECTIONS = [{"claims": "x"}, {"claims": []}, {"claims": [{"text": ["a"], "source_ids": [1], "notes": []}]}]
 
 
 @pytest.mark.parametrize("stage,wrong", [("source_summary", w) for w in WRONG_SUMMARIES]
-                         + [("synthesis", w) for w in WRONG_SYNTHESES])
+                         + [("brief_top", w) for w in WRONG_SYNTHESES] + [("section", w) for w in WRONG_SECTIONS])
 def test_8_wrong_typed_answers_fail_the_run_and_are_not_cached(tmp_path: Path, stage: str, wrong: object) -> None:
     before = previous_brief(tmp_path)
 

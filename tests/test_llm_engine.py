@@ -109,9 +109,14 @@ def test_structured_summaries_and_synthesis(llm_server: LLMServer, make: Callabl
         assert (j.confidence == "high") == (len(set(j.source_ids)) >= 2)
     assert [t.date for t in synth.timeline] == sorted(t.date or "" for t in synth.timeline)
     assert engine.warnings == []
-    # one summary request per source plus one synthesis request, all with a json_schema response_format
+    # one summary request per source, one request per theme section with notes (few sources: one part each), one
+    # request for the top of the brief (bluf, judgments, implications, indicators); all with a json_schema format
     reqs = llm_server.completions()
-    assert len(reqs) == 5 and [r.task for r in reqs].count("synthesize") == 1
+    tasks = [r.task for r in reqs]
+    written = sum(1 for t in synth.themes if t.claims)
+    assert tasks.count("summarize") == 4 and tasks.count("section") == written >= 2
+    assert tasks.count("synthesize") == 1 and len(reqs) == 4 + written + 1
+    assert all(r.end <= top.start for r in reqs if r.task == "section" for top in reqs if top.task == "synthesize")
     assert all(r.body["response_format"]["type"] == "json_schema" for r in reqs)
 
 
@@ -126,8 +131,9 @@ def test_usage_equals_server_count_and_call_log(llm_server: LLMServer, make: Cal
     log = (tmp_path / "calls.jsonl").read_text()
     assert "sk-test-secret" not in log
     lines = [json.loads(x) for x in log.splitlines()]
-    assert len(lines) == 4 and all(x["outcome"] == "ok" for x in lines)
-    assert {x["stage"] for x in lines} == {"summarize", "synthesize"}
+    assert len(lines) == llm_server.requests and all(x["outcome"] == "ok" for x in lines)
+    assert [x["stage"] for x in lines].count("summarize") == 3 and [x["stage"] for x in lines].count("synthesize") == 1
+    assert {x["stage"] for x in lines} == {"summarize", "section", "synthesize"}
     assert all(len(x["prompt_sha256"]) == 64 and x["model"] == "gpt-4o-mini" and x["latency_s"] >= 0 for x in lines)
 
 
@@ -143,7 +149,8 @@ def test_transient_faults_are_retried_to_the_same_result(make: Callable[..., LLM
     assert sorted(faults) == sorted(script)
     assert [asdict(s) for s in got[0]] == [asdict(s) for s in ref[0]]
     assert asdict(got[1]) == asdict(ref[1])
-    assert engine.usage.requests == srv.requests == 7
+    sections = [r.task for r in srv.completions() if r.status == 200].count("section")
+    assert engine.usage.requests == srv.requests == 6 + sections + 1 and sections >= 2
 
 
 def test_thirty_percent_faults_same_synthesis(make: Callable[..., LLMEngine]) -> None:
@@ -189,7 +196,8 @@ def test_response_format_rejected_falls_back_to_prompt_json(make: Callable[..., 
     assert not engine.schema_supported and any("response_format" in w for w in engine.warnings)
     assert reqs[0].status == 400 and "response_format" in reqs[0].body
     ok = [r for r in reqs if r.status == 200]
-    assert len(ok) == 4 and all("response_format" not in r.body for r in ok)
+    sections = [r.task for r in ok].count("section")
+    assert len(ok) == 3 + sections + 1 and sections >= 2 and all("response_format" not in r.body for r in ok)
     assert all("JSON Schema" in r.body["messages"][0]["content"] for r in ok)
     assert all(s.claims for s in summaries) and synth.bluf
 
@@ -213,7 +221,7 @@ def test_bad_json_gets_one_repair(fault: str, make: Callable[..., LLMEngine]) ->
     with LLMServer(script=[fault]) as srv:
         got, _ = run(make(srv), [source(1)])
         tasks = [r.task for r in srv.completions()]
-    assert tasks == ["summarize", "repair", "synthesize"]
+    assert tasks[:2] == ["summarize", "repair"] and tasks[-1] == "synthesize" and set(tasks[2:-1]) == {"section"}
     assert [asdict(s) for s in got] == [asdict(s) for s in ref]
 
 
@@ -262,8 +270,9 @@ def test_dry_run_estimate_within_ten_percent(make: Callable[..., LLMEngine]) -> 
         run(engine, sources)
         real = srv.prompt_tokens
     assert set(est) >= {"requests", "prompt_tokens", "completion_tokens", "cost_usd", "stages"}
-    assert est["requests"] == srv.requests == 9
-    assert est["stages"]["summarize"]["requests"] == 8 and est["stages"]["synthesize"]["requests"] == 1
+    sections = [r.task for r in srv.completions()].count("section")
+    assert est["requests"] == srv.requests == 8 + sections + 1
+    assert est["stages"]["summarize"]["requests"] == 8 and est["stages"]["synthesize"]["requests"] == sections + 1
     assert abs(est["prompt_tokens"] - real) / real < 0.10
 
 
@@ -288,11 +297,16 @@ def test_long_article_map_reduce_and_prompt_budget(make: Callable[..., LLMEngine
 def test_hierarchical_synthesis_keeps_every_source(make: Callable[..., LLMEngine]) -> None:
     sources = [source(i, article(i, 2)) for i in range(1, 13)]
     with LLMServer() as srv:
-        engine = make(srv, context_window=4000, max_output_tokens=800)  # notes overflow one call
+        engine = make(srv, context_window=4000, max_output_tokens=800)
+        engine.PART_TOKENS = 500  # a section's notes overflow one part: written in parts, joined or merged
         summaries = engine.summarize(sources, {}, engine.settings.to_profile())
         synth = engine.synthesize(sources, summaries, engine.settings.to_profile())
         reqs = srv.completions()
-    assert [r.task for r in reqs].count("synthesize_reduce") >= 2
+    written = sum(1 for t in synth.themes if t.claims)
+    parts = [r for r in reqs if r.task == "section"]
+    merges = [r for r in parts if "already written for parts" in r.body["messages"][0]["content"]]
+    assert len(parts) - len(merges) > written and merges  # some section written in parts, some parts merged
+    assert max(r.prompt_tokens for r in reqs) <= engine.prompt_limit()
     final = [r for r in reqs if r.task == "synthesize"]
     assert len(final) == 1 and final[0].prompt_tokens <= engine.prompt_limit()
     cited = {i for t in synth.themes for c in t.claims for i in c.source_ids}
@@ -419,8 +433,8 @@ def test_synthesis_prompt_lists_notes_without_quotes(llm_server: LLMServer, make
     sources = [source(i) for i in range(1, 4)]
     engine = make(llm_server)
     summaries, synth = run(engine, sources)
-    user = [r for r in llm_server.completions() if r.task == "synthesize"][0].body["messages"][1]["content"]
-    notes = user.split("<notes>")[1]
+    users = [r.body["messages"][1]["content"] for r in llm_server.completions() if r.task == "section"]
+    notes = "\n".join(u.split("<notes>")[1] for u in users)  # every note is routed to some section
     assert "- (1.1) " in notes and "- (3.2) " in notes
     statements = [(f"- ({s.source_id}.{k}) {c.text} [", c) for s in summaries for k, c in enumerate(s.claims, 1)]
     assert statements and all(line in notes for line, _ in statements)  # shown as the model wrote them ...

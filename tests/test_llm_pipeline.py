@@ -34,7 +34,9 @@ def test_run_on_seeds_requests_budget_overlap_and_usage(tmp_path: Path) -> None:
     data = json.loads((brief.parent / "brief.json").read_text(encoding="utf-8"))
     assert data["engine"] == "llm" and data["model"] == "test-model"
     tasks = [x.task for x in recs]
-    assert tasks.count("summarize") == 5 and tasks.count("synthesize") == 1 and len(tasks) == 6
+    written = {c["section"] for c in data["claims"] if c["section"].startswith("theme:")}
+    assert tasks.count("summarize") == 5 and tasks.count("synthesize") == 1  # the top of the brief
+    assert tasks.count("section") == len(written) >= 2 and len(tasks) == 6 + len(written)  # a section each
     # No request exceeds the prompt budget the engine derives from the model's context window.
     settings = load_settings(None, {"llm.model": "test-model", "llm.base_url": srv.base_url}, environ={},
                              dotenv_path=None)
@@ -61,7 +63,7 @@ def test_dry_run_sends_nothing_and_estimates_within_ten_percent(tmp_path: Path) 
         real = cli(srv, "run", str(SEEDS), "--out", str(tmp_path / "real"), cwd=tmp_path)
         assert real.returncode == 0, real.stderr
         sent = srv.prompt_tokens
-    assert est["requests"] == 6
+    assert est["requests"] == srv.requests == 6 + [x.task for x in srv.completions()].count("section")
     assert abs(est["prompt_tokens"] - sent) <= 0.10 * sent
     assert not (tmp_path / "dry").exists() or not (tmp_path / "dry" / "latest").exists()
 

@@ -11,7 +11,7 @@ import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
@@ -25,13 +25,13 @@ from briefing.chunk import chunk_text
 from briefing.confidence import cap_confidence
 from briefing.config import Settings
 from briefing.engines.base import OnSummary, check_cost
-from briefing.engines.llm import parse, pricing
+from briefing.engines.llm import parse, pricing, sections
 from briefing.engines.llm.ratelimit import RateLimiter
 from briefing.errors import BriefingError, BudgetExceededError, EngineError
 from briefing.ingest.sources import redact_url
 from briefing.messages import DEFAULT_LANGUAGE
 from briefing.messages import load as load_messages
-from briefing.models import Chunk, Claim, Evidence, Profile, Source, SourceSummary, Synthesis, Usage
+from briefing.models import Chunk, Claim, Evidence, Profile, Section, Source, SourceSummary, Synthesis, Usage
 from briefing.net import retry_after
 from briefing.redact import add_secret, redact, redact_json
 from briefing.templates import render_template, search_path
@@ -293,8 +293,8 @@ class LLMEngine:
                  summaries: list[SourceSummary] | None = None) -> tuple[str, str]:
         """The (system, user) messages a run sends for `task` on sources[0], rendered for real; nothing is sent.
 
-        Tasks: summarize, reduce, repair (of a summary), synthesize, synthesize_reduce (which list the notes of
-        `summaries`), judge (of the summaries' claims).
+        Tasks: summarize, reduce, repair (of a summary), section (the first focus question's), synthesize (the top
+        of the brief; both list the notes of `summaries`), synthesize_reduce, judge (of the summaries' claims).
         """
         src = sources[0]
         if task in ("summarize", "reduce", "repair"):
@@ -310,6 +310,10 @@ class LLMEngine:
             call = self._judge_call([{"id": k, "text": c.text,
                                       "sentences": [{"source_id": e.source_id, "text": e.quote} for e in c.evidence]}
                                      for k, c in enumerate(claims, 1)])
+        elif task == "section":  # the first focus question, from every note of the summaries
+            meta, notes = self._notes(sources, summaries or [])
+            q = profile.focus_questions[0]
+            call = self._part_call(profile, q, {m["id"]: m for m in meta}, notes, False)
         else:
             meta, notes = self._notes(sources, summaries or [])
             call = self._synth_call(task, profile, meta, notes)
@@ -326,11 +330,14 @@ class LLMEngine:
         system_vars: dict[str, Any] = {"profile": profile, "stances": parse.STANCES,
                                        "json_instructions": json_instructions,
                                        "language": self._language_name(profile.language)}
+        if call.template == "section":  # the section it writes, and whether it merges parts
+            system_vars.update(section=call.variables["section"], merge=call.variables["merge"])
         if call.template == "repair":
             system_vars = {"schema": json.dumps(parse.SCHEMAS[call.variables["target_schema"]], indent=1)}
         system = render_template(self.prompts_dirs, f"{call.template}.system.j2", **system_vars).strip()
         user = render_template(self.prompts_dirs, f"{call.template}.user.j2",
-                               **{k: v for k, v in call.variables.items() if k not in ("profile", "target_schema")})
+                               **{k: v for k, v in call.variables.items()
+                                  if k not in ("profile", "target_schema", "merge")})
         return system, user.strip()
 
     _profile: Profile | None = None
@@ -494,7 +501,7 @@ class LLMEngine:
         llm = self.settings.llm
         worst = pricing.cost(self.model, prompt_tokens, llm.max_output_tokens, llm.prices)
         while llm.max_cost is not None and self.usage.cost_usd + self._reserved + worst > llm.max_cost:
-            if self._reserved <= 0:
+            if self._reserved <= 1e-9:  # nothing in flight (float sums of reservations leave crumbs, not zero)
                 raise BudgetExceededError(
                     f"stopped before {label}: ${self.usage.cost_usd:.4f} spent, the next call could cost up to "
                     f"${worst:.4f}, over --max-cost ${llm.max_cost:.4f}")
@@ -554,7 +561,7 @@ class LLMEngine:
                 self._log(call, sha, attempt, getattr(err, "reason", None) or f"error: {err}", time.monotonic() - t0)
                 raise err from None
             finally:
-                self._reserved -= reserved
+                self._reserved = max(0.0, self._reserved - reserved)
             latency = time.monotonic() - t0
             if not isinstance(resp, _openai().types.chat.ChatCompletion):
                 self._log(call, sha, attempt, "bad response body (not a chat completion)", latency)
@@ -774,87 +781,216 @@ class LLMEngine:
 
     def _synth_call(self, template: str, profile: Profile, meta: list[dict[str, Any]],
                     notes: list[dict[str, Any]]) -> _Call:
-        schema = "synthesis" if template == "synthesize" else "theme_notes"
+        schema = "brief_top" if template == "synthesize" else "theme_notes"
         return _Call(template, template, schema, "synthesis", None,
                      {"profile": profile, "sources": meta, "notes": notes})
 
     def _fits(self, call: _Call) -> bool:
         return self._prompt_tokens(*self._render(call, self._json_instructions(call.schema))) <= self.prompt_limit()
 
-    async def asynthesize(self, sources: list[Source], summaries: list[SourceSummary], profile: Profile) -> Synthesis:
-        """Async form of synthesize()."""
-        self._profile = profile
-        meta, notes = self._notes(sources, summaries)
-        async with self._session() as client:
-            rounds = 0
-            while not self._fits(self._synth_call("synthesize", profile, meta, notes)):
-                rounds += 1
-                if rounds > 4:
-                    raise EngineError("synthesis: the source notes do not fit the context window even after "
-                                      "hierarchical reduction; raise --context-window")
-                notes = await self._reduce_notes(client, profile, meta, notes, rounds)
-            data = await self._request(client, self._synth_call("synthesize", profile, meta, notes))
-        keys = {q.key for q in profile.focus_questions}
-        for t in data.get("themes") or []:
-            if isinstance(t, dict) and t.get("key") not in keys and t.get("claims"):
-                self.warnings.append(f"synthesis: dropped claims under unknown theme key {t.get('key')!r}")
-        unknown: list[str] = []
-        synthesis = parse.to_synthesis(data, profile, _note_index(notes), unknown)
-        self._unknown_notes("synthesis", unknown)
-        return synthesis
+    # The shape of the synthesis (see sections.py): parts of a section hold at most PART_TOKENS of notes, the top
+    # request sees at most TOP_TOKENS of section claims, the timeline keeps TIMELINE_MAX dated events.
+    PART_TOKENS = 3000
+    TOP_TOKENS = 6000
+    TIMELINE_MAX = 40
 
-    async def _reduce_notes(self, client: openai.AsyncOpenAI, profile: Profile, meta: list[dict[str, Any]],
-                            notes: list[dict[str, Any]], round_no: int = 1) -> list[dict[str, Any]]:
-        """One hierarchical round: condense batches of notes by theme; a source no note cites keeps its first note.
+    def use_cache(self, cache: Any, eid: str) -> None:
+        """Cache the section parts in the run's cache (the synthesize stage hands it over), keyed by their inputs."""
+        self._part_cache = (cache, eid)
 
-        Condensed notes carry the evidence of the notes they reference and get new ids "r<round>.<n>".
-        """
-        blocks: list[dict[str, Any]] = []
-        for n in notes:  # split blocks too big for one batch
-            claims, step = n["claims"], max(1, len(n["claims"]))
-            while step > 1 and not self._fits(self._synth_call("synthesize_reduce", profile, [],
-                                                               [{**n, "claims": claims[:step]}])):
-                step //= 2
-            for i in range(0, max(1, len(claims)), step):
-                blocks.append({**n, "claims": claims[i:i + step]})
-        batches: list[list[dict[str, Any]]] = [[]]
-        for b in blocks:
-            trial = batches[-1] + [b]
-            ids = {i for x in trial for i in x["source_ids"]}
-            if batches[-1] and not self._fits(self._synth_call(
-                    "synthesize_reduce", profile, [m for m in meta if m["id"] in ids], trial)):
-                batches.append([b])
-            else:
-                batches[-1] = trial
-        calls = []
-        for batch in batches:
-            ids = {i for x in batch for i in x["source_ids"]}
-            calls.append(self._synth_call("synthesize_reduce", profile, [m for m in meta if m["id"] in ids], batch))
-        results = await _all([self._request(client, c) for c in calls])
-        themes: dict[str, list[dict[str, Any]]] = {}
-        titles = {q.key: q.title for q in profile.focus_questions}
-        unknown: list[str] = []
-        made = 0
-        for batch, data in zip(batches, results, strict=True):
-            pairs = parse.to_notes(data, _note_index(batch), unknown)
-            cited = {i for _, c in pairs for i in c.source_ids}
-            for theme, c in pairs:
-                made += 1
-                themes.setdefault(theme if theme in titles else "other", []).append(
-                    _note_vars(f"r{round_no}.{made}", c))
-            for block in batch:
-                for sid in block["source_ids"]:
-                    if sid not in cited and block["claims"]:
-                        cited.add(sid)
-                        themes.setdefault("other", []).append(block["claims"][0])
-                        self.warnings.append(f"synthesis: source [{sid}] was not cited after condensing its batch; "
-                                             "its first note was kept")
-        self._unknown_notes("synthesis (condensing)", unknown)
-        out = []
-        for key, claims in themes.items():
-            cited_ids = sorted({i for c in claims for i in c["source_ids"]})
-            out.append({"heading": f"Theme: {titles.get(key, 'Other')}", "claims": claims, "source_ids": cited_ids})
+    _part_cache: tuple[Any, str] | None = None
+
+    def _section_budget(self) -> int:
+        """Most tokens of claims a section keeps without merging: two of them must fit one merge request."""
+        room = self.prompt_limit() - self._section_overhead()
+        return min(max(2 * self.settings.llm.max_output_tokens, 4096), room // 2)
+
+    def _part_budget(self) -> int:
+        """Tokens of notes (and their sources' lines) one section part may hold."""
+        return max(256, min(self.PART_TOKENS, self.prompt_limit() - self._section_overhead()))
+
+    def _section_overhead(self) -> int:
+        """Prompt tokens of a section request with no notes (schema included, the longest section texts)."""
+        if "section" not in self._overheads:
+            profile = self._profile or self.settings.to_profile()
+            q = max(profile.focus_questions, key=lambda q: len(q.title) + len(q.question), default=None)
+            sec = {"key": q.key if q else "", "title": q.title if q else "", "question": q.question if q else ""}
+            call = _Call("section", "section", "section", "", None,
+                         {"profile": profile, "section": sec, "merge": True, "sources": [], "notes": []})
+            self._overheads["section"] = self._prompt_tokens(*self._render(call, self._json_instructions("section")))
+        return self._overheads["section"]
+
+    def check_fit(self) -> None:
+        """Refuse, before any request, a context window in which the section reduction cannot converge: two parts'
+        claims (up to llm.max_output_tokens each) must fit one merge request."""
+        need = 2 * self.settings.llm.max_output_tokens + self._section_overhead()
+        if self.prompt_limit() < need:
+            raise EngineError(
+                f"synthesis cannot fit: merging two section parts needs about {need} prompt tokens (2 x "
+                f"llm.max_output_tokens {self.settings.llm.max_output_tokens} + the section prompt), but the context "
+                f"window of {self.context_window()} tokens for model {self.model!r} leaves {self.prompt_limit()}; "
+                "raise --context-window or lower llm.max_output_tokens")
+
+    def _route(self, sources: list[Source], summaries: list[SourceSummary],
+               profile: Profile) -> dict[str, list[sections.SourceNotes]]:
+        """Each source's notes, routed to the sections they bear on (the model's theme tags on summary statements,
+        else the profile's keywords; a note matching none goes where most of its source's notes go)."""
+        router = sections.Router(profile.focus_questions)
+        by_id = {summ.source_id: summ for summ in summaries}
+        out: dict[str, list[sections.SourceNotes]] = {q.key: [] for q in profile.focus_questions}
+        if not out:
+            return out
+        for s in sources:
+            summ = by_id.get(s.id)
+            if summ is None:
+                continue
+            meta, blocks = self._notes([s], [summ])
+            if not blocks:
+                continue
+            routed: dict[str, list[sections.Note]] = {}
+            unmatched: list[sections.Note] = []
+            tally = dict.fromkeys(router.keys, 0)
+            for c in blocks[0]["claims"]:
+                k = int(c["id"].split(".")[1])
+                keys = router.tagged(summ.themes[k - 1]) if k <= len(summ.themes) else []
+                if not keys:
+                    words = c["text"] + " " + " ".join(e.translation or "" for e in c["evidence"])
+                    keys = router.by_keywords(words)
+                note = sections.Note(c["id"], c["text"], c["source_ids"], c["evidence"])
+                if not keys:
+                    unmatched.append(note)
+                for key in keys:
+                    routed.setdefault(key, []).append(note)
+                    tally[key] += 1
+            if unmatched:
+                best = max(router.keys, key=lambda k: tally[k])
+                routed.setdefault(best, []).extend(unmatched)
+            pos = sections.position(s)
+            line = 8 + sum(count_tokens(str(v)) for k, v in meta[0].items() if k in ("title", "publisher",
+                                                                                    "published", "flags") and v)
+            for key, notes in routed.items():
+                notes.sort(key=lambda n: int(n.id.split(".")[1]))
+                tok = line + sum(sections.note_tokens(n.text, n.source_ids) for n in notes)
+                out[key].append(sections.SourceNotes(s, notes, tok, pos))
         return out
+
+    def _part_call(self, profile: Profile, q: Any, meta: dict[int, dict[str, Any]], notes: list[dict[str, Any]],
+                   merge: bool) -> _Call:
+        ids = sorted({i for n in notes for c in n["claims"] for i in c["source_ids"] if i in meta})
+        return _Call("section", "section", "section", f"section {q.key!r}", None,
+                     {"profile": profile, "section": {"key": q.key, "title": q.title, "question": q.question},
+                      "merge": merge, "sources": [meta[i] for i in ids], "notes": notes})
+
+    async def _section(self, client: openai.AsyncOpenAI, profile: Profile, q: Any, tree: sections.Group,
+                       meta: dict[int, dict[str, Any]], key_of: dict[int, str], unknown: list[str]) -> list[Claim]:
+        """A section's claims: its leaves written in parallel, joined in hash order, merged where over budget."""
+        budget = self._section_budget()
+
+        async def node(g: sections.Group) -> list[Claim]:
+            if g.leaf:
+                notes = [{"heading": "", "source_ids": [x.source.id], "claims": [n.var() for n in x.notes]}
+                         for x in g.sources]
+                return await self._part(client, self._part_call(profile, q, meta, notes, False), key_of, unknown)
+            parts = await _all([node(c) for c in g.children])
+            joined = [c for p in parts for c in p]
+            if sections.claim_tokens(joined) <= budget:
+                return joined
+            notes = [{"heading": "", "source_ids": sorted({i for c in p for i in c.source_ids}),
+                      "claims": [_note_vars(f"p{k}.{j}", c) for j, c in enumerate(p, 1)]}
+                     for k, p in enumerate(parts, 1)]
+            return await self._part(client, self._part_call(profile, q, meta, notes, True), key_of, unknown)
+
+        return await node(tree)
+
+    async def _part(self, client: openai.AsyncOpenAI, call: _Call, key_of: dict[int, str],
+                    unknown: list[str]) -> list[Claim]:
+        """One section request (a part or a merge), reused from the cache when its inputs are unchanged."""
+        index = _note_index(call.variables["notes"])
+        key = None
+        if self._part_cache is not None:
+            cache, eid = self._part_cache
+            stable = [{"heading": n["heading"], "claims": [
+                {"id": c["id"] if not c["id"][:1].isdigit() else
+                 f"{key_of.get(int(c['id'].split('.')[0]), c['id'])}.{c['id'].split('.', 1)[1]}",
+                 "text": c["text"], "source_ids": [key_of.get(i, i) for i in c["source_ids"]],
+                 "evidence": sections.to_stable([Claim("", [], c["evidence"])], key_of)[0]["evidence"]}
+                for c in n["claims"]]} for n in call.variables["notes"]]
+            srcs = [{**m, "id": key_of.get(m["id"], m["id"])} for m in call.variables["sources"]]
+            key = digest("section_part", eid, asdict(call.variables["profile"]), call.variables["section"],
+                         call.variables["merge"], srcs, stable)
+            hit = cache.get("section_part", key)
+            if isinstance(hit, list):
+                claims = sections.from_stable(hit, {v: k for k, v in key_of.items()})
+                if claims is not None:
+                    return claims
+        data = await self._request(client, call)
+        claims = parse.to_section(data, index, unknown)
+        if key is not None and self._part_cache is not None:
+            self._part_cache[0].put("section_part", key, sections.to_stable(claims, key_of))
+        return claims
+
+    def _top_notes(self, profile: Profile, themes: list[Section]) -> list[dict[str, Any]]:
+        """The sections' claims as the top request's notes, under the sections' titles: all of them when they fit
+        TOP_TOKENS, else round-robin over the sections, claims citing more sources first."""
+        budget = min(self.TOP_TOKENS, max(512, self.prompt_limit() - self._overhead_top() - 2000))
+        queues = [sorted(enumerate(t.claims, 1), key=lambda x: (-len(x[1].source_ids), x[0])) for t in themes]
+        chosen: list[set[int]] = [set() for _ in themes]
+        used = 0
+        progress = True
+        while progress:
+            progress = False
+            for i, qu in enumerate(queues):
+                if not qu:
+                    continue
+                j, c = qu.pop(0)
+                cost = sections.note_tokens(c.text, c.source_ids)
+                if used + cost > budget:
+                    queues[i] = []
+                    continue
+                used += cost
+                chosen[i].add(j)
+                progress = True
+        return [{"heading": t.title, "source_ids": sorted({i for c in t.claims for i in c.source_ids}),
+                 "claims": [_note_vars(f"s{i}.{j}", c) for j, c in enumerate(t.claims, 1) if j in chosen[i - 1]]}
+                for i, t in enumerate(themes, 1) if chosen[i - 1]]
+
+    def _overhead_top(self) -> int:
+        if "top" not in self._overheads:
+            profile = self._profile or self.settings.to_profile()
+            call = self._synth_call("synthesize", profile, [], [])
+            self._overheads["top"] = self._prompt_tokens(*self._render(call, self._json_instructions("brief_top")))
+        return self._overheads["top"]
+
+    async def asynthesize(self, sources: list[Source], summaries: list[SourceSummary], profile: Profile) -> Synthesis:
+        """Async form of synthesize(): the theme sections in parallel, then the top of the brief from them."""
+        self._profile = profile
+        self.check_fit()
+        meta_list, _ = self._notes(sources, summaries)
+        meta = {m["id"]: m for m in meta_list}
+        key_of = {s.id: sections.stable_key(s) for s in sources}
+        routed = self._route(sources, summaries, profile)
+        trees = {k: sections.split(v, self._part_budget()) for k, v in routed.items() if v}
+        unknown: list[str] = []
+        async with self._session() as client:
+            qs = [q for q in profile.focus_questions if q.key in trees]
+            written = await _all([self._section(client, profile, q, trees[q.key], meta, key_of, unknown) for q in qs])
+            by_key = dict(zip([q.key for q in qs], written, strict=True))
+            themes = [Section(q.key, q.title, by_key.get(q.key, [])) for q in profile.focus_questions]
+            self._unknown_notes("synthesis (sections)", unknown)
+            top_notes = self._top_notes(profile, themes)
+            unknown = []
+            if top_notes:
+                cited = {i for n in top_notes for c in n["claims"] for i in c["source_ids"]}
+                call = self._synth_call("synthesize", profile, [m for m in meta_list if m["id"] in cited], top_notes)
+                data = await self._request(client, call)
+                top = parse.to_synthesis(data, profile, _note_index(top_notes), unknown)
+            else:
+                top = Synthesis([], [], [], [], [], [])
+        self._unknown_notes("synthesis", unknown)
+        router = sections.Router(profile.focus_questions)
+        return Synthesis(bluf=top.bluf, judgments=top.judgments, themes=themes,
+                         timeline=sections.timeline(sources, summaries, router, profile.language, self.TIMELINE_MAX),
+                         implications=top.implications, indicators=top.indicators)
 
     # ----- model judge ---------------------------------------------------------------------------------------
 
@@ -964,21 +1100,10 @@ class LLMEngine:
             extracts = [Claim(x.text, [s.id]) for x in sents[::step][:ESTIMATED_EXTRACTS]]
             est_summaries.append(SourceSummary(s.id, [Claim(filler, [s.id]) for _ in range(ESTIMATED_STATEMENTS)],
                                                "news report", key_points=extracts))
-        meta, notes = self._notes(sources, est_summaries)
         synth = stages["synthesize"]
-        rounds = 0
-        while not self._fits(self._synth_call("synthesize", profile, meta, notes)) and rounds < 4:
-            rounds += 1  # hierarchical rounds: assume each condenses its batch to a third
-            reduced = []
-            for n in notes:
-                rcall = self._synth_call("synthesize_reduce", profile, meta, [n])
-                add(synth, *self._render(rcall), self._expected_completion("map", 0))
-                reduced.append({**n, "claims": n["claims"][: max(1, len(n["claims"]) // 3)]})
-            notes = reduced
-        add(synth, *self._render(self._synth_call("synthesize", profile, meta, notes)),
-            self._expected_completion("synthesize", len(sources)))
-        if "judge" in stages:  # a synthesis claim takes about 45 completion tokens
-            self._judge_estimate(stages["judge"], sources, self._expected_completion("synthesize", len(sources)) // 45)
+        top_claims = self._estimate_synthesis(synth, sources, est_summaries, profile)
+        if "judge" in stages:
+            self._judge_estimate(stages["judge"], sources, top_claims)
         for st in stages.values():
             st["cost_usd"] = round(pricing.cost(self.model, st["prompt_tokens"], st["completion_tokens"],
                                                 llm.prices), 6)
@@ -987,6 +1112,54 @@ class LLMEngine:
                 "chunk_budget": budget, "stages": stages, **total,
                 "cost_usd": round(sum(st["cost_usd"] for st in stages.values()), 6),
                 "max_cost": llm.max_cost}
+
+    def _estimate_synthesis(self, stage: dict[str, Any], sources: list[Source], summaries: list[SourceSummary],
+                            profile: Profile) -> int:
+        """Section parts, merges and the top request for stand-in summaries, counted into `stage` as a run would
+        send them (prompts of the parts rendered for real); returns the expected number of synthesis claims."""
+        self.check_fit()
+        meta_list, _ = self._notes(sources, summaries)
+        meta = {m["id"]: m for m in meta_list}
+        budget = self._section_budget()
+        per_claim = 45  # completion tokens of one cited claim (text, source ids, note ids)
+        shown = 0
+        n_claims = 0
+
+        def node(q: Any, g: sections.Group) -> int:
+            nonlocal n_claims
+            if g.leaf:
+                notes = [{"heading": "", "source_ids": [x.source.id], "claims": [n.var() for n in x.notes]}
+                         for x in g.sources]
+                k = sum(len(x.notes) for x in g.sources)  # at most a claim per note (the prompt asks 3 to 8)
+                out = min(self.settings.llm.max_output_tokens, 20 + per_claim * k)
+                stage["requests"] += 1
+                stage["prompt_tokens"] += self._prompt_tokens(*self._render(self._part_call(profile, q, meta, notes,
+                                                                                            False)))
+                stage["completion_tokens"] += out
+                n_claims += k
+                return out
+            joined = sum(node(q, c) for c in g.children)
+            if joined <= budget:
+                return joined
+            out = min(self.settings.llm.max_output_tokens, joined)
+            stage["requests"] += 1
+            stage["prompt_tokens"] += self._section_overhead() + joined + 25 * min(len(sources), joined // per_claim)
+            stage["completion_tokens"] += out
+            n_claims += (out - joined) // per_claim
+            return out
+
+        routed = self._route(sources, summaries, profile)
+        for q in profile.focus_questions:
+            items = routed.get(q.key) or []
+            if items:
+                shown += node(q, sections.split(items, self._part_budget()))
+        if shown:
+            top = min(shown, self.TOP_TOKENS)
+            stage["requests"] += 1
+            stage["prompt_tokens"] += self._overhead_top() + top + 25 * min(len(sources), top // per_claim)
+            stage["completion_tokens"] += min(self.settings.llm.max_output_tokens, 20 + per_claim * 21)
+            n_claims += 21  # bluf 5, judgments 6, implications 5, indicators 5
+        return n_claims
 
     def check_estimate(self, estimate: dict[str, Any]) -> None:
         """Refuse to start (BudgetExceededError) when the estimated cost is over --max-cost."""

@@ -25,6 +25,8 @@ _IDS = {"type": "array", "items": {"type": "integer"}}
 # Key points and events are article sentences themselves (numbers only, events with a date): they cost the model a
 # few tokens each and are verbatim by construction.
 _CITED = _obj({"text": _STR, "sentences": _IDS})
+# A summary statement also names the focus questions (profile keys) it bears on: the synthesis routes it by them.
+_TAGGED = _obj({"text": _STR, "sentences": _IDS, "themes": {"type": "array", "items": _STR}})
 # "notes": ids of the synthesis notes a claim rests on; the engine resolves them to the notes' sentences.
 _CLAIM_PROPS = {"text": _STR, "source_ids": _IDS, "notes": {"type": "array", "items": _STR}}
 
@@ -32,7 +34,7 @@ NoteIndex = Mapping[str, Sequence[Evidence]]  # note id ("3.2") -> the evidence 
 _CLAIM = _obj(_CLAIM_PROPS)
 
 SUMMARY_SCHEMA: dict[str, Any] = _obj({
-    "summary": {"type": "array", "items": _CITED},
+    "summary": {"type": "array", "items": _TAGGED},
     "key_points": _IDS,
     "events": {"type": "array", "items": _obj({"date": _STR, "sentences": _IDS})},
     "actors": {"type": "array", "items": _STR},
@@ -56,6 +58,18 @@ SYNTHESIS_SCHEMA: dict[str, Any] = _obj({
     "indicators": {"type": "array", "items": _CLAIM},
 })
 
+# One theme section (or a stable part of it), written from the notes routed to it.
+SECTION_SCHEMA: dict[str, Any] = _obj({"claims": {"type": "array", "items": _CLAIM}})
+
+# The top of the brief, written from the sections' claims: the theme sections and the timeline are not in it.
+TOP_SCHEMA: dict[str, Any] = _obj({
+    "bluf": {"type": "array", "items": _CLAIM},
+    "judgments": {"type": "array", "items": _obj({**_CLAIM_PROPS, "confidence": {"type": "string", "enum": CONFIDENCE},
+                                                   "reason": _STR})},
+    "implications": {"type": "array", "items": _CLAIM},
+    "indicators": {"type": "array", "items": _CLAIM},
+})
+
 # The model judge: one verdict per claim id; "reason" is a few words ("" when supported).
 JUDGE_SCHEMA: dict[str, Any] = _obj({
     "verdicts": {"type": "array", "items": _obj({"id": {"type": "integer"},
@@ -64,7 +78,7 @@ JUDGE_SCHEMA: dict[str, Any] = _obj({
 })
 
 SCHEMAS = {"source_summary": SUMMARY_SCHEMA, "theme_notes": NOTES_SCHEMA, "synthesis": SYNTHESIS_SCHEMA,
-           "judge": JUDGE_SCHEMA}
+           "section": SECTION_SCHEMA, "brief_top": TOP_SCHEMA, "judge": JUDGE_SCHEMA}
 
 _THINK = re.compile(r"<think(?:ing)?>.*?</think(?:ing)?>", re.S | re.I)
 _THINK_OPEN = re.compile(r"<think(?:ing)?>.*", re.S | re.I)
@@ -161,7 +175,9 @@ def validate(data: dict[str, Any], schema: str) -> list[str]:
         return out
     if schema == "source_summary" and not any(_list(data.get(k)) for k in ("summary", "key_points", "events")):
         out.append("the summary has no items (summary, key_points and events are all empty)")
-    if schema == "synthesis":
+    if schema == "section" and not _list(data.get("claims")):
+        out.append("the section has no claims")
+    if schema in ("synthesis", "brief_top"):
         lists = [_list(data.get(k)) for k in ("bluf", "judgments", "timeline", "implications", "indicators")]
         lists += [_list(t.get("claims")) for t in _list(data.get("themes")) if isinstance(t, dict)]
         if not any(lists):
@@ -335,9 +351,11 @@ def _to_summary(data: dict[str, Any], source: Source, unknown: list[int]) -> Sou
     key_points = [_extract([i], source, None, unknown) for i in _sentence_ids(data.get("key_points"))]
     events = [_extract(_sentence_ids(e.get("sentences")), source, _s(e.get("date")) or None, unknown)
               for e in _list(data.get("events")) if isinstance(e, dict)]
+    items = [i for i in _list(data.get("summary")) if _cited(i, source) is not None]
     return SourceSummary(
         source_id=source.id,
-        claims=[c for c in (_cited(i, source) for i in _list(data.get("summary"))) if c],
+        claims=[c for c in (_cited(i, source) for i in items) if c],
+        themes=[[t for t in (_s(x) for x in _list(i.get("themes"))) if t] for i in items],
         stance=stance,
         key_points=[c for c in key_points if c],
         events=[c for c in events if c],
@@ -384,6 +402,12 @@ def to_synthesis(data: dict[str, Any], profile: Profile, notes: NoteIndex | None
     themes = [Section(q.key, q.title, by_key.get(q.key, [])) for q in profile.focus_questions]
     return Synthesis(bluf=claims("bluf"), judgments=judgments, themes=themes, timeline=timeline,
                      implications=claims("implications"), indicators=claims("indicators"))
+
+
+def to_section(data: dict[str, Any], notes: NoteIndex | None = None,
+               unknown: list[str] | None = None) -> list[Claim]:
+    """Map a parsed section object to its claims, note references resolved into evidence."""
+    return [c for c in (_claim(i, notes, unknown) for i in _list(data.get("claims"))) if c]
 
 
 def to_notes(data: dict[str, Any], notes: NoteIndex | None = None,
