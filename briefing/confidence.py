@@ -38,6 +38,9 @@ def copied(a: Source, b: Source, memo: dict[int, np.ndarray] | None = None) -> b
     return bool(small) and len(np.intersect1d(pa, pb, assume_unique=True)) / small >= COPY_CONTAINMENT
 
 
+_LAST: list[tuple[tuple[object, ...], dict[int, int]]] = []  # the last call's sources and groups (a run asks 3-4x)
+
+
 def independent_groups(sources: list[Source]) -> dict[int, int]:
     """Source id -> group id; near-duplicate reports count once.
 
@@ -45,6 +48,9 @@ def independent_groups(sources: list[Source]) -> dict[int, int]:
     rewrite of the other's text. Different outlets' own reports of one event stay independent: that they agree is
     corroboration.
     """
+    key = tuple((s.id, len(s.text), hash(s.text), tuple(s.same_event_as)) for s in sources)
+    if _LAST and _LAST[0][0] == key:
+        return dict(_LAST[0][1])
     by_id = {s.id: s for s in sources}
     group = {s.id: s.id for s in sources}
     memo: dict[int, np.ndarray] = {}  # each text's word pairs once, not once per pair compared
@@ -55,6 +61,7 @@ def independent_groups(sources: list[Source]) -> dict[int, int]:
                 for k, g in group.items():
                     if g in (group[s.id], group[other]):
                         group[k] = low
+    _LAST[:] = [(key, dict(group))]
     return group
 
 

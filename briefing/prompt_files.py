@@ -9,7 +9,7 @@ from briefing.config import Settings
 from briefing.errors import TemplateError
 from briefing.templates import locate, search_path
 
-TASKS = ("summarize", "reduce", "synthesize", "synthesize_reduce", "repair", "judge")
+TASKS = ("summarize", "reduce", "section", "synthesize", "repair", "judge")
 
 
 def dirs_for(settings: Settings, prompts_dir: str | Path | None = None) -> list[Path]:

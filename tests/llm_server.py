@@ -419,6 +419,21 @@ def plant(data: dict[str, Any], share: float, rng: random.Random,
     return out
 
 
+_SECTION = re.compile(r'The section is "(.*?)"; it answers')  # the section a section request writes
+
+
+def _headings(user: str, default: str) -> dict[str, str]:
+    """Note id -> the "## heading" it is listed under in a prompt (the top request lists sections' claims so)."""
+    out: dict[str, str] = {}
+    current = default
+    for line in user.splitlines():
+        if line.startswith("## "):
+            current = line[3:].strip()
+        elif m := _NOTE.match(line):
+            out[m.group(1)] = current
+    return out
+
+
 def section(user: str, merge: bool = False) -> dict[str, Any]:
     """A section (or a part of one): one claim per note, citing the note's sources and id. A merge of parts keeps
     the first claim of each set of sources, so every source stays cited."""
@@ -540,8 +555,9 @@ class LLMServer:
         self._stop = threading.Event()
         self._repairs: dict[str, str] = {}  # sha of a corrupted answer -> the good one (for repair requests)
         self.written: dict[int, Written] = {}  # source id -> the last summary written for it
-        # section claims written: (text, source ids) -> (sentence pairs as the engine resolves them, fault kind)
-        self.claims_written: dict[tuple[str, tuple[int, ...]], tuple[list[tuple[int, int]], str | None]] = {}
+        # section claims written: (section title, text, source ids) -> (sentence pairs as the engine resolves them,
+        # fault kind)
+        self.claims_written: dict[tuple[str, str, tuple[int, ...]], tuple[list[tuple[int, int]], str | None]] = {}
         self._httpd = _Server((host, port), self._handler())
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -828,9 +844,12 @@ class LLMServer:
             task, data = "synthesize_reduce", condense(system, user)
         elif "<notes>" in user:
             notes = _notes(user)
+            sec = _SECTION.search(system)
+            titles = _headings(user, sec.group(1) if sec else "")  # the section each note belongs to
             with self._lock:
-                aliases = {r: self.claims_written[(" ".join(t.split()), tuple(i))] for r, t, i in notes
-                           if (" ".join(t.split()), tuple(i)) in self.claims_written}
+                aliases = {r: self.claims_written[(titles.get(r, ""), " ".join(t.split()), tuple(i))]
+                           for r, t, i in notes
+                           if (titles.get(r, ""), " ".join(t.split()), tuple(i)) in self.claims_written}
             if "one section of a policy brief" in system:
                 task, data = "section", section(user, "already written for parts" in system)
             else:
@@ -841,16 +860,18 @@ class LLMServer:
             if language != "English" or any(w.renderings for w in self.written.values()):
                 with self._lock:
                     write_in_language(data, dict(self.written), aliases)
+            planted_here: list[dict[str, Any]] = []
             if planting:
                 first = notes[0][0] if notes else ""
                 with self._lock:
-                    self.planted += plant(data, self.plant_share, random.Random(f"{self.seed}-{task}-{first}"),
-                                          dict(self.written), aliases)
+                    planted_here = plant(data, self.plant_share, random.Random(f"{self.seed}-{task}-{first}"),
+                                         dict(self.written), aliases)
+                    self.planted += planted_here
             if task == "section":  # remembered, so a merge or the top request resolving to them can be checked
                 with self._lock:
-                    kinds = {(p["text"], tuple(p["source_ids"])): p["kind"] for p in self.planted}
+                    kinds = {(p["text"], tuple(p["source_ids"])): p["kind"] for p in planted_here}
                     for c in data["claims"]:
-                        k = (" ".join(c["text"].split()), tuple(c["source_ids"]))
+                        k = (sec.group(1) if sec else "", " ".join(c["text"].split()), tuple(c["source_ids"]))
                         inherited = next((aliases[r][1] for r in c["notes"] if r in aliases and aliases[r][1]), None)
                         self.claims_written[k] = (resolved(c, dict(self.written), aliases),
                                                   kinds.get((c["text"], tuple(c["source_ids"]))) or inherited)

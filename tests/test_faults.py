@@ -134,7 +134,7 @@ def test_synthesis_fault_one_line_and_rerun_resumes(tmp_path: Path, fault: str, 
         srv.reset()
         again = cli(str(folder), "--out", str(out), cwd=tmp_path, base_url=srv.base_url)
         assert again.returncode == 0, again.stderr
-        assert [x.task for x in srv.completions()] == ["synthesize"]  # the summaries came from the cache
+        assert [x.task for x in srv.completions()] == ["synthesize"]  # the summaries and sections came from the cache
     data = json.loads((out / "latest" / "brief.json").read_text(encoding="utf-8"))
     assert data["cache"]["summaries_reused"] == 3
 

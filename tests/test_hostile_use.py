@@ -304,7 +304,8 @@ def test_6_metadata_is_neutralised_in_every_prompt(title: str) -> None:
         calls = [engine._summary_call(src, profile, text, None),
                  engine._reduce_call(src, profile, ['{"summary": []}']),
                  engine._synth_call("synthesize", profile, *engine._notes([src], [summary])),
-                 engine._synth_call("synthesize_reduce", profile, *engine._notes([src], [summary]))]
+                 engine._part_call(profile, profile.focus_questions[0], {1: engine._notes([src], [summary])[0][0]},
+                                   engine._notes([src], [summary])[1], False)]
         return [p for c in calls for p in engine._render(c)]
 
     for hostile, benign in zip(prompts(title), prompts("Summit"), strict=True):

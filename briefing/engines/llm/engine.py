@@ -82,7 +82,7 @@ class _Unrepaired(Exception):
 class _Call:
     """One logical request: templates plus variables, rendered per attempt (the JSON mode can change)."""
 
-    stage: str  # summarize, map, reduce, synthesize, synthesize_reduce, repair
+    stage: str  # summarize, map, reduce, section, synthesize, repair, judge
     template: str  # prompt name prefix: "summarize" -> summarize.system.j2 + summarize.user.j2
     schema: str  # key of parse.SCHEMAS
     label: str  # who the call is for, in error messages
@@ -294,7 +294,7 @@ class LLMEngine:
         """The (system, user) messages a run sends for `task` on sources[0], rendered for real; nothing is sent.
 
         Tasks: summarize, reduce, repair (of a summary), section (the first focus question's), synthesize (the top
-        of the brief; both list the notes of `summaries`), synthesize_reduce, judge (of the summaries' claims).
+        of the brief; both list the notes of `summaries`), judge (of the summaries' claims).
         """
         src = sources[0]
         if task in ("summarize", "reduce", "repair"):
@@ -781,8 +781,7 @@ class LLMEngine:
 
     def _synth_call(self, template: str, profile: Profile, meta: list[dict[str, Any]],
                     notes: list[dict[str, Any]]) -> _Call:
-        schema = "brief_top" if template == "synthesize" else "theme_notes"
-        return _Call(template, template, schema, "synthesis", None,
+        return _Call(template, template, "brief_top", "synthesis", None,
                      {"profile": profile, "sources": meta, "notes": notes})
 
     def _fits(self, call: _Call) -> bool:
@@ -803,7 +802,7 @@ class LLMEngine:
     def _section_budget(self) -> int:
         """Most tokens of claims a section keeps without merging: two of them must fit one merge request."""
         room = self.prompt_limit() - self._section_overhead()
-        return min(max(2 * self.settings.llm.max_output_tokens, 4096), room // 2)
+        return min(max(4 * self.settings.llm.max_output_tokens, 8192), room // 2)
 
     def _part_budget(self) -> int:
         """Tokens of notes (and their sources' lines) one section part may hold."""

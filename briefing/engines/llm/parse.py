@@ -44,20 +44,6 @@ SUMMARY_SCHEMA: dict[str, Any] = _obj({
     "renderings": {"type": "array", "items": _obj({"sentence": {"type": "integer"}, "text": _STR})},
 })
 
-NOTES_SCHEMA: dict[str, Any] = _obj({
-    "notes": {"type": "array", "items": _obj({"theme": _STR, **_CLAIM_PROPS})},
-})
-
-SYNTHESIS_SCHEMA: dict[str, Any] = _obj({
-    "bluf": {"type": "array", "items": _CLAIM},
-    "judgments": {"type": "array", "items": _obj({**_CLAIM_PROPS, "confidence": {"type": "string", "enum": CONFIDENCE},
-                                                   "reason": _STR})},
-    "themes": {"type": "array", "items": _obj({"key": _STR, "claims": {"type": "array", "items": _CLAIM}})},
-    "timeline": {"type": "array", "items": _obj({"date": _STR, **_CLAIM_PROPS})},
-    "implications": {"type": "array", "items": _CLAIM},
-    "indicators": {"type": "array", "items": _CLAIM},
-})
-
 # One theme section (or a stable part of it), written from the notes routed to it.
 SECTION_SCHEMA: dict[str, Any] = _obj({"claims": {"type": "array", "items": _CLAIM}})
 
@@ -77,8 +63,8 @@ JUDGE_SCHEMA: dict[str, Any] = _obj({
                                                  "reason": _STR})},
 })
 
-SCHEMAS = {"source_summary": SUMMARY_SCHEMA, "theme_notes": NOTES_SCHEMA, "synthesis": SYNTHESIS_SCHEMA,
-           "section": SECTION_SCHEMA, "brief_top": TOP_SCHEMA, "judge": JUDGE_SCHEMA}
+SCHEMAS = {"source_summary": SUMMARY_SCHEMA, "section": SECTION_SCHEMA, "brief_top": TOP_SCHEMA,
+           "judge": JUDGE_SCHEMA}
 
 _THINK = re.compile(r"<think(?:ing)?>.*?</think(?:ing)?>", re.S | re.I)
 _THINK_OPEN = re.compile(r"<think(?:ing)?>.*", re.S | re.I)
@@ -177,7 +163,7 @@ def validate(data: dict[str, Any], schema: str) -> list[str]:
         out.append("the summary has no items (summary, key_points and events are all empty)")
     if schema == "section" and not _list(data.get("claims")):
         out.append("the section has no claims")
-    if schema in ("synthesis", "brief_top"):
+    if schema == "brief_top":
         lists = [_list(data.get(k)) for k in ("bluf", "judgments", "timeline", "implications", "indicators")]
         lists += [_list(t.get("claims")) for t in _list(data.get("themes")) if isinstance(t, dict)]
         if not any(lists):
@@ -408,17 +394,6 @@ def to_section(data: dict[str, Any], notes: NoteIndex | None = None,
                unknown: list[str] | None = None) -> list[Claim]:
     """Map a parsed section object to its claims, note references resolved into evidence."""
     return [c for c in (_claim(i, notes, unknown) for i in _list(data.get("claims"))) if c]
-
-
-def to_notes(data: dict[str, Any], notes: NoteIndex | None = None,
-             unknown: list[str] | None = None) -> list[tuple[str, Claim]]:
-    """Map a parsed theme-notes object (hierarchical synthesis) to (theme key, claim) pairs; references resolved."""
-    out = []
-    for item in _list(data.get("notes")):
-        c = _claim(item, notes, unknown)
-        if c is not None and isinstance(item, dict):
-            out.append((_s(item.get("theme")) or "other", c))
-    return out
 
 
 def to_verdicts(data: dict[str, Any]) -> dict[int, tuple[str, str]]:
