@@ -443,7 +443,10 @@ def section(user: str, merge: bool = False) -> dict[str, Any]:
         for n in notes:
             firsts.setdefault(tuple(n[2]), n)
         notes = list(firsts.values())
-    return {"claims": [_claim(t, i, [r]) for r, t, i in notes]}
+    same: dict[tuple[str, tuple[int, ...]], str] = {}  # notes with the same text and sources: the first one is kept
+    for r, t, i in notes:
+        same.setdefault((t, tuple(i)), r)
+    return {"claims": [_claim(t, list(i), [r]) for (t, i), r in same.items()]}
 
 
 def condense(system: str, user: str) -> dict[str, Any]:

@@ -278,7 +278,11 @@ class LLMEngine:
         return self._overheads[template]
 
     def chunk_budget(self) -> int:
-        """Article tokens per summary request: context window - prompt template overhead - reserved output."""
+        """Article tokens per summary request: context window - prompt template overhead - reserved output.
+
+        The first thing a run (and --dry-run) asks: a window in which the synthesis cannot converge is refused here,
+        before any request is paid for."""
+        self.check_fit()
         budget = self.prompt_limit() - self._overhead("summarize")
         if budget < 64:
             raise EngineError(
