@@ -466,3 +466,18 @@ def test_ingredients_and_steps_under_their_headings_are_kept() -> None:
     for line in (*intro, *items, *steps):
         assert line in doc.text
     assert "* Recipes" not in doc.text and "fishcake" not in doc.text
+
+
+def test_section_path_is_not_the_headline() -> None:
+    """A section path above the headline ("TOP STORIES / Germany") is neither the title nor kept as a header."""
+    paras = [
+        "The German capital has launched a five-year project to mark its part in European colonialism, and streets "
+        "that still honour the leaders of the imperial expansion will be renamed over the coming years.",
+        "The project, organised by the city museum and three associations, will involve events, exhibitions and a "
+        "series of talks with historians and with the descendants of the people who lived under colonial rule.",
+    ]
+    text = "\n".join(["TOP STORIES / Germany", "Advertisement", "", "Berlin confronts its colonial past", "",
+                      *paras])
+    doc = clean_document(RawDoc("x.txt", text, "h"))
+    assert doc.title == "Berlin confronts its colonial past"
+    assert "TOP STORIES" not in doc.text and paras[1] in doc.text

@@ -247,6 +247,8 @@ _CREDIT_RE = re.compile(
     re.I,
 )
 _LABEL_RE = re.compile(r"^\W*[A-Za-z][A-Za-z ]{1,20}:\s*")
+# A section path of two short parts ("TOP STORIES / Germany", "Opinion | Europe"): never a headline or byline.
+_SECTION_PATH_RE = re.compile(r"^[^\s>›»/|]+(?:\s[^\s>›»/|]+){0,2}\s[>›»/|]\s[^\s>›»/|]+(?:\s[^\s>›»/|]+){0,2}$")
 _BREADCRUMB_RE = re.compile(r"^(?:you\s+are\s+here\b.*|(?:[^>›»/|]{1,30}\s[>›»/|]\s){2,}[^>›»/|]{1,40})$", re.I)
 _MT_ARTIFACTS = (
     re.compile(r"\(local\s+time\)"),
@@ -820,8 +822,8 @@ def _header(blocks: list[_Block], body_start: int) -> list[int]:
     bad_run = in_menu = 0
     for i in range(body_start - 1, max(-1, body_start - 16), -1):
         b = blocks[i]
-        if b.words < 3 or (b.cjk and b.chars <= 7 and " " not in b.text):  # share buttons, section labels
-            continue
+        if b.words < 3 or (b.cjk and b.chars <= 7 and " " not in b.text) or _SECTION_PATH_RE.match(b.text):
+            continue  # share buttons, section labels and paths
         if b.reason == _MENU_RUN and not b.bullet and b.words >= 4 and b.elen >= 20 and b.letters >= 0.6:
             # Headline and standfirst often sit among the short menu and share lines above the body.
             if in_menu >= 2 or _is_boilerplate(b.text.lower()):
