@@ -206,7 +206,7 @@ def _judge(settings: Settings, engine: Engine, claims: list[Claim], sources: dic
         return None
     report.info("model judge: checking the verified claims against their cited sentences")
     with Cache(out_root / ".cache" / "cache.sqlite") as cache:
-        judged = judge_claims(engine, claims, sources, cache, engine.cache_identity())
+        judged = judge_claims(engine, claims, sources, cache, engine.cache_identity("judge"))
     if judged.error:
         report.warn(f"model judge failed, the deterministic verdicts stand: {judged.error}")
     elif judged.judged:
@@ -310,9 +310,8 @@ def _run(settings: Settings, report: Reporter, engine: Engine | None = None,
             report.warn(w)
         said = len(cache.warnings)
         report.info(f"summarizing {len(sources)} source(s) with the {engine.name} engine")
-        eid = engine.cache_identity()
         summaries, hits = summarize_sources(
-            engine, sources, chunks, profile, cache, eid,
+            engine, sources, chunks, profile, cache, engine.cache_identity("summarize", "reduce"),
             progress=None if engine.offline else StageProgress("summarized", report, engine))
         if hits:
             report.info(f"{hits} of {len(sources)} summaries reused from the cache")
@@ -325,7 +324,8 @@ def _run(settings: Settings, report: Reporter, engine: Engine | None = None,
             summary_counts.append(verify_claims([c for s in summaries for c in s.claims], by_id))
 
         # A model engine waits on the network, so the summaries are verified meanwhile; the offline one computes.
-        synthesis, synth_hit = synthesize(engine, sources, summaries, profile, cache, eid,
+        synthesis, synth_hit = synthesize(engine, sources, summaries, profile, cache,
+                                          engine.cache_identity("section", "synthesize"),
                                           meanwhile=None if engine.offline else verify_summaries)
         if synth_hit:
             report.info("synthesis reused from the cache (nothing changed)")

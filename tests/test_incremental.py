@@ -248,3 +248,44 @@ def test_drop_policy_removes_unverified_claims_from_the_brief(tmp_path: Path) ->
         ok = [c for c in result.data["claims"] if c["section"] == section and c["verified"]]
         assert len(bullets) == max(1, len(ok)), section  # an emptied section renders one "none" line
     assert any(c["section"] in ("bluf", "implications", "indicators") for c in failed)
+
+
+def test_editing_one_stage_prompt_rebills_only_that_stage(tmp_path: Path) -> None:
+    """A user prompt override re-runs the requests that use it and nothing upstream (summaries stay cached)."""
+    folder = copy_dir(SEEDS, tmp_path / "in")
+    prompts = tmp_path / "prompts"
+    prompts.mkdir()
+
+    def run_with_prompts() -> RunResult:
+        settings = load_settings(None, {"run.sources": [str(folder)], "run.out": str(tmp_path / "out"),
+                                        "run.engine": "llm", "run.prompts": str(prompts), "llm.base_url": srv.base_url,
+                                        "llm.api_key": "test-key", "llm.model": "test-model"},
+                                 environ={}, dotenv_path=None)
+        result = run(settings, Reporter())
+        assert isinstance(result, RunResult)
+        return result
+
+    packaged = ROOT / "prompts"
+    with LLMServer() as srv:
+        run_with_prompts()
+        n_summaries = tasks(srv).count("summarize")
+        assert n_summaries >= 5
+        # The HTML brief template is rendering only: no request at all.
+        (prompts / "brief.html.j2").write_text((packaged / "brief.html.j2").read_text(encoding="utf-8")
+                                               + "\n{# a comment #}\n", encoding="utf-8")
+        srv.reset()
+        run_with_prompts()
+        assert srv.completions() == []
+        # The section prompt: the sections and the top re-run, no summary does.
+        (prompts / "section.system.j2").write_text((packaged / "section.system.j2").read_text(encoding="utf-8")
+                                                   + "\nBe brief.\n", encoding="utf-8")
+        srv.reset()
+        run_with_prompts()
+        t = tasks(srv)
+        assert "section" in t and "synthesize" in t and "summarize" not in t
+        # The summary prompt: every summary re-runs.
+        (prompts / "summarize.system.j2").write_text((packaged / "summarize.system.j2").read_text(encoding="utf-8")
+                                                     + "\nBe exact.\n", encoding="utf-8")
+        srv.reset()
+        run_with_prompts()
+        assert tasks(srv).count("summarize") == n_summaries

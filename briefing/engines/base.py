@@ -29,8 +29,9 @@ class Engine(Protocol):
         """Article tokens per chunk, or None when the engine reads whole sources (the run then skips chunking)."""
         ...
 
-    def cache_identity(self) -> str | None:
-        """What makes the engine's output reproducible (model, settings, prompt files); None: do not cache it."""
+    def cache_identity(self, *tasks: str) -> str | None:
+        """What makes the engine's output reproducible (model, settings, the prompt files of `tasks`, all if none);
+        None: do not cache it."""
         ...
 
     def estimate(self, sources: list[Source], chunks: dict[int, list[Chunk]], profile: Profile) -> dict[str, Any]:

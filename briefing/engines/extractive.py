@@ -220,7 +220,7 @@ class ExtractiveEngine:
         """No model to judge with: the pipeline does not ask an offline engine (an empty verdict list if it did)."""
         return {}
 
-    def cache_identity(self) -> None:
+    def cache_identity(self, *tasks: str) -> None:
         """None: not worth caching (free, and it ranks sentences corpus-wide, so one new source changes all)."""
         return None
 

@@ -244,12 +244,17 @@ class LLMEngine:
 
     # ----- identity and budgets -------------------------------------------------------------------------------
 
-    def cache_identity(self) -> str:
-        """Model, endpoint, generation settings and the prompt files in use: what makes a cached answer reusable."""
+    def cache_identity(self, *tasks: str) -> str:
+        """Model, endpoint, generation settings and the prompt files in use: what makes a cached answer reusable.
+
+        With `tasks` (e.g. "summarize", "reduce") only those prompts and the repair prompt count, so editing the
+        section prompt does not re-bill every summary; the brief templates (render only) never count.
+        """
         prompts = {}
         for d in reversed(self.prompts_dirs):  # first directory wins, as in the template loader
             for f in d.glob("*.j2"):
-                if f.name != "brief.md.j2":
+                task = f.name.split(".", 1)[0]
+                if task != "brief" and (not tasks or task in tasks or task == "repair"):
                     prompts[f.name] = hashlib.sha256(f.read_bytes()).hexdigest()
         llm = self.settings.llm
         return digest(__version__, self.name, self.model, llm.base_url, llm.temperature, llm.context_window,
