@@ -336,8 +336,9 @@ def synthesize(system: str, user: str, planted: bool = False) -> dict[str, Any]:
         if m:
             timeline.append({"date": m.group(1), **_claim(m.group(2), i, [r])})
     timeline.sort(key=lambda x: x["date"])
-    imp = [_claim(f"Implication: {t}", i, [r]) for r, t, i in firsts[:2]]
-    ind = [_claim(f"Watch for: {t}", i, [r]) for r, t, i in firsts[-2:]]
+    telling = [f for f in firsts if len(f[1].split()) >= 8] or firsts  # not a dateline as an implication
+    imp = [_claim(f"Implication: {t}", i, [r]) for r, t, i in telling[:2]]
+    ind = [_claim(f"Watch for: {t}", i, [r]) for r, t, i in telling[-2:]]
     if planted and bluf:
         bluf.append(_claim("Invented claim.", [999], ["999.1"]))
     return {"bluf": bluf, "judgments": judgments, "themes": themes, "timeline": timeline,
@@ -446,7 +447,13 @@ def section(user: str, merge: bool = False) -> dict[str, Any]:
     same: dict[tuple[str, tuple[int, ...]], str] = {}  # notes with the same text and sources: the first one is kept
     for r, t, i in notes:
         same.setdefault((t, tuple(i)), r)
-    return {"claims": [_claim(t, list(i), [r]) for (t, i), r in same.items()]}
+    # most important first, as the prompt asks: a claim from each source in turn, then the next of each
+    turn: dict[tuple[int, ...], int] = {}
+    ranked = []
+    for (t, i), r in same.items():
+        turn[i] = turn.get(i, 0) + 1
+        ranked.append((turn[i], len(ranked), _claim(t, list(i), [r])))
+    return {"claims": [c for _, _, c in sorted(ranked, key=lambda x: (x[0], x[1]))]}
 
 
 def condense(system: str, user: str) -> dict[str, Any]:

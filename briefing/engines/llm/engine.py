@@ -798,7 +798,7 @@ class LLMEngine:
 
     # The shape of the synthesis (see sections.py): parts of a section hold at most PART_TOKENS of notes, the top
     # request sees at most TOP_TOKENS of section claims, the timeline keeps TIMELINE_MAX dated events.
-    PART_TOKENS = 3000
+    PART_TOKENS = 6000
     TOP_TOKENS = 6000
     TIMELINE_MAX = 40
 
@@ -841,13 +841,16 @@ class LLMEngine:
 
     def _route(self, sources: list[Source], summaries: list[SourceSummary],
                profile: Profile) -> dict[str, list[sections.SourceNotes]]:
-        """Each source's notes, routed to the sections they bear on (the model's theme tags on summary statements,
-        else the profile's keywords; a note matching none goes where most of its source's notes go)."""
+        """Each source's notes, each routed to the one section it bears on most: the model's first theme tag on a
+        summary statement, else the focus question whose keywords it matches most (a tie goes to the question most of
+        its source's notes bear on, then profile order); a note matching none goes where most of its source's notes
+        go. One section per note keeps the sections' prompts from repeating notes."""
         router = sections.Router(profile.focus_questions)
         by_id = {summ.source_id: summ for summ in summaries}
         out: dict[str, list[sections.SourceNotes]] = {q.key: [] for q in profile.focus_questions}
         if not out:
             return out
+        order = {k: i for i, k in enumerate(router.keys)}
         for s in sources:
             summ = by_id.get(s.id)
             if summ is None:
@@ -855,29 +858,26 @@ class LLMEngine:
             meta, blocks = self._notes([s], [summ])
             if not blocks:
                 continue
-            routed: dict[str, list[sections.Note]] = {}
-            unmatched: list[sections.Note] = []
+            candidates: list[tuple[sections.Note, list[str]]] = []
             tally = dict.fromkeys(router.keys, 0)
             for c in blocks[0]["claims"]:
                 k = int(c["id"].split(".")[1])
-                keys = router.tagged(summ.themes[k - 1]) if k <= len(summ.themes) else []
+                keys = router.tagged(summ.themes[k - 1])[:1] if k <= len(summ.themes) else []
                 if not keys:
                     words = c["text"] + " " + " ".join(e.translation or "" for e in c["evidence"])
                     keys = router.by_keywords(words)
-                note = sections.Note(c["id"], c["text"], c["source_ids"], c["evidence"])
-                if not keys:
-                    unmatched.append(note)
+                candidates.append((sections.Note(c["id"], c["text"], c["source_ids"], c["evidence"]), keys))
                 for key in keys:
-                    routed.setdefault(key, []).append(note)
                     tally[key] += 1
-            if unmatched:
-                best = max(router.keys, key=lambda k: tally[k])
-                routed.setdefault(best, []).extend(unmatched)
+            best = min(router.keys, key=lambda k: (-tally[k], order[k]))
+            routed: dict[str, list[sections.Note]] = {}
+            for note, keys in candidates:
+                key = min(keys, key=lambda k: (-tally[k], order[k])) if keys else best
+                routed.setdefault(key, []).append(note)
             pos = sections.position(s)
             line = 8 + sum(count_tokens(str(v)) for k, v in meta[0].items() if k in ("title", "publisher",
                                                                                     "published", "flags") and v)
             for key, notes in routed.items():
-                notes.sort(key=lambda n: int(n.id.split(".")[1]))
                 tok = line + sum(sections.note_tokens(n.text, n.source_ids) for n in notes)
                 out[key].append(sections.SourceNotes(s, notes, tok, pos))
         return out

@@ -19,6 +19,7 @@ from briefing.models import Claim, Evidence, FocusQuestion, Source, SourceSummar
 from briefing.tokens import count_tokens
 
 HASH_BITS = 64
+TIMELINE_SOURCES = 5  # sources cited by one timeline entry reported by many (copies of a wire story)
 _WORD = re.compile(r"\w+", re.U)
 _PHRASE = re.compile(r"[\s\-+·/]")
 
@@ -205,7 +206,8 @@ def timeline(sources: list[Source], summaries: list[SourceSummary], router: Rout
              limit: int = 40) -> list[Claim]:
     """The timeline from the summaries' dated events, without a model call: the event sentences themselves (their
     rendering in the brief's language where the source is in another one), duplicates merged (the same sentence
-    reported twice, or the same date and wording from near-duplicate reports), at most `limit` entries, those most
+    reported twice, or the same date and wording from near-duplicate reports; at most TIMELINE_SOURCES cited each),
+    at most `limit` entries, those most
     relevant to the focus questions first, then oldest first."""
     by_id = {s.id: s for s in sources}
     seen: dict[tuple[str, str], Claim] = {}
@@ -226,7 +228,7 @@ def timeline(sources: list[Source], summaries: list[SourceSummary], router: Rout
             if key in seen:
                 dup = seen[key]
                 for sid in ev_claim.source_ids:
-                    if sid not in dup.source_ids:
+                    if sid not in dup.source_ids and len(dup.source_ids) < TIMELINE_SOURCES:
                         dup.source_ids.append(sid)
                         dup.evidence += [Evidence(e.source_id, e.quote, e.span, list(e.sentence_ids), e.translation)
                                          for e in ev_claim.evidence]
