@@ -481,3 +481,18 @@ def test_section_path_is_not_the_headline() -> None:
     doc = clean_document(RawDoc("x.txt", text, "h"))
     assert doc.title == "Berlin confronts its colonial past"
     assert "TOP STORIES" not in doc.text and paras[1] in doc.text
+
+
+def test_indentation_apart_from_the_body_is_a_line_feature() -> None:
+    """A paragraph indented apart from the kept body's paragraphs (a nested box) is marked so for the line model."""
+    from briefing.ingest import clean
+
+    body = ("The council voted on Tuesday to close the old bridge to traffic for a year while it is rebuilt, after "
+            "engineers found that two of its supports had been badly damaged by the winter floods.")
+    box = ("The mayor said on Monday that the city would hold a festival in the park this summer, with music, food "
+           "stalls and a market for the farmers of the region who have struggled since the floods.")
+    text = "\n".join(["    " + body, "", "        " + box, "", "    " + body.replace("Tuesday", "Wednesday")])
+    blocks, cut, header, _, _, lang = clean._rule_pass(text, set(), None, None)
+    feats = clean.line_features(blocks, cut, header, lang)
+    off = clean.FEATURE_NAMES.index("indent_off")
+    assert [f[off] for f in feats] == [0.0, 1.0, 0.0]

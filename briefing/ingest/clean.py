@@ -289,6 +289,7 @@ class _Block:
     keep: bool = False
     base: str = BAD  # class from the block's own features, before its neighbours are looked at
     credit: bool = False  # a credit or an inline teaser link: dropped, but the article goes on around it
+    indent: int = 0  # leading spaces of its first line in the dump (a box nested in the page is indented apart)
 
     @cached_property
     def stop(self) -> float:
@@ -421,10 +422,14 @@ def _blocks(text: str, stops: frozenset[str], line_words: list[str] | None, line
     if line_words is None:
         line_words = _line_words(text)
     spaced = _NON_SPACED_RE.search(text) is None
+    raw_lines = text.split("\n")
     blocks = []
     for para, start, end in _segment(lines if lines is not None else normalised_lines(text)):
         words = line_words[start - 1] if start == end else " ".join(filter(None, line_words[start - 1 : end]))
-        blocks.append(_make_block(para, start, end, words, stops, spaced))
+        b = _make_block(para, start, end, words, stops, spaced)
+        first = raw_lines[start - 1]
+        b.indent = len(first) - len(first.lstrip())
+        blocks.append(b)
     return blocks
 
 
@@ -925,7 +930,8 @@ FEATURE_NAMES = (
     "lang_en", "upper_start", "words_vs_max", "teaser", "quote_start", "separators", "keep_x_words", "keep_x_stop",
     "drop_x_inspan", "drop_x_neighbours", "dist_prev_kept", "dist_next_kept", "sandwiched", "tight_sandwich",
     "repeat_of_dropped", "heading_like", "heading_x_next_keep", "bullet_run", "bullet_x_sandwiched", "caption_credit",
-    "run_after_colon", "run_prev_kept", "between_kept", "short_between_kept",
+    "run_after_colon", "run_prev_kept", "between_kept", "short_between_kept", "indent_off", "indent_deeper",
+    "keep_x_indent_off",
 )
 _SEPARATOR_RE = re.compile(r"[|»›•·]")
 _QUOTES = frozenset("\"“„«'‘")
@@ -1009,6 +1015,12 @@ def line_features(
         else:
             run_colon[i] = 1.0 if blocks[i - 1].text[-1] == ":" else 0.0
             run_kept[i] = keep[i - 1]
+    # The body's indentation: the one that carries most words of the kept paragraphs
+    indent_words: dict[int, int] = defaultdict(int)
+    for i in kept:
+        if blocks[i].words >= 15:
+            indent_words[blocks[i].indent] += blocks[i].words
+    body_indent = max(indent_words, key=indent_words.__getitem__) if indent_words else -1
     en = 1.0 if lang == "en" else 0.0
     stop = [b.stop for b in blocks]
     logw = [math.log1p(b.words) / 5 for b in blocks]
@@ -1031,6 +1043,7 @@ def line_features(
         short = b.words <= 12
         sandwiched = 1.0 if not k and dprev[i] < n and dnext[i] < n else 0.0
         heading = 1.0 if short and not b.terminal and head.isupper() and not b.bullet else 0.0
+        off = 1.0 if body_indent >= 0 and b.indent != body_indent else 0.0
         bullet_run = 1.0 if b.bullet and ((has_p and blocks[i - 1].bullet) or (has_q and blocks[i + 1].bullet)) else 0.0
         out.append([
             k, 1.0 if i in hdr else 0.0, 1.0 if i >= cut else 0.0, *kinds, 1.0 if not k and not r else 0.0,
@@ -1050,7 +1063,8 @@ def line_features(
             1.0 if r and r.startswith("repeats line") and not keep[index_at.get(_first_line(r), i)] else 0.0,
             heading, heading * qk, bullet_run, bullet_run * sandwiched,
             1.0 if b.words <= 60 and _caption_credit(txt) else 0.0, run_colon[i], run_kept[i],
-            between[i], between[i] if short else 0.0,
+            between[i], between[i] if short else 0.0, off, 1.0 if body_indent >= 0 and b.indent > body_indent else 0.0,
+            k * off,
         ])
     return out
 
