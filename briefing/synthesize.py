@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import threading
 from collections.abc import Callable
 from dataclasses import asdict
 
@@ -36,8 +37,16 @@ def synthesize(engine: Engine, sources: list[Source], summaries: list[SourceSumm
     if meanwhile is None:
         synthesis = engine.synthesize(sources, summaries, profile)
     else:
+        idle = getattr(engine, "waiting_on_model", None)  # an engine that says when it only waits on the model
+        work = meanwhile
+
+        def later() -> object:
+            if isinstance(idle, threading.Event):
+                idle.wait(600)  # the side work then takes no CPU from routing and sending requests
+            return work()
+
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
-            side = pool.submit(meanwhile)
+            side = pool.submit(later)
             synthesis = engine.synthesize(sources, summaries, profile)
             side.result()
     cap_confidence(synthesis.judgments, sources)

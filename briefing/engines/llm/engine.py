@@ -8,6 +8,7 @@ import hashlib
 import json
 import random
 import re
+import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
@@ -240,6 +241,9 @@ class LLMEngine:
         self._reserved = 0.0  # worst-case cost of calls in flight
         self._sem: asyncio.Semaphore | None = None
         self.in_flight = 0  # requests sent and not answered yet
+        # set while the synthesis waits on its last request (the top of the brief), or is done: the caller's side
+        # work (verifying the summaries) runs then, instead of competing for the GIL with routing and sending
+        self.waiting_on_model = threading.Event()
         self._overheads: dict[str, int] = {}
 
     # ----- identity and budgets -------------------------------------------------------------------------------
@@ -544,6 +548,8 @@ class LLMEngine:
                 async with self._sem:
                     t0 = time.monotonic()
                     self.in_flight += 1
+                    if call.stage == "synthesize":
+                        self.waiting_on_model.set()
                     deadline = self.settings.llm.request_deadline
                     try:  # llm.timeout bounds each read; a server trickling bytes is stopped by the total deadline
                         resp = await asyncio.wait_for(client.chat.completions.create(
@@ -851,6 +857,7 @@ class LLMEngine:
         if not out:
             return out
         order = {k: i for i, k in enumerate(router.keys)}
+        pending: list[tuple[Source, int, str, dict[str, list[sections.Note]]]] = []
         for s in sources:
             summ = by_id.get(s.id)
             if summ is None:
@@ -875,10 +882,16 @@ class LLMEngine:
                 key = min(keys, key=lambda k: (-tally[k], order[k])) if keys else best
                 routed.setdefault(key, []).append(note)
             pos = sections.position(s)
-            line = 8 + sum(count_tokens(str(v)) for k, v in meta[0].items() if k in ("title", "publisher",
-                                                                                    "published", "flags") and v)
+            line = " ".join(str(v) for k, v in meta[0].items() if k in ("title", "publisher", "published", "flags")
+                            and v)
+            pending.append((s, pos, line, routed))
+        texts = [t for _, _, line, routed in pending
+                 for t in [line, *(n.text for notes in routed.values() for n in notes)]]
+        counts = iter([count_tokens(t) for t in texts])
+        for s, pos, _, routed in pending:
+            line_tokens = 8 + next(counts)
             for key, notes in routed.items():
-                tok = line + sum(sections.note_tokens(n.text, n.source_ids) for n in notes)
+                tok = line_tokens + sum(next(counts) + 6 + 2 * len(n.source_ids) for n in notes)
                 out[key].append(sections.SourceNotes(s, notes, tok, pos))
         return out
 
@@ -971,6 +984,13 @@ class LLMEngine:
 
     async def asynthesize(self, sources: list[Source], summaries: list[SourceSummary], profile: Profile) -> Synthesis:
         """Async form of synthesize(): the theme sections in parallel, then the top of the brief from them."""
+        self.waiting_on_model.clear()
+        try:
+            return await self._asynthesize(sources, summaries, profile)
+        finally:
+            self.waiting_on_model.set()
+
+    async def _asynthesize(self, sources: list[Source], summaries: list[SourceSummary], profile: Profile) -> Synthesis:
         self._profile = profile
         self.check_fit()
         meta_list, _ = self._notes(sources, summaries)
