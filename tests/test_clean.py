@@ -496,3 +496,16 @@ def test_indentation_apart_from_the_body_is_a_line_feature() -> None:
     feats = clean.line_features(blocks, cut, header, lang)
     off = clean.FEATURE_NAMES.index("indent_off")
     assert [f[off] for f in feats] == [0.0, 1.0, 0.0]
+
+
+def test_long_paragraph_with_commas_is_not_a_keyword_list() -> None:
+    """A category line is short items between commas; a long paragraph cut before its full stop is prose."""
+    from briefing.ingest import clean
+
+    tags = "Politics, Europe, Germany, Berlin, Elections, Parties"
+    prose = ("Wordless visual narrative intercuts two main stories: young Madonna figure brings forth her baby amid "
+             "intrusive paparazzi crowds, two male lovers marry before uniformed police officers arrest both men, "
+             "courtroom drawings follow prison yard sketches, final reunion scenes show falling snow across silent "
+             "city streets near old harbour cranes")
+    blocks, *_ = clean._rule_pass("\n\n".join([tags, prose]), set(), None, None)
+    assert blocks[0].reason == "category or keyword list" and blocks[1].reason != "category or keyword list"

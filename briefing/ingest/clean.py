@@ -476,8 +476,8 @@ def _hard_rules(blocks: list[_Block], repeated: set[str]) -> None:
             b.credit = b.words <= 15 and _CREDIT_RE.search(b.text) is not None
         elif _DATE_ONLY_RE.match(_LABEL_RE.sub("", b.text, count=1)):
             b.reason = "date line"
-        elif b.text.count(",") >= 3 and b.stop < 0.3 and not b.terminal:
-            b.reason = "category or keyword list"
+        elif b.text.count(",") >= 3 and b.stop < 0.3 and not b.terminal and b.words <= 7 * (b.text.count(",") + 1):
+            b.reason = "category or keyword list"  # short items between commas; a long paragraph is prose
         elif b.cjk and not b.terminal and _is_cjk_item_line(b.text):
             b.reason = "menu or link list (items on one line)"
         if b.key and b.key not in seen:
