@@ -293,10 +293,8 @@ def _run(settings: Settings, report: Reporter, engine: Engine | None = None,
     dirs = search_path(settings.run.prompts)
     if engine is None:
         engine = make_engine(settings, call_log=out_root / "calls.jsonl", prompts_dirs=dirs)
-    if hasattr(engine, "notify"):
-        engine.notify = report.warn  # a long wait (Retry-After) is announced, not silent
-    if hasattr(engine, "on_batch"):
-        engine.on_batch = BatchProgress(report)  # a Batch API wait shows its progress
+    engine.notify = report.warn  # a long wait (Retry-After) is announced, not silent
+    engine.on_batch = BatchProgress(report)  # a Batch API wait shows its progress
     budget = engine.chunk_budget()
     chunks = make_chunks(sources, budget) if budget is not None else {}
     t = lap("chunk", t)

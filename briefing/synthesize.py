@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import concurrent.futures
-import threading
 from collections.abc import Callable
 from dataclasses import asdict
 
@@ -31,18 +30,15 @@ def synthesize(engine: Engine, sources: list[Source], summaries: list[SourceSumm
             if meanwhile is not None:
                 meanwhile()
             return _ordered(synthesis_from_dict(hit), profile), True
-    use_cache = getattr(engine, "use_cache", None)
-    if cache is not None and eid is not None and callable(use_cache):
-        use_cache(cache, eid)  # an engine that writes the synthesis in parts caches each part by its inputs
+    if cache is not None and eid is not None:
+        engine.use_cache(cache, eid)  # an engine that writes the synthesis in parts caches each part by its inputs
     if meanwhile is None:
         synthesis = engine.synthesize(sources, summaries, profile)
     else:
-        idle = getattr(engine, "waiting_on_model", None)  # an engine that says when it only waits on the model
         work = meanwhile
 
         def later() -> object:
-            if isinstance(idle, threading.Event):
-                idle.wait(600)  # the side work then takes no CPU from routing and sending requests
+            engine.waiting_on_model.wait(600)  # the side work then takes no CPU from routing and sending requests
             return work()
 
         with concurrent.futures.ThreadPoolExecutor(1) as pool:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from briefing.errors import BudgetExceededError
 from briefing.models import Chunk, Profile, Source, SourceSummary, Synthesis, Usage
+
+if TYPE_CHECKING:
+    from briefing.cache import Cache
 
 OnSummary = Callable[[SourceSummary], None]
 
@@ -24,6 +28,13 @@ class Engine(Protocol):
     in_flight: int  # requests sent and not answered yet (progress display)
     offline: bool  # no model: free, nothing to wait on or cache, and the brief says its sentences are verbatim
     warnings: list[str]  # what the run should report once the engine is done (e.g. a source lost in condensing)
+    notify: Callable[[str], None] | None  # told of long waits (Retry-After) as they start
+    on_batch: Callable[[dict[str, Any]], None] | None  # told of each Batch API status check (progress)
+    waiting_on_model: threading.Event  # set while the engine only waits on the model (side work may run then)
+
+    def use_cache(self, cache: Cache, eid: str) -> None:
+        """Let the engine cache the parts of its synthesis in the run's cache, keyed by their inputs."""
+        ...
 
     def chunk_budget(self) -> int | None:
         """Article tokens per chunk, or None when the engine reads whole sources (the run then skips chunking)."""

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from briefing.confidence import independent_groups
 from briefing.config import Settings
@@ -25,6 +27,9 @@ from briefing.models import (
     Usage,
 )
 from briefing.text import content_words, find_date, words
+
+if TYPE_CHECKING:
+    from briefing.cache import Cache
 
 # Query vocabularies for the sections that are not focus questions.
 # The profile's implications_for names and keywords come first (config.ProfileSettings.implication_terms).
@@ -203,6 +208,9 @@ class ExtractiveEngine:
         self.usage = Usage()
         self.in_flight = 0
         self.warnings: list[str] = []
+        self.notify: Callable[[str], None] | None = None  # nothing to wait on
+        self.on_batch: Callable[[dict[str, Any]], None] | None = None
+        self.waiting_on_model = threading.Event()  # never waits on a model
         self.summary_sentences = summary_sentences
         self.section_claims = section_claims
         self._sents: dict[int, list[_Sent]] = {}
@@ -219,6 +227,9 @@ class ExtractiveEngine:
     def judge(self, items: list[dict[str, Any]]) -> dict[int, tuple[str, str]]:
         """No model to judge with: the pipeline does not ask an offline engine (an empty verdict list if it did)."""
         return {}
+
+    def use_cache(self, cache: Cache, eid: str) -> None:
+        """Nothing to cache: the offline synthesis is computed, not bought."""
 
     def cache_identity(self, *tasks: str) -> None:
         """None: not worth caching (free, and it ranks sentences corpus-wide, so one new source changes all)."""

@@ -207,8 +207,6 @@ class BatchLLMEngine(LLMEngine):
         self.found: list[str] = []  # of those, found on the server by fingerprint (the earlier run did not record it)
         self.reused_files: list[str] = []  # uploads an earlier run made but did not make a batch of
         self.live_retries: list[int] = []  # source ids whose batch answer failed and which were summarized live
-        # told of each status check: {id, status, completed, failed, total, elapsed, next_check} (the progress line)
-        self.on_batch: Callable[[dict[str, Any]], None] | None = None
         self.server_wait = 0.0  # seconds waiting on the batch: status checks and between them (bench: not our work)
         self._remote: dict[str, Any] | None = None  # fingerprint -> live batch on the server (listed once a run)
         # `--batch all`: requests waiting to be sent together in the next batch, and the task that sends them

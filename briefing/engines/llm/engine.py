@@ -235,6 +235,8 @@ class LLMEngine:
                                           backoff_base=settings.llm.retry_backoff,
                                           backoff_max=max(settings.llm.retry_backoff, 30.0))
         self.notify: Callable[[str], None] | None = None  # told of long waits (Retry-After) as they start
+        # told of each Batch API status check: {id, status, completed, failed, total, elapsed, next_check}
+        self.on_batch: Callable[[dict[str, Any]], None] | None = None
         self.schema_supported = True  # flips to False once the server rejects response_format json_schema
         self._client = client
         self._limiter = RateLimiter(settings.llm.requests_per_minute, settings.llm.tokens_per_minute)
