@@ -530,7 +530,7 @@ class LLMServer:
                  api_key: str | None = None, models: list[str] | None = None, reject_response_format: bool = False,
                  max_context: int | None = None, hang: float = 3.0, retry_after: str = "0",
                  fail_marker: str | None = None, marker_fault: str = "500", plant_share: float = 0.0,
-                 batch_delay: float = 0.0, batch_fail_share: float = 0.0, batch_expire: int = 0,
+                 batch_delay: float = 0.0, batch_fail_share: float = 0.0, batch_expire: int = 0, batch_reject: int = 0,
                  batch_hooks: dict[str, Callable[[], None]] | None = None) -> None:
         self.latency, self.per_token = latency, per_token  # seconds per request, and per completion token
         self.faults = dict(faults or {})  # fault kind -> probability per request
@@ -548,6 +548,8 @@ class LLMServer:
         # Batch API: seconds from create until a batch is done; share of lines answered in the error file instead
         # (chosen by custom_id); the next `batch_expire` batches expire with only their first half answered
         self.batch_delay, self.batch_fail_share, self.batch_expire = batch_delay, batch_fail_share, batch_expire
+        # the next `batch_reject` batches fail as a whole at validation (status "failed", errors listed, no files)
+        self.batch_reject = batch_reject
         # called after an upload ("file") or a batch create ("batch") is stored, before the answer is sent: a test
         # kills the client there, the moment between the server doing it and the client recording it
         self.batch_hooks = dict(batch_hooks or {})
@@ -653,6 +655,9 @@ class LLMServer:
             expire = self.batch_expire > 0
             if expire:
                 self.batch_expire -= 1
+            reject = self.batch_reject > 0
+            if reject:
+                self.batch_reject -= 1
             self.batches[bid] = {
                 "id": bid, "object": "batch", "endpoint": body["endpoint"], "errors": None, "input_file_id": fid,
                 "completion_window": "24h", "status": "in_progress", "output_file_id": None, "error_file_id": None,
@@ -660,6 +665,10 @@ class LLMServer:
                 "expired_at": None, "cancelled_at": None, "metadata": body.get("metadata"),
                 "request_counts": {"total": len(lines), "completed": 0, "failed": 0},
                 "_done_at": time.monotonic() + self.batch_delay, "_expire": expire}
+            if reject:
+                self.batches[bid].update(status="failed", failed_at=now, in_progress_at=None, errors={
+                    "object": "list", "data": [{"code": "invalid_request", "line": 1, "param": None,
+                                                "message": "The batch input file is invalid."}]})
         return 200, self._batch_object(bid)
 
     def _batch_object(self, bid: str) -> dict[str, Any]:

@@ -453,3 +453,18 @@ def test_batch_all_killed_at_the_synthesis_batch_then_rerun(tmp_path: Path) -> N
     data = json.loads((Path(again.stdout.strip().splitlines()[-1]).parent / "brief.json").read_text("utf-8"))
     # the summaries came from the cache: the rerun's calls are the synthesis', all through batches
     assert data["usage"]["batch_requests"] == data["usage"]["requests"] == later
+
+
+def test_batch_failed_as_a_whole_is_sent_live(tmp_path: Path) -> None:
+    """A batch the server rejects at validation (status "failed", no output file) is not resubmitted (it would fail
+    again): every request it covered is sent live, and the brief is complete."""
+    folder = corpus(tmp_path / "in", 6)
+    warned: list[str] = []
+    with LLMServer(batch_reject=1) as srv:
+        result = run(settings_for(srv, folder, tmp_path / "out"), Reporter(warn=warned.append))
+        assert isinstance(result, RunResult)
+        assert len(srv.batches) == 1 and srv.batches["batch_1"]["status"] == "failed"
+        assert tasks(srv).count("summarize") == 6 and srv.batch_lines == 0
+    assert len(result.data["summaries"]) == 6 and result.data["usage"]["batch_requests"] == 0
+    assert [r["status"] for r in list_batches(tmp_path / "out")] == ["failed"]
+    assert any("batch_1 failed on the server (The batch input file is invalid.)" in w for w in warned), warned

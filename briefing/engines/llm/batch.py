@@ -441,6 +441,9 @@ class BatchLLMEngine(LLMEngine):
                 for cid in answered:
                     todo.pop(cid, None)
                 if batch.status == "failed":  # rejected as a whole (e.g. validation): resubmitting will not help
+                    errors = _field(_field(batch, "errors"), "data") or []
+                    why = "; ".join(_one_line(_field(e, "message"), 120) for e in errors[:3]) or "no reason given"
+                    self.warnings.append(f"batch: {batch.id} failed on the server ({why}); its requests are sent live")
                     retry += [todo.pop(c) for c in cids if c in todo]
                 elif batch.status == "completed":  # a request the output and error files both left out
                     retry += [todo.pop(c) for c in cids if c in todo]
