@@ -148,6 +148,10 @@ class Evidence:
     # support is checked on it, and its figures, dates and names against the original quote.
     translation: str | None = None
 
+    def copy(self) -> Evidence:
+        """An independent copy (its own sentence id list), for a claim built from another claim's evidence."""
+        return Evidence(self.source_id, self.quote, self.span, list(self.sentence_ids), self.translation)
+
 
 @dataclass
 class Claim:

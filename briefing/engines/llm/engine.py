@@ -178,8 +178,7 @@ def _note_vars(note_id: str, c: Claim) -> dict[str, Any]:
     """A synthesis note: id, one-line text and citations for the prompt; its evidence stays with the engine."""
     text = f"{c.date}: {c.text}" if c.date else c.text
     return {"id": note_id, "text": _neutralise(" ".join(text.split())), "source_ids": list(c.source_ids),
-            "evidence": [Evidence(e.source_id, e.quote, e.span, list(e.sentence_ids), e.translation)
-                         for e in c.evidence]}
+            "evidence": [e.copy() for e in c.evidence]}
 
 
 def _note_index(notes: list[dict[str, Any]]) -> dict[str, list[Evidence]]:
@@ -932,12 +931,7 @@ class LLMEngine:
         key = None
         if self._part_cache is not None:
             cache, eid = self._part_cache
-            stable = [{"heading": n["heading"], "claims": [
-                {"id": c["id"] if not c["id"][:1].isdigit() else
-                 f"{key_of.get(int(c['id'].split('.')[0]), c['id'])}.{c['id'].split('.', 1)[1]}",
-                 "text": c["text"], "source_ids": [key_of.get(i, i) for i in c["source_ids"]],
-                 "evidence": sections.to_stable([Claim("", [], c["evidence"])], key_of)[0]["evidence"]}
-                for c in n["claims"]]} for n in call.variables["notes"]]
+            stable = sections.stable_notes(call.variables["notes"], key_of)
             srcs = [{**m, "id": key_of.get(m["id"], m["id"])} for m in call.variables["sources"]]
             key = digest("section_part", eid, asdict(call.variables["profile"]), call.variables["section"],
                          call.variables["merge"], srcs, stable)

@@ -172,6 +172,20 @@ def to_stable(claims: list[Claim], key_of: dict[int, str]) -> list[dict[str, Any
     return out
 
 
+def stable_notes(notes: list[dict[str, Any]], key_of: dict[int, str]) -> list[dict[str, Any]]:
+    """A part's note blocks as its cache key sees them: source ids, and a source note's id "3.2", by stable key."""
+    def note_id(nid: str) -> str:
+        if not nid[:1].isdigit():  # "p1.2": a merged part's claim, not a source's note
+            return nid
+        sid, rest = nid.split(".", 1)
+        return f"{key_of.get(int(sid), nid)}.{rest}"
+
+    return [{"heading": n["heading"], "claims": [
+        {"id": note_id(c["id"]), "text": c["text"], "source_ids": [key_of.get(i, i) for i in c["source_ids"]],
+         "evidence": to_stable([Claim("", [], c["evidence"])], key_of)[0]["evidence"]}
+        for c in n["claims"]]} for n in notes]
+
+
 def from_stable(items: list[dict[str, Any]], id_of: dict[str, int]) -> list[Claim] | None:
     """Cached claims with this run's ids; None when a stable key names no source of the group (a stale entry)."""
     out = []
@@ -230,12 +244,10 @@ def timeline(sources: list[Source], summaries: list[SourceSummary], router: Rout
                 for sid in ev_claim.source_ids:
                     if sid not in dup.source_ids and len(dup.source_ids) < TIMELINE_SOURCES:
                         dup.source_ids.append(sid)
-                        dup.evidence += [Evidence(e.source_id, e.quote, e.span, list(e.sentence_ids), e.translation)
-                                         for e in ev_claim.evidence]
+                        dup.evidence += [e.copy() for e in ev_claim.evidence]
                 continue
             c = Claim(text=text, source_ids=list(ev_claim.source_ids),
-                      evidence=[Evidence(e.source_id, e.quote, e.span, list(e.sentence_ids), e.translation)
-                                for e in ev_claim.evidence], date=ev_claim.date, language=lang)
+                      evidence=[e.copy() for e in ev_claim.evidence], date=ev_claim.date, language=lang)
             seen[key] = c
             scored.append((max(router.scores(text), default=0), len(scored), c))
     keep = sorted(scored, key=lambda x: (-x[0], x[1]))[:limit]
