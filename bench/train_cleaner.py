@@ -2,6 +2,7 @@
 
   .venv/bin/python -m bench.train_cleaner [--set DIR] [--folds 5] [--kind logistic|gbt] [--write [--out FILE]]
   .venv/bin/python -m bench.train_cleaner --fixtures   # the repository's own gold fixtures: rules only vs model
+                                                       # (seeds/synthetic/intl, and tests/fixtures/en_news apart)
 
 Each block of each dump gets the cleaner's rule verdict and features (clean.line_features); a block is labelled
 article when it holds or lies inside a 'with' snippet, chrome when a 'without' one (others are unlabelled and not
@@ -266,11 +267,15 @@ def _shingles(text: str, n: int = 4) -> Counter[tuple[str, ...]]:
     return Counter(tuple(words[i : i + n]) for i in range(max(0, len(words) - n + 1)))
 
 
-def fixture_scores(with_model: bool) -> dict[str, float]:
-    """4-gram shingle P/R/F1 of the cleaner on the repository's own gold fixtures (seeds, synthetic and intl dumps)."""
+def fixture_scores(with_model: bool, news: bool = False) -> dict[str, float]:
+    """4-gram shingle P/R/F1 of the cleaner on the repository's own gold fixtures (seeds, synthetic and intl dumps),
+    or with news=True on the English news-page dumps of tests/fixtures/en_news (inscriptis-style, whole-article gold).
+    """
     fix = ROOT / "tests" / "fixtures"
-    cases = [(ROOT / "seeds" / f"{g.name[:-9]}.txt", g) for g in sorted((fix / "gold").glob("*.body.txt"))]
-    for d in ("dumps", "intl"):
+    cases = [] if news else [
+        (ROOT / "seeds" / f"{g.name[:-9]}.txt", g) for g in sorted((fix / "gold").glob("*.body.txt"))
+    ]
+    for d in ("en_news",) if news else ("dumps", "intl"):
         cases += [(g.with_name(g.name[:-9] + ".txt"), g) for g in sorted((fix / d).glob("*.body.txt"))]
     saved = linemodel.load
     if not with_model:
@@ -309,6 +314,8 @@ def main(argv: list[str] | None = None) -> None:
     if a.fixtures:
         print("own fixtures, rules only (4-gram shingles):", json.dumps(fixture_scores(False)))
         print("own fixtures, with the shipped model:", json.dumps(fixture_scores(True)))
+        print("English news dumps, rules only:", json.dumps(fixture_scores(False, news=True)))
+        print("English news dumps, with the shipped model:", json.dumps(fixture_scores(True, news=True)))
         return
     if not (a.set / "snippets.json").exists():
         sys.exit(f"no dev set at {a.set} (snippets.json and dumps/)")

@@ -79,13 +79,20 @@ _CUTOFF_RE = re.compile(
       | about\s+the\s+authors?
       | (?:foot|end)?notes | references | sources
       | like\s+this(?:\s*:)? | loading\.*
+      | top\s+(?:stories|news|headlines) | latest\s+(?:news|stories|headlines|articles|videos)
+      | editor[’']?s[’']?\s+picks?
+      | don[’']?t\s+miss | around\s+the\s+web | from\s+(?:our|the)\s+partners | promoted\s+(?:stories|content|links)
+      | paid\s+(?:content|post) | sponsored\s+(?:stories|links|content) | up\s+next | watch\s+next | must\s+read
+      | in\s+case\s+you\s+missed\s+it | more\s+(?:headlines|videos|top\s+stories)
+      | (?:show|view|load|see|read|hide)\s+(?:all\s+)?(?:\d+\s+)?comments? | have\s+your\s+say | reader\s+comments
     )\W*$""",
     re.I | re.X,
 )
 # Markers of those that head a box of links, which some sites set inside the article (the text resumes after it).
 _LINK_BOX_RE = re.compile(
-    r"^\W*(?:related|you\s+(?:may|might)|more\s+(?:stories|articles|news|from|on|in)|recommended|read\s+next"
-    r"|what\s+to\s+read|also\s+on|most\s|trending|(?:à\s+)?lire\s+aussi|sur\s+le\s+même|articles?\s"
+    r"^\W*(?:related|you\s+(?:may|might)|more\s+(?:stories|articles|news|from|on|in|headlines|videos|top)|recommended"
+    r"|read\s+next|what\s+to\s+read|also\s+on|most\s|trending|top\s|latest\s|editor|don|around\s|up\s+next|must\s"
+    r"|in\s+case\s|(?:à\s+)?lire\s+aussi|sur\s+le\s+même|articles?\s"
     r"|les\s+plus|dans\s+la\s+même|mehr\s+zum|(?:das\s+)?könnte|weitere|ähnliche|verwandte|meistgelesen"
     r"|lesen\s+sie|auch\s+interessant|(?:lea|lee)\s+también|te\s+puede|noticias|lo\s+más|leia|veja|notícias"
     r"|читайте|самое|похожие|материалы|новости|(?:이\s*시각\s*)?많이|관련|추천|인기|주요|関連|あわせて|アクセス|おすすめ"
@@ -139,37 +146,42 @@ _CUTOFF_PREFIX_RE = re.compile(
 _SOCIAL_WORDS = ("facebook", "twitter", "linkedin", "whatsapp", "pinterest")
 # Boilerplate phrases: the line goes, but the article may continue after it. Each pattern (applied to lower-cased
 # text) comes with literals one of which every match contains: a substring check spares most lines the regex.
+# WEAK marks phrases that news prose also uses ("said on Twitter", "people who sign up", "published on 3 May",
+# "donate blood"): in a line of running prose they do not make it chrome.
+WEAK = True
 _BOILER_RULES = tuple(
-    (words, re.compile(rx))
-    for words, rx in (
+    (words, re.compile(rx), bool(weak))
+    for words, rx, *weak in (
         (("cookie",), r"\bcookies?\b.{0,80}\b(?:use|accept|consent|browsing|experience|policy|settings)\b"),
         (("cookie",), r"\b(?:accept|reject|manage)\s+(?:all\s+)?cookies\b"),
         (("privacy",), r"\bprivacy\s+(?:policy|notice|settings)\b"),
         (("terms",), r"\bterms\s+(?:of\s+(?:use|service)|and\s+conditions)\b"),
-        (("sign", "log"), r"\b(?:sign|log)\s+(?:up|in)\b"),
+        (("sign", "log"), r"^\W*(?:sign|log)\s+(?:up|in)\b"),
+        (("sign", "log"), r"\b(?:sign|log)\s+(?:up|in)\b", WEAK),
         (("subscribe", "newsletter"), r"\bsubscribe\b|\bnewsletters?\b|\bunsubscribe\b"),
         (("click",), r"\bclick\s+here\b"),
-        (("read",), r"\bread\s+more\b|\breading\s+time\b|\b\d+\s+min(?:ute)?s?\s+read\b"),
+        (("read",), r"\bread\s+more\b|\breading\s+time\b|\b\d+\s+min(?:ute)?s?\s+read\b", WEAK),
         (("continue",), r"\bcontinue\s+reading\b"),
         (("skip",), r"\bskip\s+to\s+(?:main\s+)?content\b"),
         (("follow",), r"\bfollow\s+us\b"),
-        (("share",), r"^\W*share\b|\bshare\s+(?:on|via|this)\b"),
-        (_SOCIAL_WORDS, r"\b(?:facebook|twitter|linkedin|whatsapp|pinterest)\b"),
+        (("share",), r"^\W*share\b|\bshare\s+(?:on|via|this)\b", WEAK),
+        (_SOCIAL_WORDS, r"\b(?:facebook|twitter|linkedin|whatsapp|pinterest)\b", WEAK),
         (("advertisement",), r"^\W*advertisement\W*$"),
         (("sponsored", "promoted"), r"^\W*(?:sponsored|promoted)(?:\s+content)?\W*$"),
         (("javascript",), r"\benable\s+javascript\b"),
         (("menu", "search", "home", "close", "toggle"), r"^\W*(?:menu|search|home|close|toggle\s+navigation)\W*$"),
-        (("field", "address", "name"), r"\b(?:required\s+fields?|email\s+address|first\s+name|last\s+name)\b"),
+        (("field", "address", "name"), r"\b(?:required\s+fields?|email\s+address|first\s+name|last\s+name)\b", WEAK),
         (("thank",), r"\bthank\s+you\s+for\s+sign"),
-        (("mail",), r"\be-?mail\b.{0,80}\b(?:receive|erhalten|benötigt|subscribe|abonn|eingeben|enter|follow|recibir)"),
-        (("latest",), r"\bget\s+the\s+latest\b"),
+        (("mail",), r"\be-?mail\b.{0,80}\b(?:receive|erhalten|benötigt|subscribe|abonn|eingeben|enter|follow|recibir)",
+         WEAK),
+        (("latest",), r"\bget\s+the\s+latest\b", WEAK),
         (("support",), r"\bsupport\s+(?:us|our\s+(?:work|journalism))\b"),
-        (("donate",), r"\bdonate\b"),
-        (("powered",), r"\bpowered\s+by\b"),
+        (("donate",), r"\bdonate\b", WEAK),
+        (("powered",), r"\bpowered\s+by\b", WEAK),
         (("rights",), r"\ball\s+rights\s+reserved\b"),
         (("©",), r"©"),
         (("photo",), r"\bphoto\s*(?:credit)?\s*:"),
-        (("updated", "published", "posted"), r"\b(?:updated|published|posted)\s*(?:on|at)?\s*:?\s*\d"),
+        (("updated", "published", "posted"), r"\b(?:updated|published|posted)\s*(?:on|at)?\s*:?\s*\d", WEAK),
         # The same chrome in the other languages of the sources (cookies, privacy, login, subscribe, share).
         (("cookie",), r"\bcookies?\b.{0,100}(?:verwend|nutz|akzept|zustimm|einstellung|datenschutz|utilis|accept"
                       r"|paramètr|usamos|utilizamos|acept|polític|использ)"),
@@ -190,11 +202,11 @@ _BOILER_RULES = tuple(
         (("ログイン", "会員登録", "シェア", "プライバシー", "転載", "著作権"),
          r"^\W*(?:ログイン|会員登録|シェア)\W*$|プライバシーポリシー|無断転載|転載を禁|著作権"),
         (("登录", "注册", "分享", "隐私", "版权"), r"^\W*(?:登录|注册|分享)\W*$|隐私政策|版权所有|版权声明"),
-        (("ago",), r"\b\d+\s+(?:hours?|minutes?|days?)\s+ago\b"),
+        (("ago",), r"\b\d+\s+(?:hours?|minutes?|days?)\s+ago\b", WEAK),
     )
 )
 # Matches wherever any rule's literal occurs (one regex scan is cheaper than a substring test per literal).
-_BOILER_WORDS_RE = re.compile("|".join(sorted({re.escape(w) for words, _ in _BOILER_RULES for w in words})))
+_BOILER_WORDS_RE = re.compile("|".join(sorted({re.escape(w) for words, _, _ in _BOILER_RULES for w in words})))
 # End of a wire story: agency tag "[City=Agency]", "(Reporting by ...)", "-30-", "###", "ENDS".
 _SIGNOFF_RE = re.compile(
     r"""^\s*(?:
@@ -499,12 +511,12 @@ def _is_cjk_item_line(text: str) -> bool:
 def _is_boilerplate(low: str, prose: bool = False) -> bool:
     """True when a lower-cased line contains a boilerplate phrase (keyword pre-filter, then the regex).
 
-    In a line of running prose (prose=True) a mere mention of a social network is not chrome.
+    In a line of running prose (prose=True) the weak phrases (a social network, "sign up", "donate") are not chrome.
     """
     if _BOILER_WORDS_RE.search(low) is None:
         return False
-    return any(rx.search(low) for words, rx in _BOILER_RULES
-               if any(w in low for w in words) and not (prose and words is _SOCIAL_WORDS))
+    return any(rx.search(low) for words, rx, weak in _BOILER_RULES
+               if not (prose and weak) and any(w in low for w in words))
 
 
 def _mark_menus(blocks: list[_Block]) -> None:
@@ -527,6 +539,23 @@ def _mark_menus(blocks: list[_Block]) -> None:
                     b.reason = reason
                     b.cls = BAD
         i = max(j, i + 1)
+    # A short list of bulleted headlines under a teaser heading ("Read more:", "Related") is a box of links too, even
+    # with fewer items than a menu run and with prose on both sides.
+    for i, head in enumerate(blocks[:-1]):
+        head_ok = head.reason is None or head.reason.startswith(("boilerplate", "repeat"))
+        if not head_ok or head.bullet or head.words > 6:
+            continue
+        if head.terminal and not head.text.endswith(":"):
+            continue
+        if not _TEASER_RE.search(head.text):
+            continue
+        j = i + 1
+        while j < len(blocks) and j - i <= 6 and blocks[j].bullet and blocks[j].words <= 15 and not blocks[j].reason:
+            j += 1
+        if j > i + 1 and j - i <= 6:
+            for b in blocks[i:j]:
+                b.reason = b.reason or _RELATED_BOX
+                b.cls = BAD
 
 
 def _teaser_box(blocks: list[_Block], i: int) -> bool:
@@ -558,8 +587,19 @@ def _find_cut(blocks: list[_Block]) -> tuple[int, str, bool]:
     good_words = 0
     good_paras = 0
     speaker_lines = 0
+    # Words of the paragraphs (good by their own features, 25+ words) from each block on: a box of links whose
+    # heading reads like an end marker ("Latest stories", "Top stories") is a sidebar above the article when at most
+    # one such paragraph came before it and more than twice the prose so far follows.
+    long_after = [0] * (len(blocks) + 1)
+    for i in range(len(blocks) - 1, -1, -1):
+        b = blocks[i]
+        long_after[i] = long_after[i + 1] + (b.words if b.cls == GOOD and not b.reason and b.words >= 25 else 0)
+    long_before = 0
     for i, b in enumerate(blocks):
         body_started = good_words >= MIN_BODY_WORDS_BEFORE_CUT and good_paras >= 1
+        if (body_started and b.words <= 8 and long_before <= 1 and long_after[i] > max(150, 2 * good_words)
+                and (_CUTOFF_RE.match(b.text) or _CUTOFF_INTL_RE.match(b.text)) and _LINK_BOX_RE.match(b.text)):
+            continue  # the article is still to come: this box is a sidebar above it
         if body_started and b.words <= 40 and _SIGNOFF_RE.match(b.text):
             return i, f"agency sign-off or end marker ({b.text[:40]})", True
         if body_started and good_words >= 100 and _DATELINE_RE.match(b.text):
@@ -582,6 +622,7 @@ def _find_cut(blocks: list[_Block]) -> tuple[int, str, bool]:
         if b.cls in (GOOD, NEAR) and not b.reason:
             good_words += b.words
             good_paras += b.cls == GOOD
+            long_before += b.cls == GOOD and b.words >= 25
     return len(blocks), "", False
 
 
@@ -931,9 +972,10 @@ FEATURE_NAMES = (
     "drop_x_inspan", "drop_x_neighbours", "dist_prev_kept", "dist_next_kept", "sandwiched", "tight_sandwich",
     "repeat_of_dropped", "heading_like", "heading_x_next_keep", "bullet_run", "bullet_x_sandwiched", "caption_credit",
     "run_after_colon", "run_prev_kept", "between_kept", "short_between_kept", "indent_off", "indent_deeper",
-    "keep_x_indent_off",
+    "keep_x_indent_off", "dist_long",
 )
 _SEPARATOR_RE = re.compile(r"[|»›•·]")
+LONG_KEPT_WORDS = 30  # a kept paragraph this long anchors the article body (feature dist_long)
 _QUOTES = frozenset("\"“„«'‘")
 
 
@@ -1021,6 +1063,12 @@ def line_features(
         if blocks[i].words >= 15:
             indent_words[blocks[i].indent] += blocks[i].words
     body_indent = max(indent_words, key=indent_words.__getitem__) if indent_words else -1
+    # distance (in blocks) to the nearest kept paragraph of LONG_KEPT_WORDS+ words; kept words near each block
+    long_kept = [i for i in kept if blocks[i].words >= LONG_KEPT_WORDS]
+    dlong = [float(n)] * n
+    for a in long_kept:
+        for j in range(max(0, a - 12), min(n, a + 13)):
+            dlong[j] = min(dlong[j], float(abs(j - a)))
     en = 1.0 if lang == "en" else 0.0
     stop = [b.stop for b in blocks]
     logw = [math.log1p(b.words) / 5 for b in blocks]
@@ -1064,7 +1112,7 @@ def line_features(
             heading, heading * qk, bullet_run, bullet_run * sandwiched,
             1.0 if b.words <= 60 and _caption_credit(txt) else 0.0, run_colon[i], run_kept[i],
             between[i], between[i] if short else 0.0, off, 1.0 if body_indent >= 0 and b.indent > body_indent else 0.0,
-            k * off,
+            k * off, math.log1p(min(dlong[i], 12)) / 2.6,
         ])
     return out
 
