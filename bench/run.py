@@ -72,6 +72,12 @@ def table(results: dict[str, Any]) -> str:
             body.append([f"ours N={r['n']}", o["wall_s"], o["floor"]["seconds"], o["wall_over_floor"],
                          o["requests"], o["prompt_tokens"], o["completion_tokens"], o.get("usd_gpt-4o-mini"),
                          o.get("usd_gpt-4.1"), r["ours_prompt_over_body"], None, None, None])
+            cl = r.get("ours_cli")
+            if cl:
+                body.append([f"ours as a command N={r['n']}", cl["wall_s"], cl["floor"]["seconds"],
+                             cl["wall_over_floor"], cl["requests"], cl["prompt_tokens"], cl["completion_tokens"],
+                             cl.get("usd_gpt-4o-mini"), cl.get("usd_gpt-4.1"), None, None, None,
+                             None if not cl.get("exit") else f"exit {cl['exit']}"])
             if "skipped" in lc:
                 body.append([f"langchain N={r['n']}", None, None, None, None, None, None, None, None, None, None,
                              None, "skipped: " + lc["skipped"]])
@@ -87,7 +93,14 @@ def table(results: dict[str, Any]) -> str:
             lv = r["ours"]["floor"]["levels"]
             lines.append(f"ours N={r['n']}: {st.get('within_0.1s_of_first')} requests reached the server within "
                          f"0.1 s of the first; floor levels: " + ", ".join(
-                             f"{x['task']} x{x['calls']} max {x['max_completion_tokens']} tok" for x in lv))
+                             f"{x['task']} x{x['calls']} max {x['max_completion_tokens']} tok "
+                             f"(longest {x.get('longest_request_s')} s)" for x in lv))
+            cl = r.get("ours_cli")
+            if cl and cl.get("starts"):
+                lines.append(f"ours as a command N={r['n']}: first request {cl['starts']['first_request_after_s']} s "
+                             f"after the process started, {cl.get('after_last_answer_s')} s from the last answer to "
+                             "the process' exit; gaps between levels: " + ", ".join(
+                                 f"{x['task']} {x['started_after_previous_s']} s" for x in cl["floor"]["levels"][1:]))
             secs = r["ours"].get("sections") or {}
             if secs:
                 lines.append(f"ours N={r['n']}: claims/sources cited per section: " + ", ".join(

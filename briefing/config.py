@@ -144,6 +144,10 @@ class LLMSettings(_Strict):
     api_key: SecretStr | None = None
     context_window: int | None = Field(default=None, gt=0)
     max_output_tokens: int = Field(default=2048, gt=0)
+    # output tokens one summary request may use (an article or a part of one; renderings of an article in another
+    # language get more), within max_output_tokens: no single summary runs long; one cut there is asked again with
+    # max_output_tokens
+    summary_output_tokens: int = Field(default=1024, gt=0)
     concurrency: int = Field(default=8, ge=1)
     requests_per_minute: int | None = Field(default=None, gt=0)
     tokens_per_minute: int | None = Field(default=None, gt=0)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from briefing.cache import Cache
 from briefing.chunk import chunk_text
@@ -16,23 +16,37 @@ from briefing.config import Settings
 from briefing.engines import Engine, make_engine
 from briefing.engines.base import check_cost
 from briefing.errors import BriefingError, ConfigError, NoUsableSourcesError
-from briefing.export import check_available, render_formats
 from briefing.ingest.clean import clean_documents
 from briefing.ingest.dedup import mark_duplicates
 from briefing.ingest.sources import load_raw, redact_url
 from briefing.messages import load as load_messages
-from briefing.models import Chunk, Claim, RawDoc, Source
+from briefing.models import Chunk, Claim, RawDoc, Source, Synthesis
 from briefing.redact import redact
-from briefing.render import BriefContent, BriefJson, brief_context, brief_json, render_brief, sources_json
 from briefing.store import changes_since, log_run, previous_brief, run_lock, write_run
 from briefing.summarize import summarize_sources
 from briefing.synthesize import flatten, synthesize
-from briefing.templates import search_path
+from briefing.templates import preload, search_path
 from briefing.tokens import count_tokens
-from briefing.verify.claims import apply_policy, drop_unverified, verify_claims
-from briefing.verify.judge import JudgeReport, judge_claims
+
+if TYPE_CHECKING:
+    from briefing.render import BriefJson
+    from briefing.verify.judge import JudgeReport
+
+# The stages after the synthesis (verify, render, export) are imported when first needed: on a model run, while the
+# model writes the top of the brief (warm_up), so their import is not on the way to the first request.
 
 Say = Callable[[str], None]
+
+
+def warm_up(dirs: list[Path], formats: list[str]) -> None:
+    """Import the verify, render and export stages and compile the brief templates ahead of use (a model run does it
+    while it waits on the model's last answer)."""
+    from briefing.export import EXPORT_FORMATS
+    from briefing.export.html import HTML_TEMPLATE
+    from briefing.render import BRIEF_TEMPLATE
+    from briefing.verify.claims import verify_claims  # noqa: F401
+
+    preload(dirs, BRIEF_TEMPLATE, *([HTML_TEMPLATE] if any(f in EXPORT_FORMATS for f in formats) else []))
 
 
 def _quiet(_: str) -> None:
@@ -201,6 +215,8 @@ def _judge(settings: Settings, engine: Engine, claims: list[Claim], sources: dic
     """Run the model judge when asked for and the engine has one; its failure keeps the deterministic verdicts."""
     if not settings.verify.judge:
         return None
+    from briefing.verify.judge import judge_claims
+
     if engine.offline:
         report.info(f"model judge skipped: the {engine.name} engine has no model to ask")
         return None
@@ -284,6 +300,8 @@ def _run(settings: Settings, report: Reporter, engine: Engine | None = None,
         return now
 
     if not dry_run:
+        from briefing.export import check_available
+
         check_available(settings.run.formats)  # e.g. pdf without its extra: fail before any work
     report.info(f"reading sources: {redact_url(', '.join(settings.run.sources))}")
     sources, skipped = load_sources(settings.run.sources, settings, report)
@@ -316,15 +334,23 @@ def _run(settings: Settings, report: Reporter, engine: Engine | None = None,
         t = lap("summarize", t)
         report.info("synthesizing across sources")
         by_id = {s.id: s for s in sources}
-        summary_counts: list[tuple[int, int]] = []
+        early: list[tuple[int, int]] = []  # (verified, total) of the claims checked while the model wrote
+        checked: set[int] = set()  # ids of the synthesis claims among them
 
-        def verify_summaries() -> None:  # independent of the synthesis: done while the model writes it
-            summary_counts.append(verify_claims([c for s in summaries for c in s.claims], by_id))
+        from briefing.verify.claims import verify_claims
+
+        def side_work(draft: Synthesis | None) -> None:  # independent of the synthesis' last request
+            warm_up(dirs, settings.run.formats)
+            early.append(verify_claims([c for s in summaries for c in s.claims], by_id))
+            if draft is not None:  # the sections and the timeline, written before the top of the brief
+                claims = [c for _, c in flatten(draft, [])]
+                early.append(verify_claims(claims, by_id))
+                checked.update(id(c) for c in claims)
 
         # A model engine waits on the network, so the summaries are verified meanwhile; the offline one computes.
         synthesis, synth_hit = synthesize(engine, sources, summaries, profile, cache,
                                           engine.cache_identity("section", "synthesize"),
-                                          meanwhile=None if engine.offline else verify_summaries)
+                                          meanwhile=None if engine.offline else side_work)
         if synth_hit:
             report.info("synthesis reused from the cache (nothing changed)")
         t = lap("synthesize", t)
@@ -333,10 +359,14 @@ def _run(settings: Settings, report: Reporter, engine: Engine | None = None,
 
     for w in engine.warnings:
         report.warn(w)
+    from briefing.export import render_formats
+    from briefing.render import BriefContent, brief_context, brief_json, render_brief, sources_json
+    from briefing.verify.claims import apply_policy, drop_unverified, verify_claims
+
     claims = flatten(synthesis, summaries)
-    if summary_counts:
-        verified, total = verify_claims([c for _, c in flatten(synthesis, [])], by_id)
-        verified, total = verified + summary_counts[0][0], total + summary_counts[0][1]
+    if early:
+        verified, total = verify_claims([c for _, c in flatten(synthesis, []) if id(c) not in checked], by_id)
+        verified, total = verified + sum(v for v, _ in early), total + sum(n for _, n in early)
     else:
         verified, total = verify_claims([c for _, c in claims], by_id)
     judged = _judge(settings, engine, [c for _, c in claims], by_id, out_root, report)

@@ -15,11 +15,12 @@ from briefing.summarize import source_meta
 
 def synthesize(engine: Engine, sources: list[Source], summaries: list[SourceSummary], profile: Profile,
                cache: Cache | None = None, eid: str | None = None,
-               meanwhile: Callable[[], object] | None = None) -> tuple[Synthesis, bool]:
+               meanwhile: Callable[[Synthesis | None], object] | None = None) -> tuple[Synthesis, bool]:
     """The synthesis (sections in profile order) and whether it came from the cache.
 
     `meanwhile` (e.g. verifying the summaries) runs once, after the cache key is taken: in a helper thread while
-    the engine is asked, or inline on a cache hit.
+    the engine waits on the model, given the engine's draft (the synthesis but its top, whose claims it may verify
+    meanwhile; None if the engine has none), or inline, given None, on a cache hit.
     """
     key = None
     if cache is not None and eid is not None:
@@ -28,7 +29,7 @@ def synthesize(engine: Engine, sources: list[Source], summaries: list[SourceSumm
         hit = cache.get("synthesis", key)
         if hit is not None:
             if meanwhile is not None:
-                meanwhile()
+                meanwhile(None)
             return _ordered(synthesis_from_dict(hit), profile), True
     if cache is not None and eid is not None:
         engine.use_cache(cache, eid)  # an engine that writes the synthesis in parts caches each part by its inputs
@@ -39,7 +40,7 @@ def synthesize(engine: Engine, sources: list[Source], summaries: list[SourceSumm
 
         def later() -> object:
             engine.waiting_on_model.wait(600)  # the side work then takes no CPU from routing and sending requests
-            return work()
+            return work(engine.draft)
 
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
             side = pool.submit(later)

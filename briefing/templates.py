@@ -77,6 +77,17 @@ def render_template(dirs: list[Path], name: str, **variables: object) -> str:
         raise TemplateError(f"{template.filename or name}: {e}") from None
 
 
+def preload(dirs: list[Path], *names: str) -> None:
+    """Compile templates ahead of use (a run does it while it waits on the model); a broken or missing one is
+    reported where it is rendered."""
+    env = environment(dirs)
+    for name in names:
+        try:
+            env.get_template(name)
+        except jinja2.TemplateError:
+            pass
+
+
 def locate(dirs: list[Path], name: str) -> Path:
     """The file a template name resolves to."""
     for d in dirs:

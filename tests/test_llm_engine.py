@@ -218,10 +218,28 @@ def test_think_blocks_fences_and_prose_are_parsed(make: Callable[..., LLMEngine]
 def test_bad_json_gets_one_repair(fault: str, make: Callable[..., LLMEngine]) -> None:
     with LLMServer() as clean:
         ref, _ = run(make(clean), [source(1)])
-    with LLMServer(script=[fault]) as srv:
-        got, _ = run(make(srv), [source(1)])
+    with LLMServer(script=[fault]) as srv:  # no summary cap below max_output_tokens: a cut answer is repaired
+        got, _ = run(make(srv, summary_output_tokens=4096), [source(1)])
         tasks = [r.task for r in srv.completions()]
     assert tasks[:2] == ["summarize", "repair"] and tasks[-1] == "synthesize" and set(tasks[2:-1]) == {"section"}
+    assert [asdict(s) for s in got] == [asdict(s) for s in ref]
+
+
+def test_summary_requests_are_capped_and_one_cut_at_the_cap_is_asked_again(make: Callable[..., LLMEngine]) -> None:
+    """No long pole in the map: a summary request asks for at most llm.summary_output_tokens (more for renderings),
+    the synthesis requests for llm.max_output_tokens; a summary cut at its cap (finish_reason length) is sent again
+    at the full limit instead of being repaired from a truncated answer."""
+    with LLMServer() as clean:
+        ref, _ = run(make(clean), [source(1), source(2)])
+    with LLMServer(script=["length"]) as srv:
+        got, _ = run(make(srv, summary_output_tokens=600, max_output_tokens=3000), [source(1), source(2)])
+        reqs = srv.completions()
+    limit = {r.task: [] for r in reqs}
+    for r in reqs:
+        limit[r.task].append(r.body["max_tokens"])
+    assert "repair" not in limit
+    assert sorted(limit["summarize"]) == [600, 600, 3000]  # the cut one again, uncapped
+    assert set(limit["section"]) == set(limit["synthesize"]) == {3000}
     assert [asdict(s) for s in got] == [asdict(s) for s in ref]
 
 

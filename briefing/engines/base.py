@@ -31,6 +31,7 @@ class Engine(Protocol):
     notify: Callable[[str], None] | None  # told of long waits (Retry-After) as they start
     on_batch: Callable[[dict[str, Any]], None] | None  # told of each Batch API status check (progress)
     waiting_on_model: threading.Event  # set while the engine only waits on the model (side work may run then)
+    draft: Synthesis | None  # once waiting_on_model is set: the synthesis without its top, if the engine has one
 
     def use_cache(self, cache: Cache, eid: str) -> None:
         """Let the engine cache the parts of its synthesis in the run's cache, keyed by their inputs."""

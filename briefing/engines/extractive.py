@@ -211,6 +211,7 @@ class ExtractiveEngine:
         self.notify: Callable[[str], None] | None = None  # nothing to wait on
         self.on_batch: Callable[[dict[str, Any]], None] | None = None
         self.waiting_on_model = threading.Event()  # never waits on a model
+        self.draft: Synthesis | None = None
         self.summary_sentences = summary_sentences
         self.section_claims = section_claims
         self._sents: dict[int, list[_Sent]] = {}

@@ -12,8 +12,9 @@ import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -47,6 +48,12 @@ ESTIMATED_STATEMENTS = 4  # summary statements per summary (3-5), written by the
 ESTIMATED_EXTRACTS = 4  # key points and events per summary: article sentences, shown verbatim to the synthesis
 STATEMENT_SHARE = 0.4  # share of a summary's completion tokens that its statements' texts take
 MESSAGE_OVERHEAD = 9  # chat framing tokens of a system + user request (3 per message + 3 to prime the reply)
+
+
+@lru_cache(maxsize=64)
+def _system_tokens(system: str) -> int:
+    """Tokens of a system prompt: the same few texts for every request of a stage, counted once."""
+    return count_tokens(system)
 
 
 def _openai() -> ModuleType:
@@ -89,6 +96,7 @@ class _Call:
     label: str  # who the call is for, in error messages
     source_id: int | None
     variables: dict[str, Any] = field(default_factory=dict)
+    max_tokens: int | None = None  # output cap of this request when below llm.max_output_tokens (summaries)
 
 
 def _one_line(text: object, limit: int = 200) -> str:
@@ -246,6 +254,11 @@ class LLMEngine:
         # work (verifying the summaries) runs then, instead of competing for the GIL with routing and sending
         self.waiting_on_model = threading.Event()
         self._overheads: dict[str, int] = {}
+        self._language_names: dict[str | None, str] = {}
+        # the synthesis without its top (sections, timeline), set once only the top request is left; the caller's
+        # side work may verify it while the model writes the top
+        self.draft: Synthesis | None = None
+        self._top_sent = threading.Event()  # the top-of-brief request is in flight (or the synthesis ended)
 
     # ----- identity and budgets -------------------------------------------------------------------------------
 
@@ -357,11 +370,15 @@ class LLMEngine:
     _profile: Profile | None = None
 
     def _language_name(self, code: str | None) -> str:
-        """English name of a language code ("ko" -> "Korean") from the message catalogue, else the code."""
-        try:
-            return load_messages(self.prompts_dirs, DEFAULT_LANGUAGE).language_name(code) or "English"
-        except BriefingError:
-            return code or "English"
+        """English name of a language code ("ko" -> "Korean") from the message catalogue, else the code (looked up
+        once per code: every summary request asks)."""
+        if code not in self._language_names:
+            try:
+                name = load_messages(self.prompts_dirs, DEFAULT_LANGUAGE).language_name(code) or "English"
+            except BriefingError:
+                name = code or "English"
+            self._language_names[code] = name
+        return self._language_names[code]
 
     @staticmethod
     def _translate(source: Source, profile: Profile) -> bool:
@@ -371,7 +388,7 @@ class LLMEngine:
 
     @staticmethod
     def _prompt_tokens(system: str, user: str) -> int:
-        return count_tokens(system) + count_tokens(user) + MESSAGE_OVERHEAD
+        return _system_tokens(system) + count_tokens(user) + MESSAGE_OVERHEAD
 
     def _expected_renderings(self, s: Source, profile: Profile) -> int:
         """Completion tokens of the renderings of cited sentences when the article is in another language: about one
@@ -498,22 +515,26 @@ class LLMEngine:
         return e.status_code in (400, 422, 501) and bool(
             re.search(r"response_format|json_schema|structured|not supported|unsupported", str(e.message), re.I))
 
-    def _token_params(self) -> dict[str, Any]:
-        m = self.model.lower().rsplit("/", 1)[-1]
-        reasoning = bool(re.match(r"(o\d|gpt-5)", m))
+    def _reasoning(self) -> bool:
+        """A reasoning model (o-series, gpt-5): max_completion_tokens, no temperature, and its hidden reasoning counts
+        against the output limit."""
+        return bool(re.match(r"(o\d|gpt-5)", self.model.lower().rsplit("/", 1)[-1]))
+
+    def _token_params(self, limit: int | None = None) -> dict[str, Any]:
+        reasoning = self._reasoning()
         out: dict[str, Any] = {("max_completion_tokens" if reasoning else "max_tokens"):
-                               self.settings.llm.max_output_tokens}
+                               limit or self.settings.llm.max_output_tokens}
         if not reasoning:
             out["temperature"] = self.settings.llm.temperature
         return out
 
-    async def _reserve(self, label: str, prompt_tokens: int) -> float:
+    async def _reserve(self, label: str, prompt_tokens: int, output_tokens: int) -> float:
         """Reserve the worst-case cost of the next call, or stop before it could push the run over --max-cost.
 
         While other calls are in flight their actual cost is not known yet: wait for them before deciding.
         """
         llm = self.settings.llm
-        worst = pricing.cost(self.model, prompt_tokens, llm.max_output_tokens, llm.prices)
+        worst = pricing.cost(self.model, prompt_tokens, output_tokens, llm.prices)
         while llm.max_cost is not None and self.usage.cost_usd + self._reserved + worst > llm.max_cost:
             if self._reserved <= 1e-9:  # nothing in flight (float sums of reservations leave crumbs, not zero)
                 raise BudgetExceededError(
@@ -527,7 +548,7 @@ class LLMEngine:
         """The Chat Completions body of a call (the Batch API path sends the very same one)."""
         body: dict[str, Any] = {"model": self.model, "messages": [{"role": "system", "content": system},
                                                                   {"role": "user", "content": user}],
-                                **self._token_params()}
+                                **self._token_params(call.max_tokens)}
         if self.schema_supported and call.template != "repair":
             body["response_format"] = {"type": "json_schema", "json_schema": {
                 "name": call.schema, "schema": parse.SCHEMAS[call.schema], "strict": True}}
@@ -541,16 +562,17 @@ class LLMEngine:
             sha = hashlib.sha256(f"{system}\n\n{user}".encode()).hexdigest()
             body = self.request_body(call, system, user)
             kwargs = {k: v for k, v in body.items() if k not in ("model", "messages")}
-            reserved = await self._reserve(call.label, ptok)
+            out_limit = call.max_tokens or self.settings.llm.max_output_tokens
+            reserved = await self._reserve(call.label, ptok, out_limit)
             t0 = time.monotonic()
             try:
-                await self._limiter.acquire(ptok + self.settings.llm.max_output_tokens)
+                await self._limiter.acquire(ptok + out_limit)
                 assert self._sem is not None
                 async with self._sem:
                     t0 = time.monotonic()
                     self.in_flight += 1
                     if call.stage == "synthesize":
-                        self.waiting_on_model.set()
+                        self._top_sent.set()
                     deadline = self.settings.llm.request_deadline
                     try:  # llm.timeout bounds each read; a server trickling bytes is stopped by the total deadline
                         resp = await asyncio.wait_for(client.chat.completions.create(
@@ -623,6 +645,9 @@ class LLMEngine:
                 with attempt:
                     n = attempt.retry_state.attempt_number
                     content, finish = await self._send(client, call, n)
+                    if finish == "length" and call.max_tokens is not None:  # cut at the summary cap: asked again
+                        call = replace(call, max_tokens=None)  # at llm.max_output_tokens (a repair cannot restore it)
+                        content, finish = await self._send(client, call, n)
                     try:
                         data = parse.parse_json(content, expect=list(parse.SCHEMAS[call.schema]["required"]))
                         problems = parse.validate(data, call.schema)
@@ -704,7 +729,15 @@ class LLMEngine:
         return _Call("map" if part else "summarize", "summarize", "source_summary", _label(source), source.id,
                      {"profile": profile, "source": meta, "part": part, "article": text,
                       "language": self._language_name(profile.language),
-                      "translate": self._translate(source, profile)})
+                      "translate": self._translate(source, profile)}, self.summary_cap(source, profile))
+
+    def summary_cap(self, source: Source, profile: Profile) -> int | None:
+        """max_tokens of a summary request (an article, a part, or their reduce): llm.summary_output_tokens, plus
+        twice the expected renderings of an article in another language, within llm.max_output_tokens; None (the
+        full limit) for a reasoning model, whose hidden reasoning counts against it."""
+        llm = self.settings.llm
+        cap = llm.summary_output_tokens + 2 * self._expected_renderings(source, profile)
+        return None if self._reasoning() or cap >= llm.max_output_tokens else cap
 
     async def _summarize_one(self, client: openai.AsyncOpenAI, source: Source, parts: list[str],
                              profile: Profile, on_summary: OnSummary | None) -> SourceSummary:
@@ -733,7 +766,7 @@ class LLMEngine:
         return _Call("reduce", "reduce", "source_summary", _label(source), source.id,
                      {"profile": profile, "source": _source_vars(source),
                       "partials": [_neutralise(p) for p in partials],
-                      "translate": self._translate(source, profile)})
+                      "translate": self._translate(source, profile)}, self.summary_cap(source, profile))
 
     async def _reduce(self, client: openai.AsyncOpenAI, source: Source, profile: Profile,
                       partials: list[str]) -> dict[str, Any]:
@@ -981,10 +1014,24 @@ class LLMEngine:
     async def asynthesize(self, sources: list[Source], summaries: list[SourceSummary], profile: Profile) -> Synthesis:
         """Async form of synthesize(): the theme sections in parallel, then the top of the brief from them."""
         self.waiting_on_model.clear()
+        self._top_sent.clear()
+        self.draft = None
         try:
             return await self._asynthesize(sources, summaries, profile)
         finally:
+            self._top_sent.set()
             self.waiting_on_model.set()
+
+    def _while_top_is_written(self, themes: list[Section], sources: list[Source], summaries: list[SourceSummary],
+                              profile: Profile) -> list[Claim]:
+        """The timeline, built (in a helper thread) once the top request is in flight, not before it on the critical
+        path; then the draft (sections and timeline) is handed to the caller's side work (waiting_on_model)."""
+        self._top_sent.wait(600)
+        router = sections.Router(profile.focus_questions)
+        timeline = sections.timeline(sources, summaries, router, profile.language, self.TIMELINE_MAX)
+        self.draft = Synthesis(bluf=[], judgments=[], themes=themes, timeline=timeline, implications=[], indicators=[])
+        self.waiting_on_model.set()
+        return timeline
 
     async def _asynthesize(self, sources: list[Source], summaries: list[SourceSummary], profile: Profile) -> Synthesis:
         self._profile = profile
@@ -1003,17 +1050,22 @@ class LLMEngine:
             self._unknown_notes("synthesis (sections)", unknown)
             top_notes = self._top_notes(profile, themes)
             unknown = []
-            if top_notes:
-                cited = {i for n in top_notes for c in n["claims"] for i in c["source_ids"]}
-                call = self._synth_call("synthesize", profile, [m for m in meta_list if m["id"] in cited], top_notes)
-                data = await self._request(client, call)
-                top = parse.to_synthesis(data, profile, _note_index(top_notes), unknown)
-            else:
-                top = Synthesis([], [], [], [], [], [])
+            later = asyncio.get_running_loop().run_in_executor(None, self._while_top_is_written, themes, sources,
+                                                               summaries, profile)
+            try:
+                if top_notes:
+                    cited = {i for n in top_notes for c in n["claims"] for i in c["source_ids"]}
+                    call = self._synth_call("synthesize", profile, [m for m in meta_list if m["id"] in cited],
+                                            top_notes)
+                    data = await self._request(client, call)
+                    top = parse.to_synthesis(data, profile, _note_index(top_notes), unknown)
+                else:
+                    top = Synthesis([], [], [], [], [], [])
+            finally:
+                self._top_sent.set()  # no top request (or it failed, or went through a batch): the timeline now
+            timeline = await later
         self._unknown_notes("synthesis", unknown)
-        router = sections.Router(profile.focus_questions)
-        return Synthesis(bluf=top.bluf, judgments=top.judgments, themes=themes,
-                         timeline=sections.timeline(sources, summaries, router, profile.language, self.TIMELINE_MAX),
+        return Synthesis(bluf=top.bluf, judgments=top.judgments, themes=themes, timeline=timeline,
                          implications=top.implications, indicators=top.indicators)
 
     # ----- model judge ---------------------------------------------------------------------------------------
