@@ -534,10 +534,10 @@ def test_english_news_dumps_whole_article_shingle_f1() -> None:
         gold = _shingles((EN_NEWS / f"{name}.body.txt").read_text(encoding="utf-8"))
         h = sum((kept & gold).values())
         p, r = h / max(1, sum(kept.values())), h / max(1, sum(gold.values()))
-        assert r >= 0.97 and p >= 0.9, f"{name}: shingle P {p:.3f} R {r:.3f}"
+        assert r >= 0.97 and p >= 0.84, f"{name}: shingle P {p:.3f} R {r:.3f}"
         hit, kept_n, gold_n = hit + h, kept_n + sum(kept.values()), gold_n + sum(gold.values())
     precision, recall = hit / kept_n, hit / gold_n
-    assert 2 * precision * recall / (precision + recall) >= 0.97, (precision, recall)
+    assert 2 * precision * recall / (precision + recall) >= 0.975, (precision, recall)
 
 
 def test_chrome_words_inside_running_prose_do_not_drop_the_paragraph() -> None:
@@ -614,3 +614,38 @@ def test_short_list_of_links_under_a_read_more_heading_mid_article_is_dropped() 
     assert all(p in doc.text for p in para)
     assert "Fix the potholes" not in doc.text and "bus system" not in doc.text
     assert "* who repairs it" in doc.text
+
+
+def test_list_under_a_subheading_inside_the_article_is_kept() -> None:
+    """A list introduced by a subheading (not a colon) between paragraphs is article, spec lines with symbols too;
+    the subheadings between long paragraphs stay."""
+    para = [
+        "The headphones block out more noise than anything else at this price, and I wore them for a six-hour flight "
+        "without the usual ache above my ears, which is rare for a pair this cheap.",
+        "Aurel claims forty hours of battery life with noise cancelling switched on, and in my testing they lasted "
+        "a full week of commuting with about four hours of use a day before they needed charging.",
+        "If you want the best noise cancelling you can get for under two hundred dollars and can live with the "
+        "fiddly touch controls, these are the ones to buy, although rivals have better microphones.",
+    ]
+    specs = ["* Price: $199", "* Weight: 260 g", "* Battery: up to 40 hours", "* Bluetooth: 5.2, AAC and SBC"]
+    text = "\n\n".join(["Reviews", "Best picks", "Deals", "Aurel Q3 review", para[0], "Battery life", para[1],
+                        "Specifications", "\n".join(specs), "Should you buy them?", para[2], "© 2021 Example Media"])
+    doc = clean_document(RawDoc("x.txt", text, "h"))
+    assert all(p in doc.text for p in para)
+    assert all(s in doc.text for s in specs)
+    assert "Battery life" in doc.text and "Should you buy them?" in doc.text
+
+
+def test_photo_credit_and_menu_above_the_headline_are_not_the_header() -> None:
+    """A photo credit over the headline is not the title; the header stops at the navigation menu above it."""
+    body = [
+        "Storm waves broke over the harbour wall on Tuesday night, flooding the promenade and forcing the closure of "
+        "the coastal road for several hours while crews cleared away sand and debris.",
+        "The coastguard said nobody had been hurt, but it urged people to stay away from the seafront until the wind "
+        "drops, which forecasters expect to happen by Thursday morning at the earliest.",
+    ]
+    text = "\n\n".join(["Harbour Town Times", "* Home\n* News\n* Sport\n* Weather", "(Picture: Jane Doe/Harbour Press)",
+                        "Storm floods harbour promenade", *body])
+    doc = clean_document(RawDoc("x.txt", text, "h"))
+    assert doc.title == "Storm floods harbour promenade"
+    assert "Harbour Town Times" not in doc.text and "* Sport" not in doc.text

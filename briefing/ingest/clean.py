@@ -231,7 +231,8 @@ _DATE_ONLY_RE = re.compile(
 )
 # A caption that ends in its credit: "... (Foto: dpa)", "... Photo: Jane Doe", "... (REUTERS/Jane Doe)".
 _CAPTION_CREDIT_RE = re.compile(
-    r"(?:photo(?:graph)?|foto|bild|image|picture|quelle|source|fuente|źródło|credit|crédit)s?\s*:\s*[^.!?:]{1,60}\W*$"
+    r"(?:photo(?:graph)?(?:er)?|foto(?:graf)?|bild|image|picture|quelle|source|fuente|źródło|credit|crédit)s?\s*:"
+    r"\s*[^.!?:]{1,60}\W*$"
     r"|\((?:photo|foto|bild|quelle|source|fuente|image)[^)]{0,60}\)\W*$|\([A-Z]{2,}/[^)]{1,40}\)\W*$"
     r"|(?:getty\s+images|shutterstock|unsplash|pixabay|istock|imago)\W{0,3}$",
     re.I,
@@ -259,6 +260,11 @@ _CREDIT_RE = re.compile(
     re.I,
 )
 _LABEL_RE = re.compile(r"^\W*[A-Za-z][A-Za-z ]{1,20}:\s*")
+_TIME_AGO_RE = re.compile(
+    r"^\W*(?:yesterday|today|just\s+now|\d+\s+(?:hours?|hrs?|minutes?|mins?|days?|weeks?)\s+ago"
+    r"|gestern|heute|vor\s+\d+\s+(?:stunden?|minuten?|tagen?)|hier|ayer|hoy)\W*$",
+    re.I,
+)
 # A section path of two short parts ("TOP STORIES / Germany", "Opinion | Europe"): never a headline or byline.
 _SECTION_PATH_RE = re.compile(r"^[^\s>›»/|]+(?:\s[^\s>›»/|]+){0,2}\s[>›»/|]\s[^\s>›»/|]+(?:\s[^\s>›»/|]+){0,2}$")
 _BREADCRUMB_RE = re.compile(r"^(?:you\s+are\s+here\b.*|(?:[^>›»/|]{1,30}\s[>›»/|]\s){2,}[^>›»/|]{1,40})$", re.I)
@@ -538,6 +544,11 @@ def _mark_menus(blocks: list[_Block]) -> None:
                 if not b.reason:
                     b.reason = reason
                     b.cls = BAD
+        elif j - i >= 4:
+            for b in blocks[i:j]:  # a list inside the article: its spec lines are article too
+                if b.reason:
+                    b.reason = None
+                    b.cls = b.base = _base_class(b)
         i = max(j, i + 1)
     # A short list of bulleted headlines under a teaser heading ("Read more:", "Related") is a box of links too, even
     # with fewer items than a menu run and with prose on both sides.
@@ -575,11 +586,20 @@ def _inside_article(blocks: list[_Block], i: int, j: int) -> bool:
     def prose(b: _Block) -> bool:
         return not b.reason and b.cls in (GOOD, NEAR)
 
-    if any(b.reason for b in blocks[i:j]):
+    def heading(k: int) -> bool:
+        """blocks[k] is a short subheading with prose on the side away from the list (k - 1 before, k + 1 after)."""
+        b = blocks[k]
+        side = k - 1 if k < i else k + 1
+        return (not b.reason and not b.bullet and b.words <= 6 and 0 <= side < len(blocks)
+                and prose(blocks[side]))
+
+    # Items a hard rule dropped for their symbols (a spec line "* Price: $199") may sit in such a list.
+    if any(b.reason and not (b.bullet and b.reason.startswith("not prose")) for b in blocks[i:j]):
         return False
     if _teaser_box(blocks, i):
         return False
-    return (prose(before) or (before.text.endswith(":") and not before.reason)) and prose(after)
+    intro = prose(before) or (before.text.endswith(":") and not before.reason) or heading(i - 1)
+    return intro and (prose(after) or heading(j))
 
 
 def _find_cut(blocks: list[_Block]) -> tuple[int, str, bool]:
@@ -791,11 +811,20 @@ def _main_region(blocks: list[_Block]) -> None:
     for k, (c, w) in enumerate(zip(clusters, weights, strict=True)):
         # The lead just above the body or the story resuming after an embedded widget: next to the main cluster,
         # and prose rather than a teaser.
-        lead = k == t - 1 and gaps[k] <= LEAD_GAP and any(blocks[i].cls == GOOD and blocks[i].words >= 25 for i in c)
+        lead = (k == t - 1 and gaps[k] <= LEAD_GAP and not _teaser_list(blocks, c)
+                and any(blocks[i].cls == GOOD and blocks[i].words >= 25 for i in c))
         if w < 0.3 * top and not lead:
             for i in c:
                 blocks[i].keep = False
                 blocks[i].reason = "isolated text away from the main article (sidebar or promo)"
+
+
+def _teaser_list(blocks: list[_Block], cluster: list[int]) -> bool:
+    """True when a cluster of kept blocks reads as a list of teasers: 2+ paragraphs, each pair split by 2+ lines
+    (a headline and a date or author line between summaries), unlike the consecutive paragraphs of a story."""
+    if len(cluster) < 2:
+        return False
+    return all(sum(1 for x in blocks[a + 1 : b] if x.key) >= 2 for a, b in itertools.pairwise(cluster))
 
 
 def _keep_section_lists(blocks: list[_Block]) -> None:
@@ -865,11 +894,20 @@ def _fallback_region(blocks: list[_Block]) -> list[int]:
 def _header(blocks: list[_Block], body_start: int) -> list[int]:
     """Indices of headline, standfirst and byline lines just above the body."""
     out: list[int] = []
-    bad_run = in_menu = 0
+    bad_run = in_menu = captions = 0
     for i in range(body_start - 1, max(-1, body_start - 16), -1):
         b = blocks[i]
+        if b.bullet and b.reason == _MENU_RUN and out:
+            break  # the navigation menu above the headline: the header does not reach past it
+        if len(out) >= 2 and _TIME_AGO_RE.match(b.text):
+            break  # the age of a teaser above the headline and byline ("5 hours ago"): a list of other stories
         if b.words < 3 or (b.cjk and b.chars <= 7 and " " not in b.text) or _SECTION_PATH_RE.match(b.text):
             continue  # share buttons, section labels and paths
+        if not b.reason and b.words <= 40 and _caption_credit(b.text):
+            captions += 1  # a photo caption with its credit is not the headline (but takes a header line's place)
+            if len(out) + captions >= 6:
+                break
+            continue
         if b.reason == _MENU_RUN and not b.bullet and b.words >= 4 and b.elen >= 20 and b.letters >= 0.6:
             # Headline and standfirst often sit among the short menu and share lines above the body.
             if in_menu >= 2 or _is_boilerplate(b.text.lower()):
@@ -888,7 +926,7 @@ def _header(blocks: list[_Block], body_start: int) -> list[int]:
         if b.words < 3 or b.words > 70 or b.letters < 0.6 or (b.bullet and b.words < 8):
             continue
         out.append(i)
-        if len(out) >= 6:
+        if len(out) + captions >= 6:
             break
     return sorted(out)
 
