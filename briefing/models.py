@@ -62,6 +62,8 @@ class CleanedDoc(DocMeta):
     duplicates: list[int] = field(default_factory=list)  # 0-based indices (in the cleaned batch) of same-event reports
 
 
+RUN_FLAGS = ("near_duplicate",)  # source flags set from the whole run's sources (see Source.own_flags)
+
 _SOURCE_JSON_ORDER = ("id", "path", "sha256", "tokens", "title", "authors", "publisher", "original_publisher",
                       "published", "language", "url", "flags", "same_event_as")
 
@@ -83,6 +85,11 @@ class Source(DocMeta):
         """Give a cleaned document its run-wide id."""
         return cls(id=id, path=doc.path, text=doc.text, sha256=doc.sha256, tokens=tokens, flags=list(doc.flags),
                    **doc.doc_meta())
+
+    def own_flags(self) -> list[str]:
+        """Flags of the source itself: not near_duplicate, which depends on the run's other sources and is known only
+        once all are cleaned (a summary, asked for as soon as its source is cleaned, never depends on it)."""
+        return [f for f in self.flags if f not in RUN_FLAGS]
 
     @property
     def sentences(self) -> list[Sentence]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,7 +16,7 @@ from briefing.config import Settings
 from briefing.engines import Engine, make_engine
 from briefing.engines.base import check_cost
 from briefing.errors import BriefingError, ConfigError, NoUsableSourcesError
-from briefing.ingest.clean import clean_documents
+from briefing.ingest.clean import iter_clean_documents
 from briefing.ingest.dedup import mark_duplicates
 from briefing.ingest.sources import load_raw, redact_url
 from briefing.messages import load as load_messages
@@ -159,50 +159,73 @@ def merge_identical(raws: list[RawDoc]) -> tuple[list[RawDoc], list[str]]:
     return kept, notes
 
 
+class SourceStream:
+    """The run's sources, cleaned as they are iterated: each comes with its run-wide id (1..n, in input order) as soon
+    as it is cleaned, so a model run sends its summary request while the next one is cleaned. Files are read when
+    the stream is made. Once the iteration has ended, `sources` holds them all with their same-event groups
+    (near_duplicate, same_event_as: these need every source) and `warnings` says which files were skipped."""
+
+    def __init__(self, paths: list[str], settings: Settings, report: Reporter) -> None:
+        self.paths, self.report = paths, report
+        raws, self.warnings = load_raw(paths, max_bytes=int(settings.run.max_file_mb * 1024 * 1024),
+                                       cache_dir=Path(settings.run.out) / ".cache", feed_limit=settings.run.feed_limit,
+                                       since=settings.run.since, exclude=[settings.run.out])
+        self.raws, merged = merge_identical(raws)
+        self.warnings.extend(merged)
+        for w in self.warnings:
+            report.warn(w)
+        self.sources: list[Source] = []
+        self.seconds = 0.0  # spent cleaning (the iteration's own time)
+        self._started = False
+
+    def _warn(self, msg: str) -> None:
+        self.warnings.append(msg)
+        self.report.warn(msg)
+
+    def __iter__(self) -> Iterator[Source]:
+        if self._started:
+            raise RuntimeError("a SourceStream is read once")
+        self._started = True
+        t = time.perf_counter()
+        self.report.info(f"cleaning {len(self.raws)} file(s)")
+        docs, kept = [], []
+        for doc in iter_clean_documents(self.raws):
+            docs.append(doc)
+            if len(docs) == 1 and "cross_file_check_failed" in doc.flags:
+                self._warn("the check for boilerplate repeated across files failed; each file was cleaned on its own")
+            if "cleaner_failed" in doc.flags:
+                self._warn(f"{doc.path}: the cleaner failed on this file; its text is used as is")
+            if not doc.text.strip():
+                self._warn(f"{doc.path}: no article text left after cleaning, skipped")
+                continue
+            src = Source.from_doc(len(self.sources) + 1, doc, count_tokens(doc.text))
+            kept.append(doc)
+            self.sources.append(src)
+            self.seconds += time.perf_counter() - t
+            yield src
+            t = time.perf_counter()
+        try:
+            mark_duplicates(docs)
+        except Exception as e:  # noqa: BLE001 - grouping is an extra; never lose the batch over it, but say so
+            self._warn(f"grouping near-duplicate reports failed ({type(e).__name__}); each report counts as "
+                       "independent")
+        index_of = {id(d): i for i, d in enumerate(docs)}
+        id_of = {index_of[id(d)]: src.id for d, src in zip(kept, self.sources, strict=True)}
+        for doc, src in zip(kept, self.sources, strict=True):
+            src.same_event_as = sorted(id_of[i] for i in doc.duplicates if i in id_of)
+            src.flags += [f for f in doc.flags if f not in src.flags]  # near_duplicate
+        self.seconds += time.perf_counter() - t
+        if not self.sources:
+            raise NoUsableSourcesError("no usable articles in " + redact_url(", ".join(self.paths)) + (
+                f" ({len(self.warnings)} skipped)" if self.warnings else ""))
+
+
 def load_sources(paths: list[str], settings: Settings, report: Reporter) -> tuple[list[Source], list[str]]:
     """Ingest and clean; returns sources with run-wide ids (1..n, in input order) and warnings for skipped files."""
-    raws, warnings = load_raw(paths, max_bytes=int(settings.run.max_file_mb * 1024 * 1024),
-                              cache_dir=Path(settings.run.out) / ".cache", feed_limit=settings.run.feed_limit,
-                              since=settings.run.since, exclude=[settings.run.out])
-    raws, merged = merge_identical(raws)
-    warnings.extend(merged)
-    for w in warnings:
-        report.warn(w)
-    report.info(f"cleaning {len(raws)} file(s)")
-    docs = clean_documents(raws)
-    if any("cross_file_check_failed" in d.flags for d in docs):
-        msg = "the check for boilerplate repeated across files failed; each file was cleaned on its own"
-        warnings.append(msg)
-        report.warn(msg)
-    try:
-        mark_duplicates(docs)
-    except Exception as e:  # noqa: BLE001 - grouping is an extra; never lose the batch over it, but say so
-        msg = f"grouping near-duplicate reports failed ({type(e).__name__}); each report counts as independent"
-        warnings.append(msg)
-        report.warn(msg)
-    kept = []
-    for doc in docs:
-        if "cleaner_failed" in doc.flags:
-            msg = f"{doc.path}: the cleaner failed on this file; its text is used as is"
-            warnings.append(msg)
-            report.warn(msg)
-        if doc.text.strip():
-            kept.append(doc)
-        else:
-            msg = f"{doc.path}: no article text left after cleaning, skipped"
-            warnings.append(msg)
-            report.warn(msg)
-    index_of = {id(d): i for i, d in enumerate(docs)}
-    id_of = {index_of[id(d)]: n for n, d in enumerate(kept, 1)}
-    sources = []
-    for n, doc in enumerate(kept, 1):
-        src = Source.from_doc(n, doc, count_tokens(doc.text))
-        src.same_event_as = sorted(id_of[i] for i in doc.duplicates if i in id_of)
-        sources.append(src)
-    if not sources:
-        raise NoUsableSourcesError("no usable articles in " + redact_url(", ".join(paths)) + (
-            f" ({len(warnings)} skipped)" if warnings else ""))
-    return sources, warnings
+    stream = SourceStream(paths, settings, report)
+    for _ in stream:
+        pass
+    return stream.sources, stream.warnings
 
 
 def make_chunks(sources: list[Source], budget: int) -> dict[int, list[Chunk]]:
@@ -304,8 +327,7 @@ def _run(settings: Settings, report: Reporter, engine: Engine | None = None,
 
         check_available(settings.run.formats)  # e.g. pdf without its extra: fail before any work
     report.info(f"reading sources: {redact_url(', '.join(settings.run.sources))}")
-    sources, skipped = load_sources(settings.run.sources, settings, report)
-    skipped = [redact(w) for w in skipped]
+    stream = SourceStream(settings.run.sources, settings, report)
     t = lap("ingest_clean", t0)
     profile = settings.to_profile()
     dirs = search_path(settings.run.prompts)
@@ -314,24 +336,39 @@ def _run(settings: Settings, report: Reporter, engine: Engine | None = None,
     engine.notify = report.warn  # a long wait (Retry-After) is announced, not silent
     engine.on_batch = BatchProgress(report)  # a Batch API wait shows its progress
     budget = engine.chunk_budget()
-    chunks = make_chunks(sources, budget) if budget is not None else {}
+    estimated = dry_run or settings.llm.max_cost is not None
+    chunks: dict[int, list[Chunk]] = {}
+    if estimated:  # an estimate needs every source (and its chunks) before any request
+        for _ in stream:
+            pass
+        chunks = make_chunks(stream.sources, budget) if budget is not None else {}
+    # else the summaries start while the next sources are cleaned: the engine splits an article too long for one
+    # request itself (the same chunks), as it comes
     t = lap("chunk", t)
     if dry_run:
-        return engine.estimate(sources, chunks, profile)
+        return engine.estimate(stream.sources, chunks, profile)
     if settings.llm.max_cost is not None:
-        check_cost(engine.estimate(sources, chunks, profile), settings.llm.max_cost)
+        check_cost(engine.estimate(stream.sources, chunks, profile), settings.llm.max_cost)
 
     with Cache(out_root / ".cache" / "cache.sqlite") as cache:
         for w in cache.warnings:  # a damaged cache moved aside: the run goes on with an empty one
             report.warn(w)
         said = len(cache.warnings)
-        report.info(f"summarizing {len(sources)} source(s) with the {engine.name} engine")
+        report.info(f"summarizing {len(stream.sources) if estimated else len(stream.raws)} "
+                    f"{'source' if estimated else 'file'}(s) with the {engine.name} engine")
         summaries, hits = summarize_sources(
-            engine, sources, chunks, profile, cache, engine.cache_identity("summarize", "reduce"),
-            progress=None if engine.offline else StageProgress("summarized", report, engine))
+            engine, stream.sources if estimated else stream, chunks, profile, cache,
+            engine.cache_identity("summarize", "reduce"),
+            progress=None if engine.offline else StageProgress("summarized", report, engine),
+            expected=len(stream.raws))
+        sources = stream.sources
+        skipped = [redact(w) for w in stream.warnings]
         if hits:
             report.info(f"{hits} of {len(sources)} summaries reused from the cache")
         t = lap("summarize", t)
+        if not estimated:  # cleaning ran inside the summarize stage
+            timings["ingest_clean"] = round(timings["ingest_clean"] + stream.seconds, 3)
+            timings["summarize"] = round(timings["summarize"] - stream.seconds, 3)
         report.info("synthesizing across sources")
         by_id = {s.id: s for s in sources}
         early: list[tuple[int, int]] = []  # (verified, total) of the claims checked while the model wrote

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import itertools
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict
 
 from briefing.cache import Cache, digest
@@ -11,8 +12,10 @@ from briefing.models import Chunk, Profile, Source, SourceSummary, summary_from_
 
 
 def summary_key(engine_id: str, source: Source, profile: Profile) -> str:
-    """Cache key of one source's summary: cleaned text + engine identity + profile (not the run-specific id)."""
-    return digest("summary", engine_id, source.text, source_meta(source), asdict(profile))
+    """Cache key of one source's summary: cleaned text + engine identity + profile (not the run-specific id, nor the
+    flags that depend on the run's other sources: a summary is asked for before they are known)."""
+    return digest("summary", engine_id, source.text, {**source_meta(source), "flags": source.own_flags()},
+                  asdict(profile))
 
 
 def source_meta(source: Source) -> dict[str, object]:
@@ -33,29 +36,37 @@ def _rebind(summary: SourceSummary, source_id: int) -> SourceSummary:
     return summary
 
 
-def summarize_sources(engine: Engine, sources: list[Source], chunks: dict[int, list[Chunk]], profile: Profile,
+def summarize_sources(engine: Engine, sources: Iterable[Source], chunks: dict[int, list[Chunk]], profile: Profile,
                       cache: Cache | None = None, eid: str | None = None,
-                      progress: Callable[[int, int, Source], None] | None = None) -> tuple[list[SourceSummary], int]:
+                      progress: Callable[[int, int, Source], None] | None = None,
+                      expected: int | None = None) -> tuple[list[SourceSummary], int]:
     """Per-source summaries in source order, and how many came from the cache.
 
-    Each new summary is cached as soon as the engine reports it (its `on_summary` argument), so a run that fails
-    half-way resumes from there.
+    `sources` may be lazy (the run's sources as they are cleaned): each is looked up in the cache as it comes, and
+    the others go to the engine at once. Each new summary is cached as soon as the engine reports it (its
+    `on_summary` argument), so a run that fails half-way resumes from there. `expected`: how many sources a lazy
+    `sources` will give at most (progress shows it until they are all known).
     """
-    if not sources:
-        return [], 0
+    seen: list[Source] = []
     done: dict[int, SourceSummary] = {}
     keys: dict[int, str] = {}
-    if cache is not None and eid is not None:
-        for s in sources:
-            keys[s.id] = summary_key(eid, s, profile)
-            hit = cache.get("summary", keys[s.id])
-            if hit is not None:
-                done[s.id] = _rebind(summary_from_dict(hit), s.id)
-    hits = len(done)
-    todo = [s for s in sources if s.id not in done]
-
+    by_id: dict[int, Source] = {}  # sources sent to the engine
     stored: set[int] = set()
-    by_id = {s.id: s for s in todo}
+    exhausted = False
+
+    def todo() -> Iterator[Source]:
+        nonlocal exhausted
+        for s in sources:
+            seen.append(s)
+            if cache is not None and eid is not None:
+                keys[s.id] = summary_key(eid, s, profile)
+                hit = cache.get("summary", keys[s.id])
+                if hit is not None:
+                    done[s.id] = _rebind(summary_from_dict(hit), s.id)
+                    continue
+            by_id[s.id] = s
+            yield s
+        exhausted = True
 
     def store(summary: SourceSummary) -> None:
         if summary.source_id in stored:
@@ -64,14 +75,17 @@ def summarize_sources(engine: Engine, sources: list[Source], chunks: dict[int, l
         if cache is not None and summary.source_id in keys:
             cache.put("summary", keys[summary.source_id], asdict(summary))
         if progress is not None and summary.source_id in by_id:
-            progress(len(stored), len(todo), by_id[summary.source_id])
+            total = len(by_id) if exhausted else max(len(by_id), (expected or 0) - (len(seen) - len(by_id)))
+            progress(len(stored), total, by_id[summary.source_id])
 
-    if todo:
-        fresh = engine.summarize(todo, {s.id: chunks.get(s.id, []) for s in todo}, profile, on_summary=store)
+    pending = todo()
+    first = next(pending, None)  # every source cached (an unchanged rerun): the engine is not started at all
+    if first is not None:
+        fresh = engine.summarize(itertools.chain([first], pending), chunks, profile, on_summary=store)
         for summary in fresh:
             done[summary.source_id] = summary
             store(summary)
-    missing = [s.id for s in sources if s.id not in done]
+    missing = [s.id for s in seen if s.id not in done]
     if missing:
         raise RuntimeError(f"engine {engine.name} returned no summary for sources {missing}")
-    return [done[s.id] for s in sources], hits
+    return [done[s.id] for s in seen], len(seen) - len(by_id)

@@ -4,12 +4,15 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from llm_server import LLMServer
 
 from briefing.config import load_settings
 from briefing.engines.llm.engine import LLMEngine
+from briefing.models import CleanedDoc, RawDoc
 
 ROOT = Path(__file__).parent.parent
 SEEDS = ROOT / "seeds"
@@ -102,3 +105,33 @@ def test_thirty_percent_faults_give_the_same_brief(tmp_path: Path) -> None:
         return [(c["section"], c["text"]) for c in data["claims"]]
 
     assert claims(clean_run) == claims(faulty_run)
+
+
+def test_summaries_are_sent_while_later_sources_are_cleaned(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ingest streams into summarize: a source's summary request goes out as soon as it is cleaned, so the server has
+    seen the first one before the last source is cleaned (cleaning everything first would show it none); the
+    same-event groups, which need every source, are still in the brief."""
+    sys.path.insert(0, str(ROOT))
+    from bench.corpus import write_articles
+    from briefing import pipeline
+
+    folder = write_articles(12, tmp_path / "in")  # the seeds, then variants of them
+    seen: list[int] = []  # summary requests the server had seen when each source was cleaned
+    real = pipeline.iter_clean_documents
+
+    def spy(raws: list[RawDoc]) -> Iterator[CleanedDoc]:
+        for doc in real(raws):
+            seen.append(sum(r.task == "summarize" for r in srv.completions()))
+            yield doc
+
+    monkeypatch.setattr(pipeline, "iter_clean_documents", spy)
+    with LLMServer() as srv:
+        settings = load_settings(None, {"run.sources": [str(folder)], "run.out": str(tmp_path / "out"),
+                                        "run.engine": "llm", "llm.base_url": srv.base_url, "llm.api_key": "k",
+                                        "llm.model": "test-model", "llm.concurrency": 64}, environ={},
+                                 dotenv_path=None)
+        result = pipeline.run(settings)
+        assert isinstance(result, pipeline.RunResult)
+    assert len(seen) == 12 and seen[0] == 0
+    assert seen[-2] >= 1, seen  # before the last source was cleaned
+    assert sum(bool(s["same_event_as"]) for s in result.data["sources"]) >= 2  # variants of one seed: grouped

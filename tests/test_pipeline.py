@@ -172,3 +172,4 @@ def test_high_confidence_needs_two_independent_sources() -> None:
     cap_confidence([same_event, independent], srcs)
     assert same_event.confidence == "moderate" and "not independent" in (same_event.reason or "")
     assert independent.confidence == "high"
+

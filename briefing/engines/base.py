@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from briefing.errors import BudgetExceededError
@@ -50,9 +50,12 @@ class Engine(Protocol):
         """Calls, tokens and cost per stage, as `run --dry-run` shows them; sends nothing."""
         ...
 
-    def summarize(self, sources: list[Source], chunks: dict[int, list[Chunk]], profile: Profile,
+    def summarize(self, sources: Iterable[Source], chunks: dict[int, list[Chunk]], profile: Profile,
                   on_summary: OnSummary | None = None) -> list[SourceSummary]:
-        """One summary per source, in the order given; `on_summary` is told of each one as soon as it is done."""
+        """One summary per source, in the order given; `on_summary` is told of each one as soon as it is done.
+
+        `sources` may be lazy (the run's sources as they are cleaned): a model engine sends a source's requests as
+        soon as it gets it; one that needs them all (the offline engine, a batch) reads them all first."""
         ...
 
     def synthesize(self, sources: list[Source], summaries: list[SourceSummary], profile: Profile) -> Synthesis:

@@ -6,7 +6,7 @@ import math
 import re
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -427,9 +427,10 @@ class ExtractiveEngine:
 
     # -- Engine protocol --------------------------------------------------------------------------------------
 
-    def summarize(self, sources: list[Source], chunks: dict[int, list[Chunk]], profile: Profile,
+    def summarize(self, sources: Iterable[Source], chunks: dict[int, list[Chunk]], profile: Profile,
                   on_summary: OnSummary | None = None) -> list[SourceSummary]:
         """Per-source summary: the most central sentences, redundancy-controlled, in the article's order."""
+        sources = list(sources)  # centrality is computed over all of them
         self._index(sources)
         cent = self._centrality()
         out = []

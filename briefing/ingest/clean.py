@@ -8,7 +8,7 @@ import math
 import re
 import warnings
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -1384,6 +1384,12 @@ def clean_documents(raws: list[RawDoc]) -> list[CleanedDoc]:
     If that cross-file check fails, each file is cleaned on its own and flagged `cross_file_check_failed` (the
     pipeline warns). Same-event reports are grouped afterwards, by ingest.dedup.mark_duplicates.
     """
+    return list(iter_clean_documents(raws))
+
+
+def iter_clean_documents(raws: list[RawDoc]) -> Iterator[CleanedDoc]:
+    """clean_documents, each document yielded as soon as it is cleaned (a model run sends its summary request
+    meanwhile); the cross-file check runs first, over the whole batch."""
     words: list[list[str] | None] = [None if raw.is_html else _line_words(raw.text) for raw in raws]
     try:
         repeated = repeated_keys(raws, words)
@@ -1391,7 +1397,8 @@ def clean_documents(raws: list[RawDoc]) -> list[CleanedDoc]:
     except Exception:  # noqa: BLE001 - an extra signal: never lose the batch over it, but say so
         repeated = [set() for _ in raws]
         failed = True
-    docs = [clean_document(raw, rep, w) for raw, rep, w in zip(raws, repeated, words, strict=True)]
-    for doc in docs if failed else []:
-        doc.flags.append("cross_file_check_failed")
-    return docs
+    for raw, rep, w in zip(raws, repeated, words, strict=True):
+        doc = clean_document(raw, rep, w)
+        if failed:
+            doc.flags.append("cross_file_check_failed")
+        yield doc

@@ -11,7 +11,7 @@ import sqlite3
 import tempfile
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -345,9 +345,10 @@ class BatchLLMEngine(LLMEngine):
                 if not f.done():
                     f.set_exception(EngineError("batch: the request was not answered"))
 
-    async def asummarize(self, sources: list[Source], chunks: dict[int, list[Chunk]], profile: Profile,
+    async def asummarize(self, sources: Iterable[Source], chunks: dict[int, list[Chunk]], profile: Profile,
                          on_summary: OnSummary | None = None) -> list[SourceSummary]:
         """Summaries of articles that fit one request through the Batch API, the rest live; in source order."""
+        sources = list(sources)  # one batch for all of them
         self._profile = profile
         budget = self.chunk_budget()
         items: dict[str, _Item] = {}

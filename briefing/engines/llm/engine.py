@@ -10,7 +10,7 @@ import random
 import re
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
@@ -677,20 +677,33 @@ class LLMEngine:
 
     # ----- summaries -----------------------------------------------------------------------------------------
 
-    def summarize(self, sources: list[Source], chunks: dict[int, list[Chunk]], profile: Profile,
+    def summarize(self, sources: Iterable[Source], chunks: dict[int, list[Chunk]], profile: Profile,
                   on_summary: OnSummary | None = None) -> list[SourceSummary]:
-        """One summary per source, in the order given (requests run concurrently); each reported to on_summary."""
+        """One summary per source, in the order given (requests run concurrently); each reported to on_summary.
+
+        `sources` may be lazy (cleaned as they are read): each source's request is sent as soon as it comes."""
         return self._run(lambda: self.asummarize(sources, chunks, profile, on_summary))
 
-    async def asummarize(self, sources: list[Source], chunks: dict[int, list[Chunk]], profile: Profile,
+    async def asummarize(self, sources: Iterable[Source], chunks: dict[int, list[Chunk]], profile: Profile,
                          on_summary: OnSummary | None = None) -> list[SourceSummary]:
         """Async form of summarize()."""
         self._profile = profile
         budget = self.chunk_budget()
         async with self._session() as client:
-            results = await asyncio.gather(*[self._summarize_one(client, s, self._parts(s, chunks, budget), profile,
-                                                                 on_summary)
-                                             for s in sources], return_exceptions=True)
+            tasks: list[asyncio.Task[SourceSummary]] = []
+            loop, it = asyncio.get_running_loop(), iter(sources)
+            try:
+                # The next source is taken in a helper thread (a lazy iterable cleans it there), so this loop sends
+                # the requests of the sources already given and reads their answers meanwhile.
+                while (s := await loop.run_in_executor(None, next, it, None)) is not None:
+                    tasks.append(asyncio.create_task(self._summarize_one(client, s, self._parts(s, chunks, budget),
+                                                                         profile, on_summary)))
+            except BaseException:
+                for t in tasks:
+                    t.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                raise
+            results = await asyncio.gather(*tasks, return_exceptions=True)
         # Every source gets its chance (each finished summary was reported to on_summary, so the caller can cache
         # it); then the first failure, our own typed errors first, is raised as itself.
         errors = [r for r in results if isinstance(r, BaseException)]
@@ -722,7 +735,7 @@ class LLMEngine:
         return [p for c in sub for p in self._fit(source, start + c.start, start + c.end, budget, depth + 1)]
 
     def _summary_call(self, source: Source, profile: Profile, text: str, part: dict[str, int] | None) -> _Call:
-        meta = _source_vars(source)
+        meta = {**_source_vars(source), "flags": source.own_flags()}  # sent before the run's other sources are read
         if source.title and (part is None or part["index"] == 1) and source.text.lstrip().startswith(source.title):
             meta["title"] = None  # the article's first line is its title: not sent twice
         meta["language_name"] = _meta(self._language_name(source.language), 40) if source.language else None
@@ -764,7 +777,7 @@ class LLMEngine:
 
     def _reduce_call(self, source: Source, profile: Profile, partials: list[str]) -> _Call:
         return _Call("reduce", "reduce", "source_summary", _label(source), source.id,
-                     {"profile": profile, "source": _source_vars(source),
+                     {"profile": profile, "source": {**_source_vars(source), "flags": source.own_flags()},
                       "partials": [_neutralise(p) for p in partials],
                       "translate": self._translate(source, profile)}, self.summary_cap(source, profile))
 
