@@ -649,3 +649,24 @@ def test_photo_credit_and_menu_above_the_headline_are_not_the_header() -> None:
     doc = clean_document(RawDoc("x.txt", text, "h"))
     assert doc.title == "Storm floods harbour promenade"
     assert "Harbour Town Times" not in doc.text and "* Sport" not in doc.text
+
+
+def test_author_box_after_the_article_is_dropped() -> None:
+    """'About <Name>' over a bio, or a staff bio ('X is a senior reporter at ...') with no article after it, ends
+    the article; the same sentence shape inside the story does not."""
+    body = [
+        "The city council voted on Tuesday to extend the opening hours of the central library, which will now stay "
+        "open until nine in the evening on weekdays and open on Sunday afternoons from next month.",
+        "Mark Osei is a local reporter who has covered the library campaign for two years, and he told the meeting "
+        "that the longer hours had been the most common request in every survey the council had run.",
+        "The extra hours will cost about two hundred thousand a year, which the council said would come from the "
+        "budget for temporary staff and from a grant that a local foundation agreed to pay for three years.",
+    ]
+    for box in (["About Ruth", "Ruth has been writing about her town's libraries and parks for fifteen years and "
+                 "is slowly losing a battle with the slugs in her garden."],
+                ["Lena Whitcombe is a senior reporter at The Town Desk covering councils, schools and the people who "
+                 "run them. She previously worked at a regional newspaper."]):
+        text = "\n\n".join(["Home", "News", "Sport", "Library to stay open later", *body, *box, "© 2024 Town Desk"])
+        doc = clean_document(RawDoc("x.txt", text, "h"))
+        assert all(p in doc.text for p in body)
+        assert box[-1] not in doc.text

@@ -260,6 +260,13 @@ _CREDIT_RE = re.compile(
     re.I,
 )
 _LABEL_RE = re.compile(r"^\W*[A-Za-z][A-Za-z ]{1,20}:\s*")
+# An author box after the article: "About Jane Doe" over a bio, or "Jane Doe is a senior reporter at ..."
+_ABOUT_NAME_RE = re.compile(r"^About\s+[A-Z][a-z]+(?:\s+[A-Z][a-z]+){0,2}$")
+_STAFF_BIO_RE = re.compile(
+    r"^[A-Z][\w.'’-]+(?:\s+[A-Z][\w.'’-]+){1,3}\s+(?:is|was|has\s+been)\s+(?:\S+\s+){0,5}?"
+    r"(?:reporter|writer|editor|correspondent|journalist|columnist|contributor|blogger|freelancer?|photographer"
+    r"|producer|critic|anchor)\b"
+)
 _TIME_AGO_RE = re.compile(
     r"^\W*(?:yesterday|today|just\s+now|\d+\s+(?:hours?|hrs?|minutes?|mins?|days?|weeks?)\s+ago"
     r"|gestern|heute|vor\s+\d+\s+(?:stunden?|minuten?|tagen?)|hier|ayer|hoy)\W*$",
@@ -624,6 +631,9 @@ def _find_cut(blocks: list[_Block]) -> tuple[int, str, bool]:
             return i, f"agency sign-off or end marker ({b.text[:40]})", True
         if body_started and good_words >= 100 and _DATELINE_RE.match(b.text):
             return i, "a new dateline starts another story", True
+        if body_started and (_ABOUT_NAME_RE.match(b.text) or (b.words <= 60 and _STAFF_BIO_RE.match(b.text)
+                                                              and not _article_follows(blocks, i))):
+            return i, f"author's bio after the article ({b.text[:40]})", False
         if (body_started and b.words <= 8 and (_CUTOFF_RE.match(b.text) or _CUTOFF_INTL_RE.match(b.text))
                 and _LINK_BOX_RE.match(b.text) and _article_resumes(blocks, i)):
             continue  # a box of links set inside the article ("Most read" and its headlines): dropped, text goes on
@@ -1010,7 +1020,7 @@ FEATURE_NAMES = (
     "drop_x_inspan", "drop_x_neighbours", "dist_prev_kept", "dist_next_kept", "sandwiched", "tight_sandwich",
     "repeat_of_dropped", "heading_like", "heading_x_next_keep", "bullet_run", "bullet_x_sandwiched", "caption_credit",
     "run_after_colon", "run_prev_kept", "between_kept", "short_between_kept", "indent_off", "indent_deeper",
-    "keep_x_indent_off", "dist_long",
+    "keep_x_indent_off", "dist_long", "heading_between_long",
 )
 _SEPARATOR_RE = re.compile(r"[|»›•·]")
 LONG_KEPT_WORDS = 30  # a kept paragraph this long anchors the article body (feature dist_long)
@@ -1076,6 +1086,7 @@ def line_features(
     index_at = {b.start: i for i, b in enumerate(blocks)}
     # Both nearest neighbours kept (credits and inline teaser links skipped): a line inside the article's run
     between = [0.0] * n
+    between_long = [0.0] * n
     for i in range(1, n - 1):
         before, after = i - 1, i + 1
         while before > 0 and blocks[before].credit:
@@ -1083,6 +1094,8 @@ def line_features(
         while after < n - 1 and blocks[after].credit:
             after += 1
         between[i] = keep[before] * keep[after]
+        # a subheading: a short line between two kept paragraphs of 20+ words
+        between_long[i] = between[i] * (blocks[before].words >= 20 and blocks[after].words >= 20)
     # For a block in a run of dropped blocks with the same reason (a list): what precedes the run
     run_colon = [0.0] * n
     run_kept = [0.0] * n
@@ -1151,11 +1164,12 @@ def line_features(
             1.0 if b.words <= 60 and _caption_credit(txt) else 0.0, run_colon[i], run_kept[i],
             between[i], between[i] if short else 0.0, off, 1.0 if body_indent >= 0 and b.indent > body_indent else 0.0,
             k * off, math.log1p(min(dlong[i], 12)) / 2.6,
+            between_long[i] if b.words <= 8 and not b.terminal and not b.bullet else 0.0,
         ])
     return out
 
 
-HEADER_FLOOR = 0.2  # probability under which even the headline and byline the rules found are dropped
+HEADER_FLOOR = 0.15  # probability under which even the headline and byline the rules found are dropped
 def headline_and_byline(blocks: list[_Block], header: Sequence[int]) -> list[int]:
     """Of the header lines the rules found above the body, the one the metadata takes as headline and the bylines."""
     from briefing.ingest import metadata
