@@ -44,7 +44,6 @@ def warm_up(dirs: list[Path], formats: list[str]) -> None:
     from briefing.export import EXPORT_FORMATS
     from briefing.export.html import HTML_TEMPLATE
     from briefing.render import BRIEF_TEMPLATE
-    from briefing.verify.claims import verify_claims  # noqa: F401
 
     preload(dirs, BRIEF_TEMPLATE, *([HTML_TEMPLATE] if any(f in EXPORT_FORMATS for f in formats) else []))
 
@@ -374,9 +373,9 @@ def _run(settings: Settings, report: Reporter, engine: Engine | None = None,
         early: list[tuple[int, int]] = []  # (verified, total) of the claims checked while the model wrote
         checked: set[int] = set()  # ids of the synthesis claims among them
 
-        from briefing.verify.claims import verify_claims
-
         def side_work(draft: Synthesis | None) -> None:  # independent of the synthesis' last request
+            from briefing.verify.claims import verify_claims  # imported here, not between the summaries and sections
+
             warm_up(dirs, settings.run.formats)
             early.append(verify_claims([c for s in summaries for c in s.claims], by_id))
             if draft is not None:  # the sections and the timeline, written before the top of the brief
