@@ -670,3 +670,18 @@ def test_author_box_after_the_article_is_dropped() -> None:
         doc = clean_document(RawDoc("x.txt", text, "h"))
         assert all(p in doc.text for p in body)
         assert box[-1] not in doc.text
+
+
+def test_repeated_advertisement_label_is_chrome_every_time() -> None:
+    """'Advertisement' set after every few paragraphs: each repeat is boilerplate (out of the line model's reach), not
+    a mere repetition the model may bring back."""
+    paras = [
+        f"{lead} the regional council said on Wednesday that the new ferry timetable would start in the spring, with "
+        "more crossings in the morning and a late boat on Fridays and Saturdays for people working in the city."
+        for lead in ("First,", "Second,", "Third,", "Fourth,", "Fifth,", "Finally,")
+    ]
+    text = "\n\n".join(["Home", "News", "Ferry timetable to change", paras[0], paras[1], "Advertisement", paras[2],
+                        paras[3], "Advertisement", paras[4], "Advertisement", paras[5]])
+    doc = clean_document(RawDoc("x.txt", text, "h"))
+    assert "Advertisement" not in doc.text
+    assert [d.reason for d in doc.dropped if d.text == "Advertisement"] == ["boilerplate phrase"] * 3

@@ -7,7 +7,7 @@ import itertools
 import math
 import re
 import warnings
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -483,9 +483,11 @@ def _base_class(b: _Block) -> str:
 def _hard_rules(blocks: list[_Block], repeated: set[str]) -> None:
     """Apply rules that drop a block whatever its neighbours: repetition, boilerplate phrases, menus, non-prose."""
     seen: dict[str, int] = {}
+    boiler: set[str] = set()  # keys whose first occurrence was a boilerplate phrase
     for b in blocks:
         if b.key and b.key in seen and b.words < 60:
-            b.reason = f"repeats line {seen[b.key]}"
+            # chrome repeated ("Advertisement" after every few paragraphs) stays chrome, out of the model's reach
+            b.reason = "boilerplate phrase" if b.key in boiler else f"repeats line {seen[b.key]}"
         elif b.key and b.key in repeated:
             b.reason = "repeated in other files of the batch (site chrome)"
         elif b.letters < 0.5 and b.chars < 200:
@@ -507,6 +509,8 @@ def _hard_rules(blocks: list[_Block], repeated: set[str]) -> None:
             b.reason = "menu or link list (items on one line)"
         if b.key and b.key not in seen:
             seen[b.key] = b.start
+            if b.reason == "boilerplate phrase":
+                boiler.add(b.key)
         b.cls = b.base = BAD if b.reason else _base_class(b)
     _mark_menus(blocks)
 
@@ -1020,7 +1024,7 @@ FEATURE_NAMES = (
     "drop_x_inspan", "drop_x_neighbours", "dist_prev_kept", "dist_next_kept", "sandwiched", "tight_sandwich",
     "repeat_of_dropped", "heading_like", "heading_x_next_keep", "bullet_run", "bullet_x_sandwiched", "caption_credit",
     "run_after_colon", "run_prev_kept", "between_kept", "short_between_kept", "indent_off", "indent_deeper",
-    "keep_x_indent_off", "dist_long", "heading_between_long",
+    "keep_x_indent_off", "dist_long", "heading_between_long", "vocab_overlap", "drop_x_overlap",
 )
 _SEPARATOR_RE = re.compile(r"[|»›•·]")
 LONG_KEPT_WORDS = 30  # a kept paragraph this long anchors the article body (feature dist_long)
@@ -1115,13 +1119,30 @@ def line_features(
             indent_words[blocks[i].indent] += blocks[i].words
     body_indent = max(indent_words, key=indent_words.__getitem__) if indent_words else -1
     # distance (in blocks) to the nearest kept paragraph of LONG_KEPT_WORDS+ words; kept words near each block
-    long_kept = [i for i in kept if blocks[i].words >= LONG_KEPT_WORDS]
     dlong = [float(n)] * n
-    for a in long_kept:
-        for j in range(max(0, a - 12), min(n, a + 13)):
-            dlong[j] = min(dlong[j], float(abs(j - a)))
+    d = float(n)
+    for i in range(n):
+        d = 0.0 if keep[i] and blocks[i].words >= LONG_KEPT_WORDS else d + 1
+        dlong[i] = d
+    d = float(n)
+    for i in range(n - 1, -1, -1):
+        d = 0.0 if keep[i] and blocks[i].words >= LONG_KEPT_WORDS else d + 1
+        dlong[i] = min(dlong[i], d)
+    # The article's vocabulary: the words (3+ letters, not stopwords) of the kept blocks; for a kept block, only those
+    # another kept block also has (its own words left out).
+    stops = blocks[0].stops if blocks else frozenset()
+    row_set = set(range(n) if rows is None else rows)
+    vocab = {i: {w for w in set(blocks[i].key.split()).difference(stops) if len(w) >= 3} for i in row_set.union(kept)}
+    in_kept = Counter(itertools.chain.from_iterable(vocab[i] for i in kept))
+    body_words = set(in_kept)
+    shared_words = {w for w, c in in_kept.items() if c > 1}
     en = 1.0 if lang == "en" else 0.0
-    stop = [b.stop for b in blocks]
+    # stopword density (computed on demand by the block) of the rows and their neighbours only
+    stop = [0.0] * n
+    for i in row_set:
+        for j in (i - 1, i, i + 1):
+            if 0 <= j < n and not stop[j]:
+                stop[j] = blocks[j].stop
     logw = [math.log1p(b.words) / 5 for b in blocks]
     no_kind = [0.0] * len(_REASON_KINDS)
     out: list[list[float]] = []
@@ -1165,6 +1186,8 @@ def line_features(
             between[i], between[i] if short else 0.0, off, 1.0 if body_indent >= 0 and b.indent > body_indent else 0.0,
             k * off, math.log1p(min(dlong[i], 12)) / 2.6,
             between_long[i] if b.words <= 8 and not b.terminal and not b.bullet else 0.0,
+            overlap := (len(v & (shared_words if k else body_words)) / len(v) if (v := vocab[i]) else 0.0),
+            (1 - k) * overlap,
         ])
     return out
 
