@@ -17,7 +17,6 @@ from briefing.engines import Engine, make_engine
 from briefing.engines.base import check_cost
 from briefing.errors import BriefingError, ConfigError, NoUsableSourcesError
 from briefing.ingest.clean import iter_clean_documents
-from briefing.ingest.dedup import mark_duplicates
 from briefing.ingest.sources import load_raw, redact_url
 from briefing.messages import load as load_messages
 from briefing.models import Chunk, Claim, RawDoc, Source, Synthesis
@@ -203,6 +202,8 @@ class SourceStream:
             self.seconds += time.perf_counter() - t
             yield src
             t = time.perf_counter()
+        from briefing.ingest.dedup import mark_duplicates  # (numpy) imported once the last source is out
+
         try:
             mark_duplicates(docs)
         except Exception as e:  # noqa: BLE001 - grouping is an extra; never lose the batch over it, but say so

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from dataclasses import asdict
 
 from briefing.cache import Cache, digest
-from briefing.confidence import cap_confidence
 from briefing.engines.base import Engine
 from briefing.models import Claim, Profile, Source, SourceSummary, Synthesis, synthesis_from_dict
 from briefing.summarize import source_meta
@@ -46,6 +45,8 @@ def synthesize(engine: Engine, sources: list[Source], summaries: list[SourceSumm
             side = pool.submit(later)
             synthesis = engine.synthesize(sources, summaries, profile)
             side.result()
+    from briefing.confidence import cap_confidence  # (numpy) not on the way to the first request
+
     cap_confidence(synthesis.judgments, sources)
     if cache is not None and key is not None:
         cache.put("synthesis", key, asdict(synthesis))

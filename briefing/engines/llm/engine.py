@@ -24,7 +24,6 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, sto
 from briefing import __version__
 from briefing.cache import digest
 from briefing.chunk import chunk_text
-from briefing.confidence import cap_confidence
 from briefing.config import Settings
 from briefing.engines.base import OnSummary, check_cost
 from briefing.engines.llm import parse, pricing, sections
@@ -812,6 +811,8 @@ class LLMEngine:
 
         A "high" judgment resting on one independent source is capped here too (the rule every engine shares).
         """
+        from briefing.confidence import cap_confidence  # (numpy) not on the way to the first request
+
         synthesis = self._run(lambda: self.asynthesize(sources, summaries, profile))
         cap_confidence(synthesis.judgments, sources)
         return synthesis
