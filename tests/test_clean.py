@@ -652,8 +652,8 @@ def test_photo_credit_and_menu_above_the_headline_are_not_the_header() -> None:
 
 
 def test_author_box_after_the_article_is_dropped() -> None:
-    """'About <Name>' over a bio, or a staff bio ('X is a senior reporter at ...') with no article after it, ends
-    the article; the same sentence shape inside the story does not."""
+    """'About <Name>' over a bio, or a staff bio ('X is a senior reporter at ...') of the byline's author with no
+    article after it, ends the article; the same sentence shape inside the story does not."""
     body = [
         "The city council voted on Tuesday to extend the opening hours of the central library, which will now stay "
         "open until nine in the evening on weekdays and open on Sunday afternoons from next month.",
@@ -662,14 +662,56 @@ def test_author_box_after_the_article_is_dropped() -> None:
         "The extra hours will cost about two hundred thousand a year, which the council said would come from the "
         "budget for temporary staff and from a grant that a local foundation agreed to pay for three years.",
     ]
-    for box in (["About Ruth", "Ruth has been writing about her town's libraries and parks for fifteen years and "
-                 "is slowly losing a battle with the slugs in her garden."],
-                ["Lena Whitcombe is a senior reporter at The Town Desk covering councils, schools and the people who "
-                 "run them. She previously worked at a regional newspaper."]):
-        text = "\n\n".join(["Home", "News", "Sport", "Library to stay open later", *body, *box, "© 2024 Town Desk"])
+    for author, box in (("Ruth Adams", ["About Ruth", "Ruth has been writing about her town's libraries and "
+                                       "parks for fifteen years and is slowly losing a battle with the slugs."]),
+                        ("Lena Whitcombe", ["Lena Whitcombe is a senior reporter at The Town Desk covering councils, "
+                                            "schools and the people who run them. She previously worked at a regional "
+                                            "newspaper."])):
+        text = "\n\n".join(["Home", "News", "Sport", "Library to stay open later", f"By {author}", *body, *box,
+                             "© 2024 Town Desk"])
         doc = clean_document(RawDoc("x.txt", text, "h"))
         assert all(p in doc.text for p in body)
         assert box[-1] not in doc.text
+
+
+def test_news_about_a_reporter_and_subheadings_are_not_author_boxes() -> None:
+    """A closing paragraph on a reporter who is not the byline's author is news, and a subheading 'About Canada'
+    inside a story does not end it."""
+    story = [
+        "A court in Moscow extended on Tuesday the detention of an American journalist accused of espionage, a "
+        "charge that he, his employer and the United States government have all rejected as baseless.",
+        "The hearing was held behind closed doors, and diplomats who asked to attend were turned away at the door "
+        "of the building by court officials who cited the secrecy of the case file.",
+        "About Canada",
+        "Ottawa said on Wednesday that it was following the case closely and had raised it with Russian officials, "
+        "and it repeated its advice that Canadians should not travel to Russia for any reason.",
+        "Daniel Novak is a reporter for The Evening Ledger who has been held in pre-trial detention since his "
+        "arrest in the city of Yekaterinburg last spring, and his next hearing is set for January.",
+    ]
+    text = "\n\n".join(["Home", "World", "Court extends journalist's detention", "By Maria Lind", *story,
+                         "© 2024 The Ledger"])
+    doc = clean_document(RawDoc("x.txt", text, "h"))
+    for para in story[3:]:
+        assert para in doc.text
+
+
+def test_heading_that_only_mentions_recommended_keeps_its_list() -> None:
+    """'Recommended measures:' over three bullet points between paragraphs is part of the report, not a box of
+    links ('Recommended for you' is)."""
+    items = ["* Extend the sanctions list to the shipping firms named in the panel's report",
+             "* Fund a joint monitoring cell with the coast guards of the partner countries",
+             "* Publish a yearly account of the transfers detected and of the action taken"]
+    paras = [
+        "The report finds that the transfers at sea have grown every year since the panel of experts was disbanded, "
+        "and that the ships involved change their names and flags faster than the lists can be updated.",
+        "The authors argue that the partners of the region can still make the transfers costly if they act together, "
+        "and they set out the steps that would do most with the means the governments already have.",
+    ]
+    text = "\n\n".join(["Home", "Research", "Closing the gaps at sea", paras[0], "Recommended measures:", *items,
+                         paras[1], "© 2024 Institute"])
+    doc = clean_document(RawDoc("x.txt", text, "h"))
+    for item in items:
+        assert item.lstrip("* ") in doc.text
 
 
 def test_repeated_advertisement_label_is_chrome_every_time() -> None:

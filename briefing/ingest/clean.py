@@ -121,6 +121,16 @@ _TEASER_RE = re.compile(
     r"|le[ae]\s+también|te\s+puede\s+interesar|leia\s+também|veja\s+também|читайте\s+также|관련|関連|相关",
     re.I,
 )
+# A whole heading over a box of teasers ("Related", "Read more:", "Recommended for you"), not a heading that only
+# contains such a word ("Recommended measures:", "Related risks").
+_TEASER_HEAD_RE = re.compile(
+    r"^\W*(?:(?:related|recommended|more|most\s+read|popular)(?:\s+(?:stories|articles|posts|content|news|coverage"
+    r"|reading|links|videos|for\s+you))?|read\s+(?:also|more|next)|also\s+read|see\s+also"
+    r"|you\s+(?:may|might)\s+also\s+(?:like|enjoy|be\s+interested\s+in)|lire\s+aussi|lesen\s+sie\s+auch"
+    r"|auch\s+interessant|mehr\s+zum\s+thema|le[ae]\s+también|te\s+puede\s+interesar|leia\s+também|veja\s+também"
+    r"|читайте\s+также|관련\s*기사|関連(?:記事|ニュース)?|相关(?:新闻|阅读|文章)?)\W*$",
+    re.I,
+)
 # The same kind of markers in the other languages sources come in (related, most read, comments, tags).
 _CUTOFF_INTL_RE = re.compile(
     r"""^\W*(?:
@@ -261,9 +271,9 @@ _CREDIT_RE = re.compile(
 )
 _LABEL_RE = re.compile(r"^\W*[A-Za-z][A-Za-z ]{1,20}:\s*")
 # An author box after the article: "About Jane Doe" over a bio, or "Jane Doe is a senior reporter at ..."
-_ABOUT_NAME_RE = re.compile(r"^About\s+[A-Z][a-z]+(?:\s+[A-Z][a-z]+){0,2}$")
+_ABOUT_NAME_RE = re.compile(r"^About\s+(?P<name>[A-Z][a-z]+(?:\s+[A-Z][a-z]+){0,2})$")
 _STAFF_BIO_RE = re.compile(
-    r"^[A-Z][\w.'’-]+(?:\s+[A-Z][\w.'’-]+){1,3}\s+(?:is|was|has\s+been)\s+(?:\S+\s+){0,5}?"
+    r"^(?P<name>[A-Z][\w.'’-]+(?:\s+[A-Z][\w.'’-]+){1,3})\s+(?:is|was|has\s+been)\s+(?:\S+\s+){0,5}?"
     r"(?:reporter|writer|editor|correspondent|journalist|columnist|contributor|blogger|freelancer?|photographer"
     r"|producer|critic|anchor)\b"
 )
@@ -569,7 +579,7 @@ def _mark_menus(blocks: list[_Block]) -> None:
             continue
         if head.terminal and not head.text.endswith(":"):
             continue
-        if not _TEASER_RE.search(head.text):
+        if not _TEASER_HEAD_RE.match(head.text):
             continue
         j = i + 1
         while j < len(blocks) and j - i <= 6 and blocks[j].bullet and blocks[j].words <= 15 and not blocks[j].reason:
@@ -635,8 +645,7 @@ def _find_cut(blocks: list[_Block]) -> tuple[int, str, bool]:
             return i, f"agency sign-off or end marker ({b.text[:40]})", True
         if body_started and good_words >= 100 and _DATELINE_RE.match(b.text):
             return i, "a new dateline starts another story", True
-        if body_started and (_ABOUT_NAME_RE.match(b.text) or (b.words <= 60 and _STAFF_BIO_RE.match(b.text)
-                                                              and not _article_follows(blocks, i))):
+        if body_started and _author_box(blocks, i):
             return i, f"author's bio after the article ({b.text[:40]})", False
         if (body_started and b.words <= 8 and (_CUTOFF_RE.match(b.text) or _CUTOFF_INTL_RE.match(b.text))
                 and _LINK_BOX_RE.match(b.text) and _article_resumes(blocks, i)):
@@ -701,6 +710,21 @@ def _article_resumes(blocks: list[_Block], i: int) -> bool:
             b.reason = _RELATED_BOX
             b.cls = BAD
     return True
+
+
+def _author_box(blocks: list[_Block], i: int) -> bool:
+    """blocks[i] opens an author box: "About Jane Doe" or "Jane Doe is a senior reporter at ...", where Jane Doe is the
+    byline's author (a short line above names her), or, for "About ...", nothing article-like follows. A closing news
+    paragraph on a reporter ("Evan Gershkovich is a reporter for ... who has been held") is not one."""
+    b = blocks[i]
+    m = _ABOUT_NAME_RE.match(b.text) or (_STAFF_BIO_RE.match(b.text) if b.words <= 60 else None)
+    if not m:
+        return False
+    name = m.group("name")
+    bylined = any(k.words <= 12 and name in k.text for k in blocks[:i])
+    if m.re is _ABOUT_NAME_RE:
+        return bylined or not _article_follows(blocks, i)
+    return bylined and not _article_follows(blocks, i)
 
 
 def _article_follows(blocks: list[_Block], i: int, need: int = 1, teaser: bool = False) -> bool:
@@ -1132,7 +1156,7 @@ def line_features(
     # another kept block also has (its own words left out).
     stops = blocks[0].stops if blocks else frozenset()
     row_set = set(range(n) if rows is None else rows)
-    vocab = {i: {w for w in set(blocks[i].key.split()).difference(stops) if len(w) >= 3} for i in row_set.union(kept)}
+    vocab = {i: _vocab(blocks[i], stops) for i in row_set.union(kept)}
     in_kept = Counter(itertools.chain.from_iterable(vocab[i] for i in kept))
     body_words = set(in_kept)
     shared_words = {w for w, c in in_kept.items() if c > 1}
@@ -1190,6 +1214,15 @@ def line_features(
             (1 - k) * overlap,
         ])
     return out
+
+
+def _vocab(b: _Block, stops: frozenset[str]) -> set[str]:
+    """A block's content words: 3+ letters and not stopwords; for Chinese, Japanese and Korean (no spaces between
+    words, or particles attached to them), its character bigrams, so the overlap with the article means the same."""
+    if b.cjk > b.chars / 3:
+        chars = "".join(b.key.split())
+        return {chars[k : k + 2] for k in range(len(chars) - 1)}
+    return {w for w in set(b.key.split()).difference(stops) if len(w) >= 3}
 
 
 HEADER_FLOOR = 0.15  # probability under which even the headline and byline the rules found are dropped
