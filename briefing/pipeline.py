@@ -372,7 +372,7 @@ def _run(settings: Settings, report: Reporter, engine: Engine | None = None,
         report.info("synthesizing across sources")
         by_id = {s.id: s for s in sources}
         early: list[tuple[int, int]] = []  # (verified, total) of the claims checked while the model wrote
-        checked: set[int] = set()  # ids of the synthesis claims among them
+        checked: dict[int, Claim] = {}  # the synthesis claims among them, by id (held, so no id is reused)
 
         def side_work(draft: Synthesis | None) -> None:  # independent of the synthesis' last request
             from briefing.verify.claims import verify_claims  # imported here, not between the summaries and sections
@@ -382,7 +382,7 @@ def _run(settings: Settings, report: Reporter, engine: Engine | None = None,
             if draft is not None:  # the sections and the timeline, written before the top of the brief
                 claims = [c for _, c in flatten(draft, [])]
                 early.append(verify_claims(claims, by_id))
-                checked.update(id(c) for c in claims)
+                checked.update((id(c), c) for c in claims)
 
         # A model engine waits on the network, so the summaries are verified meanwhile; the offline one computes.
         synthesis, synth_hit = synthesize(engine, sources, summaries, profile, cache,

@@ -41,6 +41,8 @@ def synthesize(engine: Engine, sources: list[Source], summaries: list[SourceSumm
             engine.waiting_on_model.wait(600)  # the side work then takes no CPU from routing and sending requests
             return work(engine.draft)
 
+        engine.draft = None  # an engine used for a run before still holds that run's draft, its wait ended
+        engine.waiting_on_model.clear()
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
             side = pool.submit(later)
             synthesis = engine.synthesize(sources, summaries, profile)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from llm_server import LLMServer
 
-from briefing.config import load_settings
+from briefing.config import Settings, load_settings
 from briefing.engines.llm.engine import LLMEngine
 from briefing.models import CleanedDoc, RawDoc
 
@@ -135,3 +135,28 @@ def test_summaries_are_sent_while_later_sources_are_cleaned(tmp_path: Path, monk
     assert len(seen) == 12 and seen[0] == 0
     assert seen[-2] >= 1, seen  # before the last source was cleaned
     assert sum(bool(s["same_event_as"]) for s in result.data["sources"]) >= 2  # variants of one seed: grouped
+
+
+def test_an_engine_reused_for_a_second_run_verifies_that_runs_claims(tmp_path: Path) -> None:
+    """A library user may pass one engine to several runs: the second run's count of verified claims is its own (the
+    first run's draft, left in the engine, is not verified in its place), the same as with a fresh engine."""
+    from briefing import pipeline
+
+    seeds = sorted(SEEDS.iterdir())
+    first, second = tmp_path / "a", tmp_path / "b"
+    for folder, files in ((first, seeds), (second, seeds[:2])):
+        folder.mkdir()
+        for f in files:
+            (folder / f.name).write_bytes(f.read_bytes())
+    with LLMServer() as srv:
+        def settings_for(folder: Path, out: str) -> Settings:
+            return load_settings(None, {"run.sources": [str(folder)], "run.out": str(tmp_path / out),
+                                        "run.engine": "llm", "llm.base_url": srv.base_url, "llm.api_key": "k",
+                                        "llm.model": "test-model"}, environ={}, dotenv_path=None)
+
+        shared = LLMEngine(settings_for(first, "o1"))
+        pipeline.run(settings_for(first, "o1"), engine=shared)
+        reused = pipeline.run(settings_for(second, "o2"), engine=shared)
+        fresh = pipeline.run(settings_for(second, "o3"))
+    assert isinstance(reused, pipeline.RunResult) and isinstance(fresh, pipeline.RunResult)
+    assert reused.data["verification"] == fresh.data["verification"]
