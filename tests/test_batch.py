@@ -468,3 +468,16 @@ def test_batch_failed_as_a_whole_is_sent_live(tmp_path: Path) -> None:
     assert len(result.data["summaries"]) == 6 and result.data["usage"]["batch_requests"] == 0
     assert [r["status"] for r in list_batches(tmp_path / "out")] == ["failed"]
     assert any("batch_1 failed on the server (The batch input file is invalid.)" in w for w in warned), warned
+
+
+def test_batched_summaries_are_not_capped_below_the_output_limit(tmp_path: Path) -> None:
+    """The summary cap serves a live run's critical path; a batched summary asks for llm.max_output_tokens, so an
+    answer cut at the cap is not paid for in the batch and again live."""
+    folder = corpus(tmp_path / "in", 3)
+    with LLMServer() as srv:
+        settings = settings_for(srv, folder, tmp_path / "out", **{"llm.summary_output_tokens": 300})
+        run_ok(settings)
+        lines = [json.loads(ln) for f in srv.files.values() if f["purpose"] == "batch"
+                 for ln in f["bytes"].splitlines() if ln.strip()]
+    assert len(lines) == 3
+    assert {ln["body"]["max_tokens"] for ln in lines} == {settings.llm.max_output_tokens}

@@ -261,6 +261,11 @@ class BatchLLMEngine(LLMEngine):
 
     # ----- summaries ---------------------------------------------------------------------------------------
 
+    def summary_cap(self, source: Source, profile: Profile) -> int | None:
+        """None: a batched summary is not on a critical path, so it is not capped below llm.max_output_tokens (a cut
+        answer would be paid for and asked again live), and its request body stays what it was before the cap."""
+        return None
+
     @property
     def batch_all(self) -> bool:
         """`--batch all`: every request goes through a batch, not only the per-source summaries."""
