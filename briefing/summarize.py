@@ -53,6 +53,7 @@ def summarize_sources(engine: Engine, sources: Iterable[Source], chunks: dict[in
     by_id: dict[int, Source] = {}  # sources sent to the engine
     stored: set[int] = set()
     exhausted = False
+    shown = [0, 0]  # the last progress (done, total) reported
 
     def todo() -> Iterator[Source]:
         nonlocal exhausted
@@ -76,6 +77,7 @@ def summarize_sources(engine: Engine, sources: Iterable[Source], chunks: dict[in
             cache.put("summary", keys[summary.source_id], asdict(summary))
         if progress is not None and summary.source_id in by_id:
             total = len(by_id) if exhausted else max(len(by_id), (expected or 0) - (len(seen) - len(by_id)))
+            shown[:] = [len(stored), total]
             progress(len(stored), total, by_id[summary.source_id])
 
     pending = todo()
@@ -85,6 +87,9 @@ def summarize_sources(engine: Engine, sources: Iterable[Source], chunks: dict[in
         for summary in fresh:
             done[summary.source_id] = summary
             store(summary)
+    if progress is not None and by_id and shown != [len(by_id), len(by_id)]:
+        # the total was a guess while sources were still coming (cache hits among them): the final count says it
+        progress(len(by_id), len(by_id), by_id[max(by_id)])
     missing = [s.id for s in seen if s.id not in done]
     if missing:
         raise RuntimeError(f"engine {engine.name} returned no summary for sources {missing}")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -60,3 +62,40 @@ def test_terminal_bar_shows_counts_and_figures() -> None:
     bar.close()
     out = buf.getvalue()
     assert "summarized" in out and "3/3" in out and "12,345 tokens" in out and "$0.5000" in out and "in flight" in out
+
+
+def test_progress_ends_at_the_true_total_when_cache_hits_come_after_the_new_source(tmp_path: Path) -> None:
+    """Regeneration: the first source is new and the rest are cached, and the engine reports the new summary before
+    the rest have been looked up. The progress total was a guess then; the last line says 1/1."""
+    from briefing.cache import Cache
+    from briefing.config import load_settings
+    from briefing.engines import make_engine
+    from briefing.summarize import summarize_sources
+
+    settings = load_settings(None, {}, environ={}, dotenv_path=None)
+    profile = settings.to_profile()
+    texts = [f"Report {i}. The ministry said on Monday that talks number {i} would resume in the spring. "
+             f"Officials from both sides met {i} times last year." for i in range(6)]
+    sources = [Source(id=i + 1, path=f"{i}.txt", text=t, sha256=str(i), tokens=30) for i, t in enumerate(texts)]
+    inner = make_engine(settings)
+
+    class Lazy:  # reports each source's summary as soon as it takes it, like the model engine
+        name = "lazy"
+
+        def summarize(self, srcs: Iterable[Source], chunks: object, prof: object,
+                      on_summary: Any = None) -> list[Any]:
+            out = []
+            for s in srcs:
+                summary = inner.summarize([s], {}, profile)[0]
+                if on_summary is not None:
+                    on_summary(summary)
+                out.append(summary)
+            return out
+
+    with Cache(tmp_path / "c.sqlite") as cache:
+        summarize_sources(Lazy(), sources[1:], {}, profile, cache, "e")  # type: ignore[arg-type]
+        seen: list[tuple[int, int]] = []
+        summarize_sources(Lazy(), iter(sources), {}, profile, cache, "e",  # type: ignore[arg-type]
+                          progress=lambda k, n, s: seen.append((k, n)), expected=len(sources))
+    assert seen[0] == (1, 6)  # a guess while the cached ones were still to come
+    assert seen[-1] == (1, 1)
