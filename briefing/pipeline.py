@@ -176,6 +176,12 @@ class SourceStream:
         self.seconds = 0.0  # spent cleaning (the iteration's own time)
         self._started = False
 
+    def read(self) -> list[Source]:
+        """Clean every source now (when all are needed before any request); returns them."""
+        for _ in self:
+            pass
+        return self.sources
+
     def _warn(self, msg: str) -> None:
         self.warnings.append(msg)
         self.report.warn(msg)
@@ -223,9 +229,7 @@ class SourceStream:
 def load_sources(paths: list[str], settings: Settings, report: Reporter) -> tuple[list[Source], list[str]]:
     """Ingest and clean; returns sources with run-wide ids (1..n, in input order) and warnings for skipped files."""
     stream = SourceStream(paths, settings, report)
-    for _ in stream:
-        pass
-    return stream.sources, stream.warnings
+    return stream.read(), stream.warnings
 
 
 def make_chunks(sources: list[Source], budget: int) -> dict[int, list[Chunk]]:
@@ -339,9 +343,7 @@ def _run(settings: Settings, report: Reporter, engine: Engine | None = None,
     estimated = dry_run or settings.llm.max_cost is not None
     chunks: dict[int, list[Chunk]] = {}
     if estimated:  # an estimate needs every source (and its chunks) before any request
-        for _ in stream:
-            pass
-        chunks = make_chunks(stream.sources, budget) if budget is not None else {}
+        chunks = make_chunks(stream.read(), budget) if budget is not None else {}
     # else the summaries start while the next sources are cleaned: the engine splits an article too long for one
     # request itself (the same chunks), as it comes
     t = lap("chunk", t)

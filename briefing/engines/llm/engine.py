@@ -177,6 +177,12 @@ def _source_vars(s: Source) -> dict[str, Any]:
             "flags": list(s.flags)}
 
 
+def _summary_source_vars(s: Source) -> dict[str, Any]:
+    """A source's variables in its summary and reduce prompts: its own flags only (a summary is asked for before the
+    run's other sources are read, so near_duplicate is not known yet)."""
+    return {**_source_vars(s), "flags": s.own_flags()}
+
+
 def _label(s: Source) -> str:
     return f"source [{s.id}] {s.path}" + (f" ({s.title})" if s.title else "")
 
@@ -739,7 +745,7 @@ class LLMEngine:
         return [p for c in sub for p in self._fit(source, start + c.start, start + c.end, budget, depth + 1)]
 
     def _summary_call(self, source: Source, profile: Profile, text: str, part: dict[str, int] | None) -> _Call:
-        meta = {**_source_vars(source), "flags": source.own_flags()}  # sent before the run's other sources are read
+        meta = _summary_source_vars(source)
         if source.title and (part is None or part["index"] == 1) and source.text.lstrip().startswith(source.title):
             meta["title"] = None  # the article's first line is its title: not sent twice
         meta["language_name"] = _meta(self._language_name(source.language), 40) if source.language else None
@@ -781,7 +787,7 @@ class LLMEngine:
 
     def _reduce_call(self, source: Source, profile: Profile, partials: list[str]) -> _Call:
         return _Call("reduce", "reduce", "source_summary", _label(source), source.id,
-                     {"profile": profile, "source": {**_source_vars(source), "flags": source.own_flags()},
+                     {"profile": profile, "source": _summary_source_vars(source),
                       "partials": [_neutralise(p) for p in partials],
                       "translate": self._translate(source, profile)}, self.summary_cap(source, profile))
 
