@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from briefing.chunk import chunk_text
@@ -129,6 +129,8 @@ def _claim(text: str, date: str | None, verified: bool, problem: str) -> Claim:
 
 
 @FUZZ
+# an escaped backtick (a date of "`") before a code span on the same line: CommonMark opens no span at "\`"
+@example(texts=[""], title="", path="0<?", author="", dates=["`", None, None, None, None, None], flags=[False] * 6)
 @given(texts=st.lists(TEXT, min_size=1, max_size=6), title=TEXT, path=TEXT, author=TEXT,
        dates=st.lists(st.one_of(st.none(), TEXT), min_size=6, max_size=6), flags=st.lists(st.booleans(), min_size=6,
                                                                                           max_size=6))
@@ -154,7 +156,7 @@ def test_full_brief_render_is_inert(texts: list[str], title: str, path: str, aut
     }
     md = render_brief(context, search_path(None))  # must render: a template that always failed would fail here
     assert md.startswith(f"# {TITLE}\n")
-    outside_code = re.sub(r"`[^`\n]*`", "", md)
+    outside_code = re.sub(r"(?<!\\)`[^`\n]*`", "", md)
     assert not re.search(r"(?<!\\)<[A-Za-z/!?]", outside_code)
     assert not re.search(r"(?<!\\)\]\(", outside_code)
     for line in md.splitlines():

@@ -44,7 +44,7 @@ LINK = re.compile(r"(?<!\\)\]\(")  # ]( not escaped: an inline link or image
 
 
 def brief_is_inert(md: str) -> None:
-    outside_code = re.sub(r"`[^`\n]*`", "", md)  # text in a code span is shown literally
+    outside_code = re.sub(r"(?<!\\)`[^`\n]*`", "", md)  # text in a code span is shown literally
     assert not RAW_HTML.search(outside_code), RAW_HTML.search(outside_code)
     assert not LINK.search(md)
     for line in md.splitlines():
