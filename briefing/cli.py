@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import functools
 import gc
 import io
 import json
@@ -15,13 +16,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from rich.console import Console
 
 from briefing import __version__
 from briefing.errors import BriefingError, Terminated
 from briefing.redact import redact
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from briefing.config import Settings
 
 # Stage modules (pipeline, cleaner, tokenizer, rapidfuzz, openai) are imported inside the commands that use them,
@@ -29,7 +31,14 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+@functools.cache
+def _err() -> Console:
+    """The stderr console (rich is imported on first use: a --quiet run, or one whose stderr is not a terminal,
+    never needs it)."""
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 class _Bar:
@@ -79,7 +88,10 @@ class _State:
 
 def _say(line: str, style: str | None = None) -> None:
     """Every stderr line goes through here: secrets (the configured key, sk-..., api_key= values) are redacted."""
-    _err.out(redact(line), style=style)
+    if not sys.stderr.isatty():  # a log file or a pipe: plain lines, no styling
+        print(redact(line), file=sys.stderr, flush=True)
+        return
+    _err().out(redact(line), style=style)
 
 
 def _info(msg: str) -> None:
@@ -234,7 +246,7 @@ def run(config: str | None, dry_run: bool, as_json: bool, quiet: bool, debug: bo
 
     _apply_common(quiet, debug)
     settings = load_settings(config, _run_overrides(**kw))
-    bar = _Bar(_err) if _err.is_terminal and not _State.quiet and not dry_run else None
+    bar = _Bar(_err()) if not _State.quiet and not dry_run and _err().is_terminal else None
     try:
         result = run_pipeline(settings, Reporter(info=_info, warn=_warn, progress=bar), dry_run=dry_run)
     finally:

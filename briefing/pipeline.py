@@ -16,7 +16,7 @@ from briefing.config import Settings
 from briefing.engines import Engine, make_engine
 from briefing.engines.base import check_cost
 from briefing.errors import BriefingError, ConfigError, NoUsableSourcesError
-from briefing.ingest.clean import iter_clean_documents
+from briefing.ingest.ahead import CleanAhead
 from briefing.ingest.sources import load_raw, redact_url
 from briefing.messages import load as load_messages
 from briefing.models import Chunk, Claim, RawDoc, Source, Synthesis
@@ -25,7 +25,6 @@ from briefing.store import changes_since, log_run, previous_brief, run_lock, wri
 from briefing.summarize import summarize_sources
 from briefing.synthesize import flatten, synthesize
 from briefing.templates import preload, search_path
-from briefing.tokens import count_tokens
 
 if TYPE_CHECKING:
     from briefing.render import BriefJson
@@ -163,7 +162,7 @@ class SourceStream:
     the stream is made. Once the iteration has ended, `sources` holds them all with their same-event groups
     (near_duplicate, same_event_as: these need every source) and `warnings` says which files were skipped."""
 
-    def __init__(self, paths: list[str], settings: Settings, report: Reporter) -> None:
+    def __init__(self, paths: list[str], settings: Settings, report: Reporter, ahead: bool = False) -> None:
         self.paths, self.report = paths, report
         raws, self.warnings = load_raw(paths, max_bytes=int(settings.run.max_file_mb * 1024 * 1024),
                                        cache_dir=Path(settings.run.out) / ".cache", feed_limit=settings.run.feed_limit,
@@ -175,6 +174,14 @@ class SourceStream:
         self.sources: list[Source] = []
         self.seconds = 0.0  # spent cleaning (the iteration's own time)
         self._started = False
+        # ahead: the cleaning starts now, in a second process when there is a free core (ingest.ahead), so the
+        # caller's next steps (the model client's imports) overlap it
+        self._ahead = CleanAhead(self.raws) if ahead else None
+
+    def close(self) -> None:
+        """Stop cleaning ahead (a run that fails before it has read the stream)."""
+        if self._ahead is not None:
+            self._ahead.close()
 
     def read(self) -> list[Source]:
         """Clean every source now (when all are needed before any request); returns them."""
@@ -193,7 +200,8 @@ class SourceStream:
         t = time.perf_counter()
         self.report.info(f"cleaning {len(self.raws)} file(s)")
         docs, kept = [], []
-        for doc in iter_clean_documents(self.raws):
+        cleaned = self._ahead or CleanAhead(self.raws, fork=False)
+        for doc, tokens in cleaned:
             docs.append(doc)
             if len(docs) == 1 and "cross_file_check_failed" in doc.flags:
                 self._warn("the check for boilerplate repeated across files failed; each file was cleaned on its own")
@@ -202,7 +210,7 @@ class SourceStream:
             if not doc.text.strip():
                 self._warn(f"{doc.path}: no article text left after cleaning, skipped")
                 continue
-            src = Source.from_doc(len(self.sources) + 1, doc, count_tokens(doc.text))
+            src = Source.from_doc(len(self.sources) + 1, doc, tokens)
             kept.append(doc)
             self.sources.append(src)
             self.seconds += time.perf_counter() - t
@@ -331,117 +339,120 @@ def _run(settings: Settings, report: Reporter, engine: Engine | None = None,
 
         check_available(settings.run.formats)  # e.g. pdf without its extra: fail before any work
     report.info(f"reading sources: {redact_url(', '.join(settings.run.sources))}")
-    stream = SourceStream(settings.run.sources, settings, report)
-    t = lap("ingest_clean", t0)
-    profile = settings.to_profile()
-    dirs = search_path(settings.run.prompts)
-    if engine is None:
-        engine = make_engine(settings, call_log=out_root / "calls.jsonl", prompts_dirs=dirs)
-    engine.notify = report.warn  # a long wait (Retry-After) is announced, not silent
-    engine.on_batch = BatchProgress(report)  # a Batch API wait shows its progress
-    budget = engine.chunk_budget()
-    estimated = dry_run or settings.llm.max_cost is not None
-    chunks: dict[int, list[Chunk]] = {}
-    if estimated:  # an estimate needs every source (and its chunks) before any request
-        chunks = make_chunks(stream.read(), budget) if budget is not None else {}
-    # else the summaries start while the next sources are cleaned: the engine splits an article too long for one
-    # request itself (the same chunks), as it comes
-    t = lap("chunk", t)
-    if dry_run:
-        return engine.estimate(stream.sources, chunks, profile)
-    if settings.llm.max_cost is not None:
-        check_cost(engine.estimate(stream.sources, chunks, profile), settings.llm.max_cost)
+    stream = SourceStream(settings.run.sources, settings, report, ahead=True)
+    try:
+        t = lap("ingest_clean", t0)
+        profile = settings.to_profile()
+        dirs = search_path(settings.run.prompts)
+        if engine is None:
+            engine = make_engine(settings, call_log=out_root / "calls.jsonl", prompts_dirs=dirs)
+        engine.notify = report.warn  # a long wait (Retry-After) is announced, not silent
+        engine.on_batch = BatchProgress(report)  # a Batch API wait shows its progress
+        budget = engine.chunk_budget()
+        estimated = dry_run or settings.llm.max_cost is not None
+        chunks: dict[int, list[Chunk]] = {}
+        if estimated:  # an estimate needs every source (and its chunks) before any request
+            chunks = make_chunks(stream.read(), budget) if budget is not None else {}
+        # else the summaries start while the next sources are cleaned: the engine splits an article too long for one
+        # request itself (the same chunks), as it comes
+        t = lap("chunk", t)
+        if dry_run:
+            return engine.estimate(stream.sources, chunks, profile)
+        if settings.llm.max_cost is not None:
+            check_cost(engine.estimate(stream.sources, chunks, profile), settings.llm.max_cost)
 
-    with Cache(out_root / ".cache" / "cache.sqlite") as cache:
-        for w in cache.warnings:  # a damaged cache moved aside: the run goes on with an empty one
+        with Cache(out_root / ".cache" / "cache.sqlite") as cache:
+            for w in cache.warnings:  # a damaged cache moved aside: the run goes on with an empty one
+                report.warn(w)
+            said = len(cache.warnings)
+            report.info(f"summarizing {len(stream.sources) if estimated else len(stream.raws)} "
+                        f"{'source' if estimated else 'file'}(s) with the {engine.name} engine")
+            summaries, hits = summarize_sources(
+                engine, stream.sources if estimated else stream, chunks, profile, cache,
+                engine.cache_identity("summarize", "reduce"),
+                progress=None if engine.offline else StageProgress("summarized", report, engine),
+                expected=len(stream.raws))
+            sources = stream.sources
+            skipped = [redact(w) for w in stream.warnings]
+            if hits:
+                report.info(f"{hits} of {len(sources)} summaries reused from the cache")
+            t = lap("summarize", t)
+            if not estimated:  # cleaning ran inside the summarize stage
+                timings["ingest_clean"] = round(timings["ingest_clean"] + stream.seconds, 3)
+                timings["summarize"] = round(timings["summarize"] - stream.seconds, 3)
+            report.info("synthesizing across sources")
+            by_id = {s.id: s for s in sources}
+            early: list[tuple[int, int]] = []  # (verified, total) of the claims checked while the model wrote
+            checked: dict[int, Claim] = {}  # the synthesis claims among them, by id (held, so no id is reused)
+
+            def side_work(draft: Synthesis | None) -> None:  # independent of the synthesis' last request
+                from briefing.verify.claims import verify_claims  # here: not between summaries and sections
+
+                warm_up(dirs, settings.run.formats)
+                early.append(verify_claims([c for s in summaries for c in s.claims], by_id))
+                if draft is not None:  # the sections and the timeline, written before the top of the brief
+                    claims = [c for _, c in flatten(draft, [])]
+                    early.append(verify_claims(claims, by_id))
+                    checked.update((id(c), c) for c in claims)
+
+            # A model engine waits on the network, so the summaries are verified meanwhile; the offline one computes.
+            synthesis, synth_hit = synthesize(engine, sources, summaries, profile, cache,
+                                              engine.cache_identity("section", "synthesize"),
+                                              meanwhile=None if engine.offline else side_work)
+            if synth_hit:
+                report.info("synthesis reused from the cache (nothing changed)")
+            t = lap("synthesize", t)
+            for w in cache.warnings[said:]:
+                report.warn(w)
+
+        for w in engine.warnings:
             report.warn(w)
-        said = len(cache.warnings)
-        report.info(f"summarizing {len(stream.sources) if estimated else len(stream.raws)} "
-                    f"{'source' if estimated else 'file'}(s) with the {engine.name} engine")
-        summaries, hits = summarize_sources(
-            engine, stream.sources if estimated else stream, chunks, profile, cache,
-            engine.cache_identity("summarize", "reduce"),
-            progress=None if engine.offline else StageProgress("summarized", report, engine),
-            expected=len(stream.raws))
-        sources = stream.sources
-        skipped = [redact(w) for w in stream.warnings]
-        if hits:
-            report.info(f"{hits} of {len(sources)} summaries reused from the cache")
-        t = lap("summarize", t)
-        if not estimated:  # cleaning ran inside the summarize stage
-            timings["ingest_clean"] = round(timings["ingest_clean"] + stream.seconds, 3)
-            timings["summarize"] = round(timings["summarize"] - stream.seconds, 3)
-        report.info("synthesizing across sources")
-        by_id = {s.id: s for s in sources}
-        early: list[tuple[int, int]] = []  # (verified, total) of the claims checked while the model wrote
-        checked: dict[int, Claim] = {}  # the synthesis claims among them, by id (held, so no id is reused)
+        from briefing.export import render_formats
+        from briefing.render import BriefContent, brief_context, brief_json, render_brief, sources_json
+        from briefing.verify.claims import apply_policy, drop_unverified, verify_claims
 
-        def side_work(draft: Synthesis | None) -> None:  # independent of the synthesis' last request
-            from briefing.verify.claims import verify_claims  # imported here, not between the summaries and sections
-
-            warm_up(dirs, settings.run.formats)
-            early.append(verify_claims([c for s in summaries for c in s.claims], by_id))
-            if draft is not None:  # the sections and the timeline, written before the top of the brief
-                claims = [c for _, c in flatten(draft, [])]
-                early.append(verify_claims(claims, by_id))
-                checked.update((id(c), c) for c in claims)
-
-        # A model engine waits on the network, so the summaries are verified meanwhile; the offline one computes.
-        synthesis, synth_hit = synthesize(engine, sources, summaries, profile, cache,
-                                          engine.cache_identity("section", "synthesize"),
-                                          meanwhile=None if engine.offline else side_work)
-        if synth_hit:
-            report.info("synthesis reused from the cache (nothing changed)")
-        t = lap("synthesize", t)
-        for w in cache.warnings[said:]:
+        claims = flatten(synthesis, summaries)
+        if early:
+            verified, total = verify_claims([c for _, c in flatten(synthesis, []) if id(c) not in checked], by_id)
+            verified, total = verified + sum(v for v, _ in early), total + sum(n for _, n in early)
+        else:
+            verified, total = verify_claims([c for _, c in claims], by_id)
+        judged = _judge(settings, engine, [c for _, c in claims], by_id, out_root, report)
+        if judged is not None:
+            verified = sum(c.verified is True for _, c in claims)
+        unverified = apply_policy([c for _, c in claims], settings.run.verify_policy)[1]
+        if unverified:
+            report.warn(f"{len(unverified)} of {total} claims could not be verified against their sources")
+        if settings.run.verify_policy == "drop":
+            drop_unverified(synthesis, summaries)
+        t = lap("verify", t)
+        for w in _contribution_warnings(sources, [c for _, c in claims]):
             report.warn(w)
 
-    for w in engine.warnings:
-        report.warn(w)
-    from briefing.export import render_formats
-    from briefing.render import BriefContent, brief_context, brief_json, render_brief, sources_json
-    from briefing.verify.claims import apply_policy, drop_unverified, verify_claims
-
-    claims = flatten(synthesis, summaries)
-    if early:
-        verified, total = verify_claims([c for _, c in flatten(synthesis, []) if id(c) not in checked], by_id)
-        verified, total = verified + sum(v for v, _ in early), total + sum(n for _, n in early)
-    else:
-        verified, total = verify_claims([c for _, c in claims], by_id)
-    judged = _judge(settings, engine, [c for _, c in claims], by_id, out_root, report)
-    if judged is not None:
-        verified = sum(c.verified is True for _, c in claims)
-    unverified = apply_policy([c for _, c in claims], settings.run.verify_policy)[1]
-    if unverified:
-        report.warn(f"{len(unverified)} of {total} claims could not be verified against their sources")
-    if settings.run.verify_policy == "drop":
-        drop_unverified(synthesis, summaries)
-    t = lap("verify", t)
-    for w in _contribution_warnings(sources, [c for _, c in claims]):
-        report.warn(w)
-
-    title, audience, theme_titles = settings.headings()
-    generated = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-    content = BriefContent(
-        profile=profile, messages=load_messages(dirs, profile.language), title=title, audience=audience,
-        theme_titles=theme_titles, implications_for=settings.profile.implications_for, generated_at=generated,
-        engine=engine.name, model=engine.model, offline=engine.offline, sources=sources,
-        summaries=summaries, synthesis=synthesis, claims=claims, unverified=unverified, verified=verified,
-        total=total, policy=settings.run.verify_policy, usage=engine.usage, skipped=skipped,
-        changes=changes_since(previous_brief(out_root), sources_json(sources), synthesis.judgments),
-        summaries_reused=hits, synthesis_reused=synth_hit, judge=asdict(judged) if judged is not None else None)
-    markdown = render_brief(brief_context(content), dirs)
-    t = lap("render", t)
-    timings["total"] = round(time.perf_counter() - t0, 3)
-    data = brief_json(content, timings)
-    texts = {s.id: s.text for s in sources}
-    files: dict[str, str | bytes] = {"brief.md": markdown,
-                                     "brief.json": json.dumps(data, indent=2, ensure_ascii=False)}
-    data_dict: dict[str, Any] = dict(data)
-    files.update(render_formats(data_dict, texts, settings.run.formats, dirs))
-    run_dir = write_run(out_root, files, texts, settings.run.keep)
-    report.info(f"wrote {run_dir}")
-    return RunResult(run_dir / "brief.md", run_dir / "brief.json", run_dir, engine.name, data)
+        title, audience, theme_titles = settings.headings()
+        generated = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+        content = BriefContent(
+            profile=profile, messages=load_messages(dirs, profile.language), title=title, audience=audience,
+            theme_titles=theme_titles, implications_for=settings.profile.implications_for, generated_at=generated,
+            engine=engine.name, model=engine.model, offline=engine.offline, sources=sources,
+            summaries=summaries, synthesis=synthesis, claims=claims, unverified=unverified, verified=verified,
+            total=total, policy=settings.run.verify_policy, usage=engine.usage, skipped=skipped,
+            changes=changes_since(previous_brief(out_root), sources_json(sources), synthesis.judgments),
+            summaries_reused=hits, synthesis_reused=synth_hit, judge=asdict(judged) if judged is not None else None)
+        markdown = render_brief(brief_context(content), dirs)
+        t = lap("render", t)
+        timings["total"] = round(time.perf_counter() - t0, 3)
+        data = brief_json(content, timings)
+        texts = {s.id: s.text for s in sources}
+        files: dict[str, str | bytes] = {"brief.md": markdown,
+                                         "brief.json": json.dumps(data, indent=2, ensure_ascii=False)}
+        data_dict: dict[str, Any] = dict(data)
+        files.update(render_formats(data_dict, texts, settings.run.formats, dirs))
+        run_dir = write_run(out_root, files, texts, settings.run.keep)
+        report.info(f"wrote {run_dir}")
+        return RunResult(run_dir / "brief.md", run_dir / "brief.json", run_dir, engine.name, data)
+    finally:
+        stream.close()  # a run that failed before it read every source leaves no cleaning process behind
 
 
 __all__ = ["BriefingError", "Reporter", "RunResult", "load_sources", "make_chunks", "run"]

@@ -8,7 +8,6 @@ from typing import Any
 
 from briefing.config import OUTPUT_FORMATS, parse_formats
 from briefing.errors import BriefingError
-from briefing.export import document
 
 EXPORT_FORMATS = ("html", "docx", "pdf")  # what `briefing export` makes; brief.md is written by every run
 
@@ -30,6 +29,8 @@ def render_formats(data: dict[str, Any], texts: dict[int, str], formats: list[st
     wanted = [f for f in formats if f in EXPORT_FORMATS]
     if not wanted:
         return {}
+    from briefing.export import document  # (render, numpy) imported when a format is made, not at check_available
+
     doc = document.build(data, texts, template_dirs, profile_themes, audience)
     out: dict[str, str | bytes] = {}
     html: str | None = None
@@ -57,6 +58,8 @@ def export_run(run_dir: Path, formats: list[str], template_dirs: list[Path], des
     if not run_dir.exists():
         raise BriefingError(f"{run_dir}: no such run folder")
     check_available(formats)
+    from briefing.export import document
+
     base = run_dir if run_dir.is_dir() else run_dir.parent
     data = document.load_brief_json(run_dir)
     ids = []

@@ -1457,9 +1457,10 @@ def clean_documents(raws: list[RawDoc]) -> list[CleanedDoc]:
     return list(iter_clean_documents(raws))
 
 
-def iter_clean_documents(raws: list[RawDoc]) -> Iterator[CleanedDoc]:
+def iter_clean_documents(raws: list[RawDoc], start: int = 0) -> Iterator[CleanedDoc]:
     """clean_documents, each document yielded as soon as it is cleaned (a model run sends its summary request
-    meanwhile); the cross-file check runs first, over the whole batch."""
+    meanwhile); the cross-file check runs first, over the whole batch. `start`: the documents before it are not
+    cleaned again (ingest.ahead's child process did them)."""
     words: list[list[str] | None] = [None if raw.is_html else _line_words(raw.text) for raw in raws]
     try:
         repeated = repeated_keys(raws, words)
@@ -1467,7 +1468,7 @@ def iter_clean_documents(raws: list[RawDoc]) -> Iterator[CleanedDoc]:
     except Exception:  # noqa: BLE001 - an extra signal: never lose the batch over it, but say so
         repeated = [set() for _ in raws]
         failed = True
-    for raw, rep, w in zip(raws, repeated, words, strict=True):
+    for raw, rep, w in itertools.islice(zip(raws, repeated, words, strict=True), start, None):
         doc = clean_document(raw, rep, w)
         if failed:
             doc.flags.append("cross_file_check_failed")

@@ -1,0 +1,86 @@
+"""Cleaning ahead in a forked child process: the same documents and token counts as cleaning in process, whatever
+happens to the child."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from briefing.ingest import ahead
+from briefing.ingest.ahead import CleanAhead
+from briefing.ingest.clean import clean_documents
+from briefing.ingest.sources import load_raw
+from briefing.models import CleanedDoc, RawDoc
+from briefing.tokens import count_tokens
+
+SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork") or sys.platform != "linux", reason="fork: Linux only")
+
+
+@pytest.fixture
+def raws() -> list[RawDoc]:
+    docs, _ = load_raw([str(SEEDS)])
+    assert len(docs) >= 3
+    return docs
+
+
+def _expected(raws: list[RawDoc]) -> list[tuple[CleanedDoc, int]]:
+    return [(d, count_tokens(d.text)) for d in clean_documents(raws)]
+
+
+def test_forked_cleaning_gives_what_cleaning_here_gives(raws: list[RawDoc], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ahead, "can_fork", lambda n: True)
+    cleaned = CleanAhead(raws)
+    assert cleaned.forked and cleaned.pid is not None and cleaned.pid != os.getpid()
+    assert list(cleaned) == _expected(raws)  # dataclass equality: text, flags, dropped lines, metadata
+    assert cleaned.pid is None  # reaped once read
+
+
+def test_documents_the_child_did_not_deliver_are_cleaned_here(raws: list[RawDoc],
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    parent, real = os.getpid(), ahead.iter_clean_documents
+
+    def dies_after_two(batch: list[RawDoc], start: int = 0) -> Iterator[CleanedDoc]:
+        for i, doc in enumerate(real(batch, start)):
+            if os.getpid() != parent and i == 2:
+                os._exit(3)  # the child is killed mid-batch
+            yield doc
+
+    monkeypatch.setattr(ahead, "can_fork", lambda n: True)
+    monkeypatch.setattr(ahead, "iter_clean_documents", dies_after_two)
+    cleaned = CleanAhead(raws)
+    assert cleaned.forked
+    assert list(cleaned) == _expected(raws)
+
+
+def test_a_child_that_sends_garbage_is_ignored(raws: list[RawDoc], monkeypatch: pytest.MonkeyPatch) -> None:
+    def garbage(batch: list[RawDoc], fd: int) -> None:
+        os.write(fd, b"\x80\x05not a pickle")
+        os._exit(0)
+
+    monkeypatch.setattr(ahead, "can_fork", lambda n: True)
+    monkeypatch.setattr(ahead, "_child", garbage)
+    assert list(CleanAhead(raws)) == _expected(raws)
+
+
+def test_closing_before_reading_stops_and_reaps_the_child(raws: list[RawDoc], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ahead, "can_fork", lambda n: True)
+    cleaned = CleanAhead(raws * 20)  # more than a pipe holds: the child would block on a reader that never comes
+    pid = cleaned.pid
+    assert pid is not None
+    cleaned.close()
+    with pytest.raises(ChildProcessError):  # already reaped: no zombie, no stray process
+        os.waitpid(pid, os.WNOHANG)
+
+
+def test_no_fork_for_one_document_or_with_other_threads(raws: list[RawDoc], monkeypatch: pytest.MonkeyPatch) -> None:
+    assert not ahead.can_fork(1)
+    monkeypatch.setattr(ahead.threading, "active_count", lambda: 2)
+    assert not ahead.can_fork(len(raws))
+    cleaned = CleanAhead(raws)
+    assert not cleaned.forked
+    assert list(cleaned) == _expected(raws)
