@@ -16,11 +16,21 @@ from typing import Any
 from briefing.errors import BriefingError
 
 
+def canonical_json(part: object) -> str:
+    """The JSON text digest() hashes for one part."""
+    return json.dumps(part, sort_keys=True, ensure_ascii=False, default=str)
+
+
 def digest(*parts: object) -> str:
     """A stable sha256 over JSON-serialisable parts."""
+    return digest_json(*(canonical_json(p) for p in parts))
+
+
+def digest_json(*texts: str) -> str:
+    """digest() of parts already given as their canonical_json (a list's is "[" + ", ".join(items' texts) + "]")."""
     h = hashlib.sha256()
-    for p in parts:
-        h.update(json.dumps(p, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8"))
+    for t in texts:
+        h.update(t.encode("utf-8"))
         h.update(b"\x00")
     return h.hexdigest()
 

@@ -100,6 +100,12 @@ class Source(DocMeta):
             self.__dict__["_sentences"] = cached
         return cached[1]
 
+    def use_sentences(self, spans: list[tuple[int, int]]) -> None:
+        """Take the text's sentence spans as split_sentences gave them elsewhere (the process that cleaned it),
+        instead of segmenting the text again here."""
+        self.__dict__["_sentences"] = (self.text, [Sentence(i, a, b, self.text[a:b])
+                                                   for i, (a, b) in enumerate(spans, 1)])
+
     def sentence(self, sid: int) -> Sentence | None:
         """Sentence number sid (1-based), or None if the source has no such sentence."""
         sents = self.sentences

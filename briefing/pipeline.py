@@ -25,6 +25,7 @@ from briefing.store import changes_since, log_run, previous_brief, run_lock, wri
 from briefing.summarize import summarize_sources
 from briefing.synthesize import flatten, synthesize
 from briefing.templates import preload, search_path
+from briefing.tokens import encoding
 
 if TYPE_CHECKING:
     from briefing.render import BriefJson
@@ -201,7 +202,7 @@ class SourceStream:
         self.report.info(f"cleaning {len(self.raws)} file(s)")
         docs, kept = [], []
         cleaned = self._ahead or CleanAhead(self.raws, fork=False)
-        for doc, tokens in cleaned:
+        for doc, tokens, spans in cleaned:
             docs.append(doc)
             if len(docs) == 1 and "cross_file_check_failed" in doc.flags:
                 self._warn("the check for boilerplate repeated across files failed; each file was cleaned on its own")
@@ -211,12 +212,16 @@ class SourceStream:
                 self._warn(f"{doc.path}: no article text left after cleaning, skipped")
                 continue
             src = Source.from_doc(len(self.sources) + 1, doc, tokens)
+            if spans is not None:  # segmented by the cleaning process: not again here, on the way to the request
+                src.use_sentences(spans)
             kept.append(doc)
             self.sources.append(src)
             self.seconds += time.perf_counter() - t
             yield src
             t = time.perf_counter()
         from briefing.ingest.dedup import mark_duplicates  # (numpy) imported once the last source is out
+
+        encoding()  # and the tokenizer loaded (a model run: while it waits for the summaries; the synthesis needs it)
 
         try:
             mark_duplicates(docs)
@@ -346,15 +351,17 @@ def _run(settings: Settings, report: Reporter, engine: Engine | None = None,
         dirs = search_path(settings.run.prompts)
         if engine is None:
             engine = make_engine(settings, call_log=out_root / "calls.jsonl", prompts_dirs=dirs)
+        if not dry_run:
+            engine.prepare()  # (its client library loads while the first source is cleaned)
         engine.notify = report.warn  # a long wait (Retry-After) is announced, not silent
         engine.on_batch = BatchProgress(report)  # a Batch API wait shows its progress
-        budget = engine.chunk_budget()
         estimated = dry_run or settings.llm.max_cost is not None
         chunks: dict[int, list[Chunk]] = {}
         if estimated:  # an estimate needs every source (and its chunks) before any request
+            budget = engine.chunk_budget()  # (a window too small for the synthesis is refused here)
             chunks = make_chunks(stream.read(), budget) if budget is not None else {}
-        # else the summaries start while the next sources are cleaned: the engine splits an article too long for one
-        # request itself (the same chunks), as it comes
+        # else the summaries start while the next sources are cleaned: the engine refuses a window too small before
+        # its first request, and splits an article too long for one request itself (the same chunks), as it comes
         t = lap("chunk", t)
         if dry_run:
             return engine.estimate(stream.sources, chunks, profile)
@@ -367,11 +374,12 @@ def _run(settings: Settings, report: Reporter, engine: Engine | None = None,
             said = len(cache.warnings)
             report.info(f"summarizing {len(stream.sources) if estimated else len(stream.raws)} "
                         f"{'source' if estimated else 'file'}(s) with the {engine.name} engine")
+            serialized: dict[int, str] = {}
             summaries, hits = summarize_sources(
                 engine, stream.sources if estimated else stream, chunks, profile, cache,
                 engine.cache_identity("summarize", "reduce"),
                 progress=None if engine.offline else StageProgress("summarized", report, engine),
-                expected=len(stream.raws))
+                expected=len(stream.raws), serialized=serialized)
             sources = stream.sources
             skipped = [redact(w) for w in stream.warnings]
             if hits:
@@ -398,7 +406,7 @@ def _run(settings: Settings, report: Reporter, engine: Engine | None = None,
             # A model engine waits on the network, so the summaries are verified meanwhile; the offline one computes.
             synthesis, synth_hit = synthesize(engine, sources, summaries, profile, cache,
                                               engine.cache_identity("section", "synthesize"),
-                                              meanwhile=None if engine.offline else side_work)
+                                              meanwhile=None if engine.offline else side_work, serialized=serialized)
             if synth_hit:
                 report.info("synthesis reused from the cache (nothing changed)")
             t = lap("synthesize", t)

@@ -6,7 +6,7 @@ import itertools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict
 
-from briefing.cache import Cache, digest
+from briefing.cache import Cache, canonical_json, digest
 from briefing.engines.base import Engine
 from briefing.models import Chunk, Profile, Source, SourceSummary, summary_from_dict
 
@@ -39,13 +39,16 @@ def _rebind(summary: SourceSummary, source_id: int) -> SourceSummary:
 def summarize_sources(engine: Engine, sources: Iterable[Source], chunks: dict[int, list[Chunk]], profile: Profile,
                       cache: Cache | None = None, eid: str | None = None,
                       progress: Callable[[int, int, Source], None] | None = None,
-                      expected: int | None = None) -> tuple[list[SourceSummary], int]:
+                      expected: int | None = None,
+                      serialized: dict[int, str] | None = None) -> tuple[list[SourceSummary], int]:
     """Per-source summaries in source order, and how many came from the cache.
 
     `sources` may be lazy (the run's sources as they are cleaned): each is looked up in the cache as it comes, and
     the others go to the engine at once. Each new summary is cached as soon as the engine reports it (its
     `on_summary` argument), so a run that fails half-way resumes from there. `expected`: how many sources a lazy
-    `sources` will give at most (progress shows it until they are all known).
+    `sources` will give at most (progress shows it until they are all known). `serialized`, if given, gets each
+    summary's canonical JSON by source id as it comes (the synthesis' cache key, without serialising them all again
+    once the last one is in).
     """
     seen: list[Source] = []
     done: dict[int, SourceSummary] = {}
@@ -64,6 +67,8 @@ def summarize_sources(engine: Engine, sources: Iterable[Source], chunks: dict[in
                 hit = cache.get("summary", keys[s.id])
                 if hit is not None:
                     done[s.id] = _rebind(summary_from_dict(hit), s.id)
+                    if serialized is not None:
+                        serialized[s.id] = canonical_json(asdict(done[s.id]))
                     continue
             by_id[s.id] = s
             yield s
@@ -73,8 +78,11 @@ def summarize_sources(engine: Engine, sources: Iterable[Source], chunks: dict[in
         if summary.source_id in stored:
             return
         stored.add(summary.source_id)
+        as_dict = asdict(summary)
+        if serialized is not None:
+            serialized[summary.source_id] = canonical_json(as_dict)
         if cache is not None and summary.source_id in keys:
-            cache.put("summary", keys[summary.source_id], asdict(summary))
+            cache.put("summary", keys[summary.source_id], as_dict)
         if progress is not None and summary.source_id in by_id:
             total = len(by_id) if exhausted else max(len(by_id), (expected or 0) - (len(seen) - len(by_id)))
             shown[:] = [len(stored), total]

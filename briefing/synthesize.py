@@ -6,7 +6,7 @@ import concurrent.futures
 from collections.abc import Callable
 from dataclasses import asdict
 
-from briefing.cache import Cache, digest
+from briefing.cache import Cache, canonical_json, digest_json
 from briefing.engines.base import Engine
 from briefing.models import Claim, Profile, Source, SourceSummary, Synthesis, synthesis_from_dict
 from briefing.summarize import source_meta
@@ -14,9 +14,11 @@ from briefing.summarize import source_meta
 
 def synthesize(engine: Engine, sources: list[Source], summaries: list[SourceSummary], profile: Profile,
                cache: Cache | None = None, eid: str | None = None,
-               meanwhile: Callable[[Synthesis | None], object] | None = None) -> tuple[Synthesis, bool]:
+               meanwhile: Callable[[Synthesis | None], object] | None = None,
+               serialized: dict[int, str] | None = None) -> tuple[Synthesis, bool]:
     """The synthesis (sections in profile order) and whether it came from the cache.
 
+    `serialized`: the summaries' canonical JSON by source id, as summarize_sources gave it (else made here).
     `meanwhile` (e.g. verifying the summaries) runs once, after the cache key is taken: in a helper thread while
     the engine waits on the model, given the engine's draft (the synthesis but its top, whose claims it may verify
     meanwhile; None if the engine has none), or inline, given None, on a cache hit.
@@ -24,7 +26,10 @@ def synthesize(engine: Engine, sources: list[Source], summaries: list[SourceSumm
     key = None
     if cache is not None and eid is not None:
         meta = [(s.id, s.same_event_as, source_meta(s)) for s in sources]
-        key = digest("synthesis", eid, asdict(profile), meta, [asdict(s) for s in summaries])
+        texts = [serialized.get(s.source_id) if serialized else None for s in summaries]
+        listed = "[" + ", ".join(t if t is not None else canonical_json(asdict(s)) for t, s in zip(texts, summaries,
+                                                                                             strict=True)) + "]"
+        key = digest_json(*map(canonical_json, ("synthesis", eid, asdict(profile), meta)), listed)
         hit = cache.get("synthesis", key)
         if hit is not None:
             if meanwhile is not None:

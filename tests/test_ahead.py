@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pytest
 
-from briefing.ingest import ahead
+from briefing.ingest import ahead, clean
 from briefing.ingest.ahead import CleanAhead
 from briefing.ingest.clean import clean_documents
 from briefing.ingest.sources import load_raw
 from briefing.models import CleanedDoc, RawDoc
+from briefing.sentences import split_sentences
 from briefing.tokens import count_tokens
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
@@ -32,17 +33,28 @@ def _expected(raws: list[RawDoc]) -> list[tuple[CleanedDoc, int]]:
     return [(d, count_tokens(d.text)) for d in clean_documents(raws)]
 
 
+def _read(cleaned: Iterable[tuple[CleanedDoc, int, list[tuple[int, int]] | None]]) -> list[tuple[CleanedDoc, int]]:
+    """The documents and token counts; the sentence spans a child sends are split_sentences' own."""
+    out = []
+    for doc, tokens, spans in cleaned:
+        assert spans is None or spans == [(s.start, s.end) for s in split_sentences(doc.text)]
+        out.append((doc, tokens))
+    return out
+
+
 def test_forked_cleaning_gives_what_cleaning_here_gives(raws: list[RawDoc], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ahead, "can_fork", lambda n: True)
     cleaned = CleanAhead(raws)
     assert cleaned.forked and cleaned.pid is not None and cleaned.pid != os.getpid()
-    assert list(cleaned) == _expected(raws)  # dataclass equality: text, flags, dropped lines, metadata
+    got = list(cleaned)
+    assert all(spans is not None for _, _, spans in got)  # all from the child
+    assert _read(got) == _expected(raws)  # dataclass equality: text, flags, dropped lines, metadata
     assert cleaned.pid is None  # reaped once read
 
 
 def test_documents_the_child_did_not_deliver_are_cleaned_here(raws: list[RawDoc],
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    parent, real = os.getpid(), ahead.iter_clean_documents
+    parent, real = os.getpid(), clean.iter_clean_documents
 
     def dies_after_two(batch: list[RawDoc], start: int = 0) -> Iterator[CleanedDoc]:
         for i, doc in enumerate(real(batch, start)):
@@ -51,10 +63,10 @@ def test_documents_the_child_did_not_deliver_are_cleaned_here(raws: list[RawDoc]
             yield doc
 
     monkeypatch.setattr(ahead, "can_fork", lambda n: True)
-    monkeypatch.setattr(ahead, "iter_clean_documents", dies_after_two)
+    monkeypatch.setattr(clean, "iter_clean_documents", dies_after_two)
     cleaned = CleanAhead(raws)
     assert cleaned.forked
-    assert list(cleaned) == _expected(raws)
+    assert _read(cleaned) == _expected(raws)
 
 
 def test_a_child_that_sends_garbage_is_ignored(raws: list[RawDoc], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -64,7 +76,7 @@ def test_a_child_that_sends_garbage_is_ignored(raws: list[RawDoc], monkeypatch: 
 
     monkeypatch.setattr(ahead, "can_fork", lambda n: True)
     monkeypatch.setattr(ahead, "_child", garbage)
-    assert list(CleanAhead(raws)) == _expected(raws)
+    assert _read(CleanAhead(raws)) == _expected(raws)
 
 
 def test_closing_before_reading_stops_and_reaps_the_child(raws: list[RawDoc], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -83,4 +95,4 @@ def test_no_fork_for_one_document_or_with_other_threads(raws: list[RawDoc], monk
     assert not ahead.can_fork(len(raws))
     cleaned = CleanAhead(raws)
     assert not cleaned.forked
-    assert list(cleaned) == _expected(raws)
+    assert _read(cleaned) == _expected(raws)

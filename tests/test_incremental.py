@@ -289,3 +289,40 @@ def test_editing_one_stage_prompt_rebills_only_that_stage(tmp_path: Path) -> Non
         srv.reset()
         run_with_prompts()
         assert tasks(srv).count("summarize") == n_summaries
+
+
+def test_synthesis_cache_key_from_summaries_serialised_as_they_came_is_the_same_key(tmp_path: Path) -> None:
+    """The synthesis key is assembled from each summary's JSON made when it came in; it is the key digest() gives over
+    the summaries themselves (so an upgrade keeps every cached synthesis)."""
+    from dataclasses import asdict
+    from typing import Any
+
+    from briefing.cache import digest
+    from briefing.engines import make_engine
+    from briefing.pipeline import load_sources
+    from briefing.summarize import source_meta, summarize_sources
+    from briefing.synthesize import synthesize
+
+    settings = load_settings(None, {"run.sources": [str(SEEDS)], "run.out": str(tmp_path / "out"),
+                                    "run.engine": "extractive"}, environ={}, dotenv_path=None)
+    sources, _ = load_sources([str(SEEDS)], settings, Reporter())
+    engine, profile = make_engine(settings), settings.to_profile()
+    serialized: dict[int, str] = {}
+    summaries, _ = summarize_sources(engine, sources, {}, profile, serialized=serialized)
+    assert sorted(serialized) == [s.id for s in sources]
+
+    class Keys:
+        seen: list[str] = []
+
+        def get(self, kind: str, key: str) -> None:
+            self.seen.append(key)
+
+        def put(self, kind: str, key: str, value: Any) -> None:
+            return None
+
+    expected = digest("synthesis", "eid", asdict(profile), [(s.id, s.same_event_as, source_meta(s)) for s in sources],
+                      [asdict(s) for s in summaries])
+    for given in (serialized, None):
+        keys = Keys()
+        synthesize(engine, sources, summaries, profile, keys, "eid", serialized=given)  # type: ignore[arg-type]
+        assert keys.seen[-1] == expected

@@ -114,17 +114,18 @@ def test_summaries_are_sent_while_later_sources_are_cleaned(tmp_path: Path, monk
     sys.path.insert(0, str(ROOT))
     from bench.corpus import write_articles
     from briefing import pipeline
+    from briefing.ingest import clean
 
     folder = write_articles(12, tmp_path / "in")  # the seeds, then variants of them
     seen: list[int] = []  # summary requests the server had seen when each source was cleaned
-    real = pipeline.iter_clean_documents
+    real = clean.iter_clean_documents
 
-    def spy(raws: list[RawDoc]) -> Iterator[CleanedDoc]:
-        for doc in real(raws):
+    def spy(raws: list[RawDoc], start: int = 0) -> Iterator[CleanedDoc]:
+        for doc in real(raws, start):
             seen.append(sum(r.task == "summarize" for r in srv.completions()))
             yield doc
 
-    monkeypatch.setattr(pipeline, "iter_clean_documents", spy)
+    monkeypatch.setattr(clean, "iter_clean_documents", spy)  # (in this process: the server's thread rules out fork)
     with LLMServer() as srv:
         settings = load_settings(None, {"run.sources": [str(folder)], "run.out": str(tmp_path / "out"),
                                         "run.engine": "llm", "llm.base_url": srv.base_url, "llm.api_key": "k",
@@ -160,3 +161,24 @@ def test_an_engine_reused_for_a_second_run_verifies_that_runs_claims(tmp_path: P
         fresh = pipeline.run(settings_for(second, "o3"))
     assert isinstance(reused, pipeline.RunResult) and isinstance(fresh, pipeline.RunResult)
     assert reused.data["verification"] == fresh.data["verification"]
+
+
+def test_notes_are_routed_as_each_summary_comes_in(tmp_path: Path) -> None:
+    """The synthesis' routing of each source's notes is done when its summary is parsed (while the other answers are
+    awaited); routing them all afresh gives the same sections."""
+    from briefing.pipeline import Reporter, load_sources
+
+    with LLMServer() as srv:
+        settings = load_settings(None, {"run.sources": [str(SEEDS)], "run.out": str(tmp_path / "out"),
+                                        "run.engine": "llm", "llm.base_url": srv.base_url, "llm.api_key": "k",
+                                        "llm.model": "test-model"}, environ={}, dotenv_path=None)
+        sources, _ = load_sources([str(SEEDS)], settings, Reporter())
+        engine, profile = LLMEngine(settings), settings.to_profile()
+        summaries = engine.summarize(sources, {}, profile)
+    assert sorted(engine._routes) == [s.id for s in sources]  # routed as they came
+    early = engine._route(sources, summaries, profile)
+    engine._routes.clear()
+    fresh = engine._route(sources, summaries, profile)
+    assert {k: [(n.source.id, [x.id for x in n.notes], n.tokens) for n in v] for k, v in early.items()} == \
+        {k: [(n.source.id, [x.id for x in n.notes], n.tokens) for n in v] for k, v in fresh.items()}
+    assert sum(len(v) for v in fresh.values()) >= len(sources)

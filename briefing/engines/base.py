@@ -37,6 +37,11 @@ class Engine(Protocol):
         """Let the engine cache the parts of its synthesis in the run's cache, keyed by their inputs."""
         ...
 
+    def prepare(self) -> None:
+        """Get ready to send requests, without blocking: a model engine imports its client library in the
+        background, while the run waits for its first cleaned source."""
+        ...
+
     def chunk_budget(self) -> int | None:
         """Article tokens per chunk, or None when the engine reads whole sources (the run then skips chunking)."""
         ...

@@ -221,6 +221,9 @@ class ExtractiveEngine:
         self._groups: dict[int, int] = {}
         self._graph = Centrality([], [], [])
 
+    def prepare(self) -> None:
+        """Nothing to get ready: no client, no model."""
+
     def chunk_budget(self) -> None:
         """None: the extractive engine reads whole sources, so the run does not chunk them."""
         return None

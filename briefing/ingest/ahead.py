@@ -1,5 +1,6 @@
-"""Cleaning ahead in a second process: a forked child cleans the batch (and counts its tokens) while the run imports
-its model client and sends requests, so a second core does the cleaning off the way to the first request."""
+"""Cleaning ahead in a second process: a forked child cleans the batch and counts its tokens while the run imports
+its model client and sends requests, so a second core does the cleaning (and loads the tokenizer) off the way to the
+first request."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ import sys
 import threading
 import weakref
 from collections.abc import Iterator
+from typing import BinaryIO
 
-from briefing.ingest.clean import iter_clean_documents
 from briefing.models import CleanedDoc, RawDoc
+from briefing.sentences import split_sentences
 from briefing.tokens import count_tokens
 
 
@@ -24,8 +26,12 @@ def can_fork(n: int) -> bool:
             and len(os.sched_getaffinity(0)) >= 2)
 
 
+Spans = list[tuple[int, int]]
+
+
 class CleanAhead:
-    """iter_clean_documents(raws) with each text's token count, as (doc, tokens), in input order.
+    """iter_clean_documents(raws) with each text's token count and sentence spans (split_sentences), as (doc, tokens,
+    spans), in input order; spans is None for a document cleaned here (its Source segments it when asked).
 
     The child starts when this is made; iterating reads what it has cleaned. Whatever the child did not deliver
     (it failed, or was killed) is cleaned here, in this process, so the result is the same either way; without
@@ -47,21 +53,23 @@ class CleanAhead:
         self._in = os.fdopen(r, "rb")
         self._finalizer = weakref.finalize(self, _reap, pid, self._in)
 
-    def __iter__(self) -> Iterator[tuple[CleanedDoc, int]]:
+    def __iter__(self) -> Iterator[tuple[CleanedDoc, int, Spans | None]]:
         done = 0
         if self.pid is not None:
             try:
                 while done < len(self.raws):
                     try:
-                        doc = pickle.load(self._in)
+                        doc, tokens, spans = pickle.load(self._in)
                     except Exception:  # noqa: BLE001 - end of the stream, or a child cut off mid-write
                         break
                     done += 1
-                    yield doc, count_tokens(doc.text)
+                    yield doc, tokens, spans
             finally:
                 self.close()
+        from briefing.ingest.clean import iter_clean_documents  # (imported after the fork: the child imports its own)
+
         for doc in iter_clean_documents(self.raws, start=done):
-            yield doc, count_tokens(doc.text)
+            yield doc, count_tokens(doc.text), None
 
     def close(self) -> None:
         """Stop the child (if still running) and reap it."""
@@ -70,9 +78,9 @@ class CleanAhead:
             self.pid = None
 
 
-def _reap(pid: int, pipe: object) -> None:
+def _reap(pid: int, pipe: BinaryIO) -> None:
     try:
-        pipe.close()  # type: ignore[attr-defined]
+        pipe.close()
         os.kill(pid, signal.SIGKILL)
     except OSError:
         pass
@@ -92,8 +100,11 @@ def _child(raws: list[RawDoc], fd: int) -> None:
         ready: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
         writer = threading.Thread(target=_send, args=(ready, fd), daemon=True)
         writer.start()
+        from briefing.ingest.clean import iter_clean_documents
+
         for doc in iter_clean_documents(raws):
-            ready.put(pickle.dumps(doc, protocol=pickle.HIGHEST_PROTOCOL))
+            spans = [(x.start, x.end) for x in split_sentences(doc.text)]
+            ready.put(pickle.dumps((doc, count_tokens(doc.text), spans), protocol=pickle.HIGHEST_PROTOCOL))
         ready.put(None)
         writer.join()
         code = 0
@@ -105,8 +116,9 @@ def _child(raws: list[RawDoc], fd: int) -> None:
 
 def _send(ready: queue.SimpleQueue[bytes | None], fd: int) -> None:
     try:
-        with os.fdopen(fd, "wb", buffering=0) as out:
+        with os.fdopen(fd, "wb") as out:
             while (data := ready.get()) is not None:
-                out.write(data)
+                out.write(data)  # (a buffered write: all of it, however the pipe takes it)
+                out.flush()
     except BaseException:  # noqa: BLE001 - the parent is gone or stopped reading: nothing left to do
         os._exit(1)

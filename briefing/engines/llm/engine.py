@@ -8,6 +8,7 @@ import hashlib
 import json
 import random
 import re
+import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable
@@ -39,6 +40,8 @@ from briefing.templates import render_template, search_path
 from briefing.tokens import count_tokens
 
 if TYPE_CHECKING:
+    import ssl
+
     import openai
 
 T = TypeVar("T")
@@ -47,6 +50,11 @@ ESTIMATED_STATEMENTS = 4  # summary statements per summary (3-5), written by the
 ESTIMATED_EXTRACTS = 4  # key points and events per summary: article sentences, shown verbatim to the synthesis
 STATEMENT_SHARE = 0.4  # share of a summary's completion tokens that its statements' texts take
 MESSAGE_OVERHEAD = 9  # chat framing tokens of a system + user request (3 per message + 3 to prime the reply)
+
+
+def _prompt_bytes(system: str, user: str) -> int:
+    """An upper bound of a prompt's tokens that needs no tokenizer: a token is at least one UTF-8 byte."""
+    return len(system.encode()) + len(user.encode()) + MESSAGE_OVERHEAD
 
 
 @lru_cache(maxsize=64)
@@ -60,6 +68,25 @@ def _openai() -> ModuleType:
     import openai
 
     return openai
+
+
+@lru_cache(maxsize=1)
+def _ssl_context() -> ssl.SSLContext | bool:
+    """The HTTP clients' TLS context (the SDK's default: system CA paths, SSL_CERT_FILE/DIR), made once per process:
+    loading the CA bundle takes ~20 ms, and a run opens a client per stage. True (each client makes its own) if
+    the SDK's HTTP library is not the one expected."""
+    try:
+        import httpx2
+    except ImportError:
+        return True
+    return httpx2.create_ssl_context()
+
+
+def _import_openai() -> None:
+    try:
+        _openai()
+    except BaseException:  # noqa: BLE001, S110 - the first request imports it again, and reports what fails
+        pass
 
 
 @dataclass
@@ -260,6 +287,10 @@ class LLMEngine:
         self.waiting_on_model = threading.Event()
         self._overheads: dict[str, int] = {}
         self._language_names: dict[str | None, str] = {}
+        # each source's notes as routed to the sections, by source id: (source, summary, profile, routes)
+        self._routes: dict[int, tuple[Source, SourceSummary, Profile, list[tuple[str, list[sections.Note], int,
+                                                                                 int]]]] = {}
+        self._router: tuple[Profile, sections.Router] | None = None
         # the synthesis without its top (sections, timeline), set once only the top request is left; the caller's
         # side work may verify it while the model writes the top
         self.draft: Synthesis | None = None
@@ -292,9 +323,11 @@ class LLMEngine:
         window = self.context_window()
         return window - self.settings.llm.max_output_tokens - max(32, window // 100)
 
-    def _overhead(self, template: str) -> int:
-        """Prompt tokens of a template with an empty article (JSON schema included, long metadata): worst case."""
-        if template not in self._overheads:
+    def _overhead(self, template: str, bound: bool = False) -> int:
+        """Prompt tokens of a template with an empty article (JSON schema included, long metadata): worst case.
+        bound: an upper bound that needs no tokenizer (its UTF-8 bytes)."""
+        key = f"{template} (bound)" if bound else template
+        if key not in self._overheads:
             dummy = Source(id=9999, path="x" * 80, text="", sha256="", tokens=0, title="T " * 60,
                            publisher="P " * 20, published="2024-01-01", flags=["machine_translated", "near_duplicate"])
             call = _Call("summarize", template, "source_summary", "", 9999,
@@ -302,8 +335,8 @@ class LLMEngine:
                           "part": {"index": 99, "total": 99}, "article": "", "language": "Portuguese",
                           "translate": True})  # worst case: the article needs renderings
             system, user = self._render(call, json_instructions=self._json_instructions("source_summary"))
-            self._overheads[template] = self._prompt_tokens(system, user)
-        return self._overheads[template]
+            self._overheads[key] = _prompt_bytes(system, user) if bound else self._prompt_tokens(system, user)
+        return self._overheads[key]
 
     def chunk_budget(self) -> int:
         """Article tokens per summary request: context window - prompt template overhead - reserved output.
@@ -318,6 +351,13 @@ class LLMEngine:
                 f"article after the prompt ({self._overhead('summarize')} tokens) and the reserved output "
                 f"({self.settings.llm.max_output_tokens}); raise --context-window or lower llm.max_output_tokens")
         return budget
+
+    def chunk_budget_floor(self) -> int:
+        """A lower bound of chunk_budget() that needs no tokenizer: an article whose numbered lines have no more UTF-8
+        bytes than this fits one request (a token is at least one byte), so a run sends its first requests without
+        waiting for tiktoken to load; the exact budget is counted only for a longer article."""
+        self.check_fit()
+        return self.prompt_limit() - self._overhead("summarize", bound=True)
 
     # ----- rendering -----------------------------------------------------------------------------------------
 
@@ -415,13 +455,20 @@ class LLMEngine:
 
     # ----- transport -----------------------------------------------------------------------------------------
 
+    def prepare(self) -> None:
+        """Import the openai package (~0.3 s of CPU) in a helper thread: the run's first request then does not wait
+        for it after the first source is cleaned (a fully cached rerun pays it too, but sends nothing)."""
+        if self._client is None and "openai" not in sys.modules:
+            threading.Thread(target=_import_openai, name="briefing-import-openai", daemon=True).start()
+
     def _build_client(self) -> openai.AsyncOpenAI:
         llm = self.settings.llm
         key = llm.api_key.get_secret_value() if llm.api_key else None
         if key is None and llm.base_url:
             key = "not-needed"  # local servers (Ollama, llama.cpp, vLLM) accept any key
         try:
-            return _openai().AsyncOpenAI(api_key=key, base_url=llm.base_url, timeout=llm.timeout, max_retries=0)
+            return _openai().AsyncOpenAI(api_key=key, base_url=llm.base_url, timeout=llm.timeout, max_retries=0,
+                                         http_client=_openai().DefaultAsyncHttpxClient(verify=_ssl_context()))
         except _openai().OpenAIError as e:
             raise EngineError(f"cannot configure the model endpoint: {_one_line(e)} "
                               "(set OPENAI_API_KEY, or OPENAI_BASE_URL for a local server)") from None
@@ -432,7 +479,8 @@ class LLMEngine:
         if self._client is None:
             client = self._build_client()
         else:
-            client = self._client.copy(http_client=_openai().DefaultAsyncHttpxClient(), max_retries=0)
+            client = self._client.copy(http_client=_openai().DefaultAsyncHttpxClient(verify=_ssl_context()),
+                                       max_retries=0)
         self._sem = asyncio.Semaphore(self.settings.llm.concurrency)
         try:
             yield client
@@ -698,7 +746,7 @@ class LLMEngine:
                          on_summary: OnSummary | None = None) -> list[SourceSummary]:
         """Async form of summarize()."""
         self._profile = profile
-        budget = self.chunk_budget()
+        floor = self.chunk_budget_floor()
         async with self._session() as client:
             tasks: list[asyncio.Task[SourceSummary]] = []
             loop, it = asyncio.get_running_loop(), iter(sources)
@@ -706,7 +754,7 @@ class LLMEngine:
                 # The next source is taken in a helper thread (a lazy iterable cleans it there), so this loop sends
                 # the requests of the sources already given and reads their answers meanwhile.
                 while (s := await loop.run_in_executor(None, next, it, None)) is not None:
-                    tasks.append(asyncio.create_task(self._summarize_one(client, s, self._parts(s, chunks, budget),
+                    tasks.append(asyncio.create_task(self._summarize_one(client, s, self._parts(s, chunks, floor),
                                                                          profile, on_summary)))
             except BaseException:
                 for t in tasks:
@@ -721,14 +769,18 @@ class LLMEngine:
             raise next((e for e in errors if isinstance(e, BriefingError)), errors[0])
         return [r for r in results if isinstance(r, SourceSummary)]
 
-    def _parts(self, source: Source, chunks: dict[int, list[Chunk]], budget: int) -> list[str]:
+    def _parts(self, source: Source, chunks: dict[int, list[Chunk]], floor: int) -> list[str]:
         """The article as numbered sentence lines: one text when it fits a request, else one per part.
 
         Parts follow the given chunks (re-chunked if they do not tile the text), and a part whose numbered lines
-        overflow the budget is split again.
+        overflow the budget is split again. floor: a lower bound of the chunk budget (chunk_budget_floor, or the
+        budget itself); a text of no more bytes fits without counting its tokens (a token is at least one byte).
         """
         whole = numbered(source)
-        if len(whole.encode()) <= budget or count_tokens(whole) <= budget:  # a token is at least one UTF-8 byte
+        if len(whole.encode()) <= floor:
+            return [whole]
+        budget = self.chunk_budget()
+        if count_tokens(whole) <= budget:
             return [whole]
         given = chunks.get(source.id) or []
         if not given or "".join(c.text for c in given) != source.text:
@@ -783,6 +835,8 @@ class LLMEngine:
                                  f"have ({len(source.sentences)} sentences); left out")
         if on_summary is not None:
             on_summary(summary)
+        if self._profile is profile:  # its notes routed to the sections now, while the other answers are awaited
+            self._route_source(source, summary, profile)
         return summary
 
     def _reduce_call(self, source: Source, profile: Profile, partials: list[str]) -> _Call:
@@ -882,20 +936,25 @@ class LLMEngine:
         """Tokens of notes (and their sources' lines) one section part may hold."""
         return max(256, min(self.PART_TOKENS, self.prompt_limit() - self._section_overhead()))
 
-    def _section_overhead(self) -> int:
-        """Prompt tokens of a section request with no notes (schema included, the longest section texts)."""
-        if "section" not in self._overheads:
+    def _section_overhead(self, bound: bool = False) -> int:
+        """Prompt tokens of a section request with no notes (schema included, the longest section texts); bound: an
+        upper bound that needs no tokenizer (its UTF-8 bytes)."""
+        key = "section (bound)" if bound else "section"
+        if key not in self._overheads:
             profile = self._profile or self.settings.to_profile()
             q = max(profile.focus_questions, key=lambda q: len(q.title) + len(q.question), default=None)
             sec = {"key": q.key if q else "", "title": q.title if q else "", "question": q.question if q else ""}
             call = _Call("section", "section", "section", "", None,
                          {"profile": profile, "section": sec, "merge": True, "sources": [], "notes": []})
-            self._overheads["section"] = self._prompt_tokens(*self._render(call, self._json_instructions("section")))
-        return self._overheads["section"]
+            system, user = self._render(call, self._json_instructions("section"))
+            self._overheads[key] = _prompt_bytes(system, user) if bound else self._prompt_tokens(system, user)
+        return self._overheads[key]
 
     def check_fit(self) -> None:
         """Refuse, before any request, a context window in which the section reduction cannot converge: two parts'
         claims (up to llm.max_output_tokens each) must fit one merge request."""
+        if self.prompt_limit() >= 2 * self.settings.llm.max_output_tokens + self._section_overhead(bound=True):
+            return  # fits even counting a byte per token: no need to load the tokenizer for it
         need = 2 * self.settings.llm.max_output_tokens + self._section_overhead()
         if self.prompt_limit() < need:
             raise EngineError(
@@ -910,20 +969,31 @@ class LLMEngine:
         summary statement, else the focus question whose keywords it matches most (a tie goes to the question most of
         its source's notes bear on, then profile order); a note matching none goes where most of its source's notes
         go. One section per note keeps the sections' prompts from repeating notes."""
-        router = sections.Router(profile.focus_questions)
         by_id = {summ.source_id: summ for summ in summaries}
         out: dict[str, list[sections.SourceNotes]] = {q.key: [] for q in profile.focus_questions}
         if not out:
             return out
-        order = {k: i for i, k in enumerate(router.keys)}
-        pending: list[tuple[Source, int, str, dict[str, list[sections.Note]]]] = []
         for s in sources:
             summ = by_id.get(s.id)
-            if summ is None:
-                continue
-            meta, blocks = self._notes([s], [summ])
-            if not blocks:
-                continue
+            for key, notes, tok, pos in (self._route_source(s, summ, profile) if summ is not None else []):
+                out[key].append(sections.SourceNotes(s, notes, tok, pos))
+        return out
+
+    def _route_source(self, s: Source, summ: SourceSummary,
+                      profile: Profile) -> list[tuple[str, list[sections.Note], int, int]]:
+        """One source's notes by section key, with their tokens (the source line's included) and the source's
+        position: (key, notes, tokens, position). Remembered for the same source, summary and profile, so the work
+        is done as each summary comes in (finish_summary), not after the last one."""
+        memo = self._routes.get(s.id)
+        if memo is not None and memo[0] is s and memo[1] is summ and memo[2] is profile:
+            return memo[3]
+        if self._router is None or self._router[0] is not profile:
+            self._router = (profile, sections.Router(profile.focus_questions))
+        router = self._router[1]
+        order = {k: i for i, k in enumerate(router.keys)}
+        result: list[tuple[str, list[sections.Note], int, int]] = []
+        meta, blocks = self._notes([s], [summ])
+        if blocks and router.keys:
             candidates: list[tuple[sections.Note, list[str]]] = []
             tally = dict.fromkeys(router.keys, 0)
             for c in blocks[0]["claims"]:
@@ -943,16 +1013,11 @@ class LLMEngine:
             pos = sections.position(s)
             line = " ".join(str(v) for k, v in meta[0].items() if k in ("title", "publisher", "published", "flags")
                             and v)
-            pending.append((s, pos, line, routed))
-        texts = [t for _, _, line, routed in pending
-                 for t in [line, *(n.text for notes in routed.values() for n in notes)]]
-        counts = iter([count_tokens(t) for t in texts])
-        for s, pos, _, routed in pending:
-            line_tokens = 8 + next(counts)
-            for key, notes in routed.items():
-                tok = line_tokens + sum(next(counts) + 6 + 2 * len(n.source_ids) for n in notes)
-                out[key].append(sections.SourceNotes(s, notes, tok, pos))
-        return out
+            line_tokens = 8 + count_tokens(line)
+            result = [(key, notes, line_tokens + sum(count_tokens(n.text) + 6 + 2 * len(n.source_ids) for n in notes),
+                       pos) for key, notes in routed.items()]
+        self._routes[s.id] = (s, summ, profile, result)
+        return result
 
     def _part_call(self, profile: Profile, q: Any, meta: dict[int, dict[str, Any]], notes: list[dict[str, Any]],
                    merge: bool) -> _Call:
@@ -1054,6 +1119,10 @@ class LLMEngine:
         self._top_sent.wait(600)
         router = sections.Router(profile.focus_questions)
         timeline = sections.timeline(sources, summaries, router, profile.language, self.TIMELINE_MAX)
+        from briefing.confidence import independent_groups
+
+        independent_groups(sources)  # (remembered for the same sources) cap_confidence's groups: not after the top
+
         self.draft = Synthesis(bluf=[], judgments=[], themes=themes, timeline=timeline, implications=[], indicators=[])
         self.waiting_on_model.set()
         return timeline
