@@ -96,3 +96,14 @@ def test_no_fork_for_one_document_or_with_other_threads(raws: list[RawDoc], monk
     cleaned = CleanAhead(raws)
     assert not cleaned.forked
     assert _read(cleaned) == _expected(raws)
+
+
+def test_a_failed_fork_cleans_here(raws: list[RawDoc], monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_fork() -> int:
+        raise OSError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(ahead, "can_fork", lambda n: True)
+    monkeypatch.setattr(ahead.os, "fork", no_fork)
+    cleaned = CleanAhead(raws)
+    assert not cleaned.forked
+    assert _read(cleaned) == _expected(raws)

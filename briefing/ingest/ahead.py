@@ -43,8 +43,16 @@ class CleanAhead:
         self.forked = False
         if not fork or not can_fork(len(raws)):
             return
-        r, w = os.pipe()
-        pid = os.fork()
+        try:
+            r, w = os.pipe()
+        except OSError:  # out of file descriptors: clean here
+            return
+        try:
+            pid = os.fork()
+        except OSError:  # out of processes or memory: clean here
+            os.close(r)
+            os.close(w)
+            return
         if pid == 0:  # the child: clean, send, and leave without running the parent's exit handlers
             os.close(r)
             _child(raws, w)
