@@ -727,3 +727,39 @@ def test_repeated_advertisement_label_is_chrome_every_time() -> None:
     doc = clean_document(RawDoc("x.txt", text, "h"))
     assert "Advertisement" not in doc.text
     assert [d.reason for d in doc.dropped if d.text == "Advertisement"] == ["boilerplate phrase"] * 3
+
+
+_HARBOUR = [
+    "The harbour authority said on Tuesday that the old pier would close for repairs in March, after divers found "
+    "that several of the wooden piles under it had rotted through and could no longer carry the weight of a lorry.",
+    "Fishing boats that use the pier will move to the east quay while the work is done, and the authority said it "
+    "would pay for the extra fuel the move costs the smaller boats during the three months of the closure.",
+    "Local businesses have asked for the work to be finished before the summer, when the pier is the start of the "
+    "boat trips that bring most of the town's visitors, and the contractor said it expected to meet that date.",
+    "The repairs will cost about two million pounds, most of it from a national fund for coastal infrastructure, "
+    "and the rest from the harbour's own reserves, which the authority said were large enough to cover it.",
+    "A public meeting about the plans will be held at the town hall next Thursday evening, and the drawings of the "
+    "new pier can be seen at the library until the end of the month.",
+]
+
+
+def test_embedded_posts_are_dropped_and_the_article_goes_on() -> None:
+    """An embedded tweet (its text above '— Name (@handle) date', or a card 'Name (@handle)' over its text, time stamp
+    and actions) and an Instagram post are not the article; a paragraph reporting what someone wrote on Twitter, with
+    the post's author line under it, is; the paragraphs after each embed stay."""
+    tweet = "Great news for the east quay, we will be ready for the boats from day one! https://t.co/x7Yq2Lm"
+    card = "The pier has served this town for a hundred years and deserves a proper repair, not another patch."
+    report = ("“We will be ready for the boats from day one,” the harbour master, Ellen Price, wrote on Twitter on "
+              "Tuesday, adding that the east quay had been dredged last year.")
+    text = "\n\n".join([
+        "Home", "News", "Local", "Sport", "Old pier to close for repairs", "By Tom Hardy", _HARBOUR[0], tweet,
+        "— Ellen Price (@ellenprice_hm) March 1, 2022", _HARBOUR[1], "Harbour Watch (@harbourwatch)", card,
+        "10:15 AM · Mar 1, 2022", "Retweet", "Like", _HARBOUR[2], report,
+        "— Ellen Price (@ellenprice_hm) March 1, 2022", _HARBOUR[3], "View this post on Instagram",
+        "A post shared by Seaside Boat Trips (@seasideboats)", _HARBOUR[4],
+    ])
+    doc = clean_document(RawDoc("pier.txt", text, "h"))
+    assert tweet not in doc.text and card not in doc.text and "@" not in doc.text
+    assert all(p in doc.text for p in _HARBOUR) and report in doc.text
+    reasons = {d.text: d.reason for d in doc.dropped}
+    assert reasons[tweet] == reasons[card] == reasons["Retweet"] == "embedded social post (tweet, Instagram)"

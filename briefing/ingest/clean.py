@@ -285,6 +285,26 @@ _TIME_AGO_RE = re.compile(
 # A section path of two short parts ("TOP STORIES / Germany", "Opinion | Europe"): never a headline or byline.
 _SECTION_PATH_RE = re.compile(r"^[^\s>›»/|]+(?:\s[^\s>›»/|]+){0,2}\s[>›»/|]\s[^\s>›»/|]+(?:\s[^\s>›»/|]+){0,2}$")
 _BREADCRUMB_RE = re.compile(r"^(?:you\s+are\s+here\b.*|(?:[^>›»/|]{1,30}\s[>›»/|]\s){2,}[^>›»/|]{1,40})$", re.I)
+# An embedded social post: its author line, "— Jane Doe (@janedoe) March 3, 2020" under the post's text, "Jane Doe
+# (@janedoe)" over it (a rendered card), or "A post shared by Jane Doe (@janedoe)" under an Instagram post.
+_EMBED_BY_RE = re.compile(
+    r"^[^\w—–-]{0,3}(?P<dash>[—–-]{1,2}\s*)?(?P<shared>(?:a\s+post\s+shared\s+by|ein\s+beitrag\s+geteilt\s+von"
+    r"|une\s+publication\s+partagée\s+par|una\s+publicación\s+compartida\s+por)\s+)?"
+    r"[^()]{1,80}\(@[\w.]{1,30}\)(?P<tail>.{0,40})$",
+    re.I,
+)
+_EMBED_PIC_RE = re.compile(r"\bpic\.twitter\.com/\w|\binstagram\.com/p/\w")
+# The rest of an embed's card: its actions, counts and time stamp ("10:15 AM · Apr 3, 2023").
+_EMBED_ACTION_RE = re.compile(
+    r"^\W*(?:retweets?|likes?|reply|replies|share|copy\s+link(?:\s+to\s+(?:tweet|post))?|read\s+[\d,.]+k?\s+repl\w*"
+    r"|[\d,.]+[km]?\s+(?:likes|retweets|replies|reposts|views)|view\s+this\s+post\s+on\s+instagram"
+    r"|view\s+(?:more\s+)?on\s+(?:instagram|twitter|x)|see\s+more\s+on\s+instagram"
+    r"|diesen\s+beitrag\s+auf\s+instagram\s+ansehen|sieh\s+dir\s+diesen\s+beitrag\s+auf\s+instagram\s+an"
+    r"|voir\s+cette\s+publication\s+sur\s+instagram"
+    r"|\d{1,2}:\d{2}\s*[ap]\.?m\.?\s*·.{0,30})\W*$",
+    re.I,
+)
+_EMBED = "embedded social post (tweet, Instagram)"
 _MT_ARTIFACTS = (
     re.compile(r"\(local\s+time\)"),
     re.compile(r"\bon\s+the\s+\d{1,2}(?:st|nd|rd|th)\b(?!\s+(?:of\s+)?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec))"),  # noqa: E501
@@ -522,6 +542,7 @@ def _hard_rules(blocks: list[_Block], repeated: set[str]) -> None:
             if b.reason == "boilerplate phrase":
                 boiler.add(b.key)
         b.cls = b.base = BAD if b.reason else _base_class(b)
+    _mark_embeds(blocks)
     _mark_menus(blocks)
 
 
@@ -588,6 +609,75 @@ def _mark_menus(blocks: list[_Block]) -> None:
             for b in blocks[i:j]:
                 b.reason = b.reason or _RELATED_BOX
                 b.cls = BAD
+
+
+def _post_text(b: _Block, author: str) -> bool:
+    """True when the paragraph above a post's author line can be the post: short as a post is (280 characters and a
+    link), not an introduction ending in a colon, and not the article reporting it (which names the author)."""
+    return b.chars <= 320 and not b.text.endswith(":") and not (author and author in b.text)
+
+
+def _mark_embeds(blocks: list[_Block]) -> None:
+    """Embedded social posts (a tweet, an Instagram post) are not the article: the author line with its @handle, the
+    post's text next to it and the card's actions and time stamp are dropped; the article goes on around them.
+
+    The text is the paragraph just above an author line under it ("— Jane Doe (@jd) March 3, 2020"), with the
+    paragraphs above that indented like it when the post is indented apart from the page around it; under a card's
+    header ("Jane Doe (@jd)") it is the paragraphs up to the card's time stamp or actions.
+    """
+    n = len(blocks)
+    marked: set[int] = set()
+    for i, b in enumerate(blocks):
+        if b.words > 25 or "(@" not in b.text:
+            if b.words <= 80 and _EMBED_PIC_RE.search(b.text):
+                marked.add(i)
+            continue
+        m = _EMBED_BY_RE.match(b.text)
+        if m is None or (b.bullet and not m["dash"]):  # a bulleted link in a list of the site's accounts
+            continue
+        marked.add(i)
+        if m["shared"]:  # Instagram: back to "View this post on Instagram" when it is near
+            for j in range(i - 1, max(-1, i - 7), -1):
+                if _EMBED_ACTION_RE.match(blocks[j].text):
+                    marked.update(range(j, i))
+                    break
+        elif m["dash"] or _DIGIT_RE.search(m["tail"]):  # the post's text is above its author line, dated
+            above = [j for j in range(i - 1, max(-1, i - 8), -1) if blocks[j].key]
+            name = b.text[m.end("dash") if m["dash"] else 0 : b.text.index("(@")].strip(" -—–")
+            if above and _post_text(blocks[above[0]], name):
+                marked.add(above[0])
+                j = above[0]  # lines of the post's text without a blank line between them
+                while j > 0 and i - j < 6 and blocks[j - 1].end + 1 == blocks[j].start and blocks[j - 1].words <= 80:
+                    j -= 1
+                    marked.add(j)
+                # more paragraphs of the post: indented like its author line, and the article on both sides of the
+                # post indented otherwise
+                k = 0
+                while k < len(above) and blocks[above[k]].indent == b.indent:
+                    k += 1
+                after = next((j for j in range(i + 1, min(n, i + 4)) if blocks[j].key), None)
+                if 1 < k < len(above) and after is not None and blocks[above[k]].indent == blocks[after].indent:
+                    marked.update(above[:k])
+        else:  # a card: its header, then the text up to its time stamp and actions
+            text: list[int] = []
+            end = False
+            for j in range(i + 1, min(n, i + 10)):
+                c = blocks[j]
+                if not c.key:
+                    continue
+                if _EMBED_ACTION_RE.match(c.text) or _EMBED_PIC_RE.search(c.text) or _DATE_ONLY_RE.match(c.text):
+                    end = True
+                    marked.add(j)
+                elif end or len(text) >= 3 or c.words > 80:
+                    break
+                else:
+                    text.append(j)
+            if end:
+                marked.update(text)
+    for i in marked:
+        blocks[i].reason = _EMBED
+        blocks[i].credit = True
+        blocks[i].cls = blocks[i].base = BAD
 
 
 def _teaser_box(blocks: list[_Block], i: int) -> bool:
@@ -1238,7 +1328,7 @@ def headline_and_byline(blocks: list[_Block], header: Sequence[int]) -> list[int
 # Rules the model cannot overrule: chrome phrases, lines repeated across a site's pages, symbols, addresses.
 _HARD_REASONS = (
     "boilerplate phrase", "repeated in other files", "not prose", "contact address", "menu or link list (items on one",
-    "teaser link", "category or keyword list", _RELATED_BOX,
+    "teaser link", "category or keyword list", _RELATED_BOX, _EMBED,
 )
 
 
