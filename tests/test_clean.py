@@ -763,3 +763,57 @@ def test_embedded_posts_are_dropped_and_the_article_goes_on() -> None:
     assert all(p in doc.text for p in _HARBOUR) and report in doc.text
     reasons = {d.text: d.reason for d in doc.dropped}
     assert reasons[tweet] == reasons[card] == reasons["Retweet"] == "embedded social post (tweet, Instagram)"
+
+
+def test_pros_cons_box_and_shopping_widget_above_a_review_are_dropped() -> None:
+    """A review's 'Pros'/'Cons' box of short items and its price widget ('$179 at Amazon', 'Check all prices') are
+    summary boxes beside the article; the headline above them stays the header, the review's text is kept."""
+    review = [p.replace("harbour authority", "reviewer").replace("pier", "speaker") for p in _HARBOUR]
+    box = ["Pros", "* Loud, clear sound", "* Long battery life", "Cons", "* No app", "* Heavy",
+           "Today's best deals", "$179 at Amazon", "$199 at Best Buy", "Check all prices"]
+    text = "\n\n".join(["Reviews", "Best Picks", "Deals", "How To", "Boomy Max review: loud and heavy",
+                        "By Ann Lee", *box, *review])
+    doc = clean_document(RawDoc("review.txt", text, "h"))
+    assert all(p in doc.text for p in review) and doc.title == "Boomy Max review: loud and heavy"
+    for line in box:
+        assert line not in doc.text
+    reasons = {d.text: d.reason for d in doc.dropped}
+    assert reasons["* No app"] == "pros and cons box"
+    assert reasons["$179 at Amazon"] == "shopping widget (prices, deals)"
+
+
+def test_list_of_teasers_with_summaries_is_not_brought_back() -> None:
+    """Teasers above the article (a headline, a one-sentence summary and its age, three times) are other stories:
+    the line model does not bring their summaries back."""
+    teasers = [
+        ("Council approves budget for new sports hall", "The plan includes a swimming pool and a climbing wall, and "
+         "construction is due to start in the autumn if the tender goes well.", "2 hours ago"),
+        ("Police appeal for witnesses after bike thefts", "Six bicycles were taken from sheds in the west of the town "
+         "over the weekend, and officers believe the thefts are linked.", "5 hours ago"),
+        ("Farmers market moves to Saturday mornings", "Stallholders voted to change the day after a survey found "
+         "that most shoppers preferred the weekend.", "Yesterday"),
+    ]
+    text = "\n\n".join(["News", "Business", "Community", "Opinion", "Trending Now",
+                        *(line for t in teasers for line in t), "Old pier to close for repairs", "By Tom Hardy",
+                        *_HARBOUR])
+    doc = clean_document(RawDoc("teasers.txt", text, "h"))
+    assert all(p in doc.text for p in _HARBOUR)
+    for head, summary, _ in teasers:
+        assert head not in doc.text and summary not in doc.text
+    assert {d.reason for d in doc.dropped if d.text == teasers[0][1]} == {
+        "teaser list (headlines, summaries and dates of other stories)"}
+
+
+@pytest.mark.parametrize("label", [
+    "Story continues below advertisement", "Image caption The old pier seen from the east quay in 2019",
+    "Image source, Getty Images", "Listen to this article", "Copy link", "Ad Feedback",
+    "This article is more than 2 years old", "Click to expand", "Media playback is unsupported on your device",
+])
+def test_widget_labels_between_paragraphs_are_dropped(label: str) -> None:
+    """Labels a news page's widgets leave between paragraphs (read as a subheading between two kept paragraphs)."""
+    text = "\n\n".join(["News", "Local", "Sport", "Weather", "Old pier to close for repairs", "By Tom Hardy",
+                        *_HARBOUR[:2], label, *_HARBOUR[2:]])
+    doc = clean_document(RawDoc("widget.txt", text, "h"))
+    assert label not in doc.text and all(p in doc.text for p in _HARBOUR)
+    assert [d.reason for d in doc.dropped if d.text == label] == [
+        "widget label (caption, share, listen, 'story continues below')"]

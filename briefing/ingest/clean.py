@@ -213,6 +213,11 @@ _BOILER_RULES = tuple(
          r"^\W*(?:ログイン|会員登録|シェア)\W*$|プライバシーポリシー|無断転載|転載を禁|著作権"),
         (("登录", "注册", "分享", "隐私", "版权"), r"^\W*(?:登录|注册|分享)\W*$|隐私政策|版权所有|版权声明"),
         (("ago",), r"\b\d+\s+(?:hours?|minutes?|days?)\s+ago\b", WEAK),
+        (("logged",), r"\bmust\s+be\s+logged\s+in\b"),
+        (("standards",), r"^\W*our\s+standards\s*:"),
+        (("photo",), r"\(\s*[a-z]{2,10}\s+photos?\s*/[^)]{1,40}\)\W*$"),
+        (("tags", "topics", "filed", "categor", "posted in"),
+         r"^\W*(?:tags|topics|filed\s+under|categor(?:y|ies)|posted\s+in)\s*:(?!.*[.!?]\W*$)"),
     )
 )
 # Matches wherever any rule's literal occurs (one regex scan is cheaper than a substring test per literal).
@@ -305,6 +310,42 @@ _EMBED_ACTION_RE = re.compile(
     re.I,
 )
 _EMBED = "embedded social post (tweet, Instagram)"
+# A shopping widget beside a review: "$179 at Amazon", "Check all prices", "View deal", "Today's best deals".
+_SHOP_RE = re.compile(
+    r"^\W{0,2}[$£€]\s?\d[\d,.]*\s+(?:at|from)\s+[\w.&' -]{2,30}$"
+    r"|^\W*(?:(?:check|see|view|compare)\s+(?:all\s+)?(?:prices?|deals?)|view\s+deal|(?:today['’]s\s+)?best\s+(?:deals|prices))"
+    r"\W*$",
+    re.I,
+)
+_SHOP_FIRST = frozenset(("check", "see", "view", "compare", "today", "today's", "todays", "best"))
+_SHOP = "shopping widget (prices, deals)"
+# Labels a news page's widgets leave between the paragraphs of a text dump (whole lines): "Story continues below
+# advertisement", "Image caption ...", "Listen to this article", "Copy link", "Ad Feedback", "(AP Photo/Jane Doe)".
+# The article goes on around them (like a credit) and they do not end the header above the body.
+_WIDGET_RE = re.compile(
+    r"\W*(?:(?:the\s+)?(?:story|article|text|post)\s+continues\s+(?:below|after)\b|scroll\s+(?:down\s+)?to\s+continue\b)"
+    r".{0,40}$"
+    r"|^\W*(?:image|media|video|photo)\s+caption\b|^\W*(?:show|hide|toggle|view)\s+caption\W*$"
+    r"|^\W*image\s+(?:source|copyright|credit)\b|^\W*(?:enlarge|expand)\s+(?:this\s+)?image\W*$"
+    r"|^\W*click\s+to\s+(?:expand|enlarge|play|zoom|view)\b.{0,20}$"
+    r"|^\W*listen\s+to\s+(?:this\s+)?(?:article|story)\b.{0,20}$"
+    r"|^\W*(?:save|gift|print|email|share)\s+(?:this\s+)?(?:article|story|page)\W*$"
+    r"|^\W*copy\s+(?:the\s+)?link(?:\s+to\s+\w+)?\W*$|^\W*link\s+copied\W*$"
+    r"|^\W*(?:skip|close)\s+ad\W*$|^\W*ad\s*(?:feedback|choices)\W*$"
+    r"|^\W*this\s+(?:article|story|content)\s+is\s+more\s+than\s+\w+\s+\w+\s+old\W*$"
+    r"|^\W*supported\s+by\W*$|^\W*last\s+(?:modified|updated)\b.{0,40}$"
+    r"|^\W*media\s+playback\s+is\s+(?:not\s+supported|unsupported)\b.{0,30}$"
+    r"|^\W*(?:recommended|trending|related|featured|latest|more)\s+videos?\W*$",
+    re.I,
+)
+# The first words of those lines (a set lookup spares the regex on every other line).
+_WIDGET_FIRST = frozenset((
+    "story", "article", "text", "post", "the", "scroll", "image", "media", "video", "photo", "show", "hide", "toggle",
+    "view", "enlarge", "expand", "click", "listen", "save", "gift", "print", "email", "share", "copy", "link", "skip",
+    "close", "ad", "adchoices", "this", "supported", "last", "recommended", "trending", "related", "featured",
+    "latest", "more",
+))
+_WIDGET = "widget label (caption, share, listen, 'story continues below')"
 _MT_ARTIFACTS = (
     re.compile(r"\(local\s+time\)"),
     re.compile(r"\bon\s+the\s+\d{1,2}(?:st|nd|rd|th)\b(?!\s+(?:of\s+)?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec))"),  # noqa: E501
@@ -527,10 +568,16 @@ def _hard_rules(blocks: list[_Block], repeated: set[str]) -> None:
         elif b.words <= 40 and _INLINE_TEASER_RE.match(b.text):
             b.reason = "teaser link ('read also: ...')"
             b.credit = True  # set inside the article: the text around it goes on
+        elif b.words <= 30 and b.key.split(" ", 1)[0] in _WIDGET_FIRST and _WIDGET_RE.match(b.text):
+            b.reason = _WIDGET
+            b.credit = True  # inside the article: the text around it goes on
         elif b.words < 40 and (_is_boilerplate(b.text.lower(), b.words >= 15 and b.terminal and b.stop >= STOP_HIGH)
                                or _BREADCRUMB_RE.match(b.text)):
             b.reason = "boilerplate phrase"
             b.credit = b.words <= 15 and _CREDIT_RE.search(b.text) is not None
+        elif (b.words <= 8 and (any(c in b.text[:4] for c in "$£€") or b.key.split(" ", 1)[0] in _SHOP_FIRST)
+              and _SHOP_RE.match(b.text)):
+            b.reason = _SHOP
         elif _DATE_ONLY_RE.match(_LABEL_RE.sub("", b.text, count=1)):
             b.reason = "date line"
         elif b.text.count(",") >= 3 and b.stop < 0.3 and not b.terminal and b.words <= 7 * (b.text.count(",") + 1):
@@ -544,6 +591,7 @@ def _hard_rules(blocks: list[_Block], repeated: set[str]) -> None:
         b.cls = b.base = BAD if b.reason else _base_class(b)
     _mark_embeds(blocks)
     _mark_menus(blocks)
+    _mark_pros_cons(blocks)
 
 
 _MENU_RUN = "menu or link list (run of short items)"
@@ -628,8 +676,9 @@ def _mark_embeds(blocks: list[_Block]) -> None:
     n = len(blocks)
     marked: set[int] = set()
     for i, b in enumerate(blocks):
-        if b.words > 25 or "(@" not in b.text:
-            if b.words <= 80 and _EMBED_PIC_RE.search(b.text):
+        t = b.text
+        if b.words > 25 or "(@" not in t:
+            if ("pic.twitter" in t or "instagram.com/p/" in t) and b.words <= 80 and _EMBED_PIC_RE.search(t):
                 marked.add(i)
             continue
         m = _EMBED_BY_RE.match(b.text)
@@ -678,6 +727,47 @@ def _mark_embeds(blocks: list[_Block]) -> None:
         blocks[i].reason = _EMBED
         blocks[i].credit = True
         blocks[i].cls = blocks[i].base = BAD
+
+
+_PROS_RE = re.compile(
+    r"^\W*(?:pros|for|the\s+good|what\s+we\s+liked?|reasons\s+to\s+buy|likes|plus(?:es)?|strengths)\W*$", re.I
+)
+_CONS_RE = re.compile(
+    r"^\W*(?:cons|against|the\s+bad|what\s+we\s+(?:don['’]?t|didn['’]?t|did\s+not|do\s+not)\s+like"
+    r"|reasons\s+to\s+avoid|dislikes|minus(?:es)?|weaknesses)\W*$",
+    re.I,
+)
+_PROS_FIRST = frozenset(("pros", "for", "the", "what", "reasons", "likes", "plus", "pluses", "strengths"))
+_PROS_CONS = "pros and cons box"
+
+
+def _mark_pros_cons(blocks: list[_Block]) -> None:
+    """A review's box of pros and cons ("Pros" over a few short items, then "Cons" over a few more) is a summary
+    box set beside the article, not its text."""
+    n = len(blocks)
+    for i, b in enumerate(blocks):
+        if b.words > 5 or b.key.split(" ", 1)[0] not in _PROS_FIRST or not _PROS_RE.match(b.text):
+            continue
+        end = i
+        for head in (_PROS_RE, _CONS_RE):
+            if end >= n or not head.match(blocks[end].text):
+                break
+            items = 0
+            j = end + 1
+            while j < n and items < 8:
+                c = blocks[j]
+                if c.key and (c.words > 15 or _CONS_RE.match(c.text) or (c.terminal and not c.bullet)
+                              or (c.reason and c.reason != _MENU_RUN)):
+                    break
+                items += 1 if c.key else 0
+                j += 1
+            if not items:
+                break
+            end = j
+        else:
+            for c in blocks[i:end]:
+                c.reason = _PROS_CONS
+                c.cls = c.base = BAD
 
 
 def _teaser_box(blocks: list[_Block], i: int) -> bool:
@@ -955,6 +1045,52 @@ def _teaser_list(blocks: list[_Block], cluster: list[int]) -> bool:
     return all(sum(1 for x in blocks[a + 1 : b] if x.key) >= 2 for a, b in itertools.pairwise(cluster))
 
 
+_TEASERS = "teaser list (headlines, summaries and dates of other stories)"
+
+
+def _mark_teaser_units(blocks: list[_Block]) -> None:
+    """Two or more teasers in a row, each a headline, a one-paragraph summary and a date, age or author line (in
+    either order after the headline), are a list of other stories, also where the rules took a summary as the lead
+    of the article below; the line model may not bring them back. A run whose every summary the rules kept (a live
+    blog's entries) is left alone.
+    """
+    from briefing.ingest import metadata
+
+    def meta(b: _Block) -> bool:  # a teaser's date, age or author line ("2 hours ago", "Sept. 14, 2021", "By X")
+        return b.words <= 8 and (
+            b.reason == "date line" or _TIME_AGO_RE.match(b.text) is not None
+            or _DATE_ONLY_RE.match(b.text) is not None or metadata.BYLINE_RE.match(b.text) is not None
+        )
+
+    def summary(b: _Block) -> bool:
+        return 8 <= b.words <= 60 and not b.reason
+
+    def mark(run: list[int]) -> None:
+        if len(run) >= 6 and not all(blocks[j].keep for j in run if blocks[j].words >= 8):
+            for j in run:
+                blocks[j].reason = _TEASERS
+                blocks[j].keep = False
+                blocks[j].cls = BAD
+
+    lines = [i for i, b in enumerate(blocks) if b.key]
+    run: list[int] = []  # the blocks of consecutive teasers
+    k = 0
+    while k + 2 < len(lines):
+        h = blocks[lines[k]]
+        if (3 <= h.words <= 16 and not h.terminal and not h.bullet and h.reason in (None, _MENU_RUN)
+                and (((a := blocks[lines[k + 1]]).words >= 8 and summary(a) and meta(blocks[lines[k + 2]]))
+                     or (summary(blocks[lines[k + 2]]) and meta(a)))
+                and not (k + 3 < len(lines) and (b := blocks[lines[k + 3]]).words >= 15 and not b.reason)):
+            # (prose right after it: the article's own headline, byline and first paragraph)
+            run += lines[k : k + 3]
+            k += 3
+            continue
+        mark(run)
+        run = []
+        k += 1
+    mark(run)
+
+
 def _keep_section_lists(blocks: list[_Block]) -> None:
     """Lists under an "Ingredients", "Directions" or "You will need" heading, once the article has begun, are article.
 
@@ -1031,6 +1167,8 @@ def _header(blocks: list[_Block], body_start: int) -> list[int]:
             break  # the age of a teaser above the headline and byline ("5 hours ago"): a list of other stories
         if b.words < 3 or (b.cjk and b.chars <= 7 and " " not in b.text) or _SECTION_PATH_RE.match(b.text):
             continue  # share buttons, section labels and paths
+        if b.reason in (_PROS_CONS, _SHOP, _EMBED, _WIDGET):
+            continue  # a review's summary boxes or an embedded post between the headline and the body
         if not b.reason and b.words <= 40 and _caption_credit(b.text):
             captions += 1  # a photo caption with its credit is not the headline (but takes a header line's place)
             if len(out) + captions >= 6:
@@ -1071,6 +1209,7 @@ def _rule_pass(
     body = blocks[:cut]
     _resolve_context(body)
     _main_region(body)
+    _mark_teaser_units(body)
     kept_idx = [i for i, b in enumerate(body) if b.keep]
     if not kept_idx:
         kept_idx = _fallback_region(body)
@@ -1328,7 +1467,8 @@ def headline_and_byline(blocks: list[_Block], header: Sequence[int]) -> list[int
 # Rules the model cannot overrule: chrome phrases, lines repeated across a site's pages, symbols, addresses.
 _HARD_REASONS = (
     "boilerplate phrase", "repeated in other files", "not prose", "contact address", "menu or link list (items on one",
-    "teaser link", "category or keyword list", _RELATED_BOX, _EMBED,
+    "teaser link", "category or keyword list", _RELATED_BOX, _EMBED, _TEASERS,
+    _PROS_CONS, _SHOP, _WIDGET,
 )
 
 
