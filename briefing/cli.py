@@ -614,6 +614,19 @@ def _install_signal_handlers() -> None:
                 pass
 
 
+def _stop_request(e: BaseException) -> KeyboardInterrupt | None:
+    """The Ctrl-C or SIGTERM behind an error, if any: Python wraps an exception raised while a class is being made
+    (e.g. "Error calling __set_name__", a signal arriving during an import) in a RuntimeError."""
+    seen: set[int] = set()
+    cur: BaseException | None = e
+    while cur is not None and id(cur) not in seen:
+        if isinstance(cur, KeyboardInterrupt):
+            return cur
+        seen.add(id(cur))
+        cur = cur.__cause__ or cur.__context__
+    return None
+
+
 def main() -> None:
     """Entry point: one clear line per error, exit 2 for usage and config errors, 1 for failures."""
     # A model run allocates millions of short-lived objects (imports, cleaning, requests): the collector runs in
@@ -653,6 +666,10 @@ def main() -> None:
         _say(f"briefing: error: {e.filename or ''}{': ' if e.filename else ''}{e.strerror or e}", style="red")
         sys.exit(1)
     except Exception as e:  # noqa: BLE001 - last line of defence: one line, not a traceback
+        stop = _stop_request(e)
+        if stop is not None:  # a signal that landed inside a class body being built (an import) comes back wrapped
+            _say(f"briefing: {stop}" if isinstance(stop, Terminated) else "interrupted")
+            sys.exit(128 + stop.signum if isinstance(stop, Terminated) else 130)
         if _State.debug or "--debug" in sys.argv:
             _traceback()
             sys.exit(1)

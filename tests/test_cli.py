@@ -109,3 +109,25 @@ def test_prompts_commands(tmp_path: Path) -> None:
     assert r.returncode == 0 and '<article id="1">' in r.stdout and "9,000 containers" in r.stdout
     r = cli("prompts", "show", "nope.user")
     assert r.returncode == 1 and "not found" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_a_stop_request_raised_while_a_class_is_made_is_still_a_stop(monkeypatch: pytest.MonkeyPatch,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """SIGTERM landing in an import (a class body's __set_name__): Python 3.11 wraps it in a RuntimeError, which was
+    reported as an internal error, exit 1; it is the stop it is (exit 143)."""
+    from briefing import cli as cli_module
+    from briefing.errors import Terminated
+
+    class Stops:
+        def __set_name__(self, owner: type, name: str) -> None:
+            raise Terminated(15, "SIGTERM")
+
+    def command(*args: object, **kwargs: object) -> None:
+        type("Model", (), {"field": Stops()})  # what a signal during `import anyio` looked like
+
+    monkeypatch.setattr(cli_module.cli, "main", command)
+    with pytest.raises(SystemExit) as exit_:
+        cli_module.main()
+    assert exit_.value.code == 143
+    err = capsys.readouterr().err
+    assert "terminated by SIGTERM" in err and "internal error" not in err
