@@ -534,10 +534,10 @@ def test_english_news_dumps_whole_article_shingle_f1() -> None:
         gold = _shingles((EN_NEWS / f"{name}.body.txt").read_text(encoding="utf-8"))
         h = sum((kept & gold).values())
         p, r = h / max(1, sum(kept.values())), h / max(1, sum(gold.values()))
-        assert r >= 0.97 and p >= 0.84, f"{name}: shingle P {p:.3f} R {r:.3f}"
+        assert r >= 0.97 and p >= 0.95, f"{name}: shingle P {p:.3f} R {r:.3f}"
         hit, kept_n, gold_n = hit + h, kept_n + sum(kept.values()), gold_n + sum(gold.values())
     precision, recall = hit / kept_n, hit / gold_n
-    assert 2 * precision * recall / (precision + recall) >= 0.975, (precision, recall)
+    assert 2 * precision * recall / (precision + recall) >= 0.99, (precision, recall)
 
 
 def test_chrome_words_inside_running_prose_do_not_drop_the_paragraph() -> None:
@@ -817,3 +817,60 @@ def test_widget_labels_between_paragraphs_are_dropped(label: str) -> None:
     assert label not in doc.text and all(p in doc.text for p in _HARBOUR)
     assert [d.reason for d in doc.dropped if d.text == label] == [
         "widget label (caption, share, listen, 'story continues below')"]
+
+
+_COMMENTS = [
+    "I have taken this ferry every day for ten years and the late boat on Fridays is the best news I have heard in a "
+    "long time, thank you to the council.",
+    "This is all very well but what about the fares? Nobody in the council seems to care that a return ticket now "
+    "costs more than a train to the city.",
+]
+
+
+@pytest.mark.parametrize("heading", [
+    "2 thoughts on “Old pier to close for repairs”", "One response to “Old pier to close for repairs”",
+    "Leave a Reply Cancel reply", "Showing 2 comments", None,
+])
+def test_comment_thread_after_the_article_is_cut(heading: str | None) -> None:
+    """A blog's comment thread ends the article: under a heading that quotes the headline ('2 thoughts on “...”'),
+    or, without a heading, at the first comment (a name and a time stamp over its text and a 'Reply' line)."""
+    thread = [line for i, c in enumerate(_COMMENTS)
+              for line in (f"reader{i}", f"March 4, 2021 at 9:1{i} am", c, "Reply")]
+    text = "\n\n".join(["Home", "News", "Local", "Sport", "Old pier to close for repairs", "By Tom Hardy", *_HARBOUR,
+                        *([heading] if heading else []), *thread, "© 2021 The Paper"])
+    doc = clean_document(RawDoc("comments.txt", text, "h"))
+    assert all(p in doc.text for p in _HARBOUR)
+    assert not any(c in doc.text for c in _COMMENTS)
+    first = next(d for d in doc.dropped if d.text == (heading or "reader0"))
+    assert first.reason.startswith("after the article: ")
+
+
+def test_subheadings_after_a_list_and_a_short_paragraph_are_kept() -> None:
+    """Short subheadings inside a blog post stay, also after a bulleted list and after a short paragraph; a comment
+    prompt under the byline does not."""
+    text = "\n\n".join([
+        "Home", "About", "Recipes", "Garden Diary", "Contact", "What I learned on the allotment",
+        "Posted on October 3, 2021 by Clare", "Leave a comment", _HARBOUR[0], "Grow what you eat", _HARBOUR[1],
+        "This year I am sticking to the crops we actually cook with:",
+        "* Potatoes, because home-grown new potatoes are worth the effort", "* Runner and French beans",
+        "* Onions and garlic", "* Salad leaves, sown little and often", "Talk to your neighbours", _HARBOUR[2],
+        "Most allotment holders are happy to share their spare seedlings in spring.", "Accept some losses",
+        _HARBOUR[3], _HARBOUR[4],
+    ])
+    doc = clean_document(RawDoc("blog.txt", text, "h"))
+    assert "Talk to your neighbours" in doc.text and "Accept some losses" in doc.text
+    assert "Leave a comment" not in doc.text and all(p in doc.text for p in _HARBOUR)
+
+
+def test_site_name_over_a_menu_of_short_items_and_cookie_button_are_not_the_header() -> None:
+    """Walking up from the body, the header stops at a navigation menu of one- and two-word items: the site name
+    above it is not a header line; a cookie banner's 'Got it!' button and 'Search for:' are chrome."""
+    text = "\n\n".join([
+        "This website uses cookies to ensure you get the best experience on our website.", "Got it!",
+        "The Muddy Boots Diary", "Home", "About", "Recipes", "Garden Diary", "Contact", "Search for:",
+        "Old pier to close for repairs", "By Tom Hardy", *_HARBOUR,
+    ])
+    doc = clean_document(RawDoc("site.txt", text, "h"))
+    assert doc.title == "Old pier to close for repairs"
+    for line in ("Got it!", "The Muddy Boots Diary", "Search for:"):
+        assert line not in doc.text

@@ -72,7 +72,8 @@ _CUTOFF_RE = re.compile(
       | most\s+(?:read|popular|viewed|shared|commented)(?:\s+\w+)?
       | trending(?:\s+now)?
       | share\s+this(?:\s+(?:article|story|post|page))? | share\s+(?:on|via)\s*\w*
-      | (?:leave|post|add|write)\s+a\s+(?:comment|reply|response)
+      | (?:leave|post|add|write)\s+a\s+(?:comment|reply|response)(?:\s+cancel\s+reply)?
+      | showing\s+\d+\s+comments? | \d+\s+comments?\s+so\s+far | readers?[’']?\s+comments
       | \d+\s+(?:comments?|responses?|replies|thoughts\s+on\s+.*)
       | comments?(?:\s*\(\d+\))? | join\s+the\s+(?:conversation|discussion)
       | (?:previous|next|older|newer)\s+(?:post|article|story|entry)
@@ -153,6 +154,18 @@ _CUTOFF_PREFIX_RE = re.compile(
     r"|^\s*(?:©|\(c\)\s*\d{4}|copyright\b)|all\s+rights\s+reserved",
     re.I,
 )
+# The heading of a comment thread, which may quote the whole headline: "3 thoughts on “...”", "One response to ...".
+_COMMENTS_HEAD_RE = re.compile(
+    r"^\W*(?:\d+|no|one|two|three|four|five|six|seven|eight|nine|ten)\s+(?:thoughts?|responses?|comments?|replies"
+    r"|reactions?)\s+(?:on|to)\s+\W?\w",
+    re.I,
+)
+# The action under a reader's comment ("Reply", "Reply · 24", "Report"), and the time stamp over it.
+_COMMENT_ACTION_RE = re.compile(r"^\W*(?:reply|report(?:\s+abuse)?|flag)(?:\s*[·|•]?\s*\d+)?\W*$", re.I)
+_COMMENT_TIME_RE = re.compile(
+    r"\b\d{1,2}:\d{2}\b|\b\d+\s+(?:hours?|minutes?|mins?|days?|weeks?|months?|years?)\s+ago\b|\b(?:19|20)\d{2}\b",
+    re.I,
+)
 _SOCIAL_WORDS = ("facebook", "twitter", "linkedin", "whatsapp", "pinterest")
 # Boilerplate phrases: the line goes, but the article may continue after it. Each pattern (applied to lower-cased
 # text) comes with literals one of which every match contains: a substring check spares most lines the regex.
@@ -179,7 +192,13 @@ _BOILER_RULES = tuple(
         (("advertisement",), r"^\W*advertisement\W*$"),
         (("sponsored", "promoted"), r"^\W*(?:sponsored|promoted)(?:\s+content)?\W*$"),
         (("javascript",), r"\benable\s+javascript\b"),
-        (("menu", "search", "home", "close", "toggle"), r"^\W*(?:menu|search|home|close|toggle\s+navigation)\W*$"),
+        (("menu", "search", "home", "close", "toggle"),
+         r"^\W*(?:menu|search(?:\s+(?:for|this\s+site|the\s+site))?|home|close|toggle\s+navigation)\W*$"),
+        # A cookie banner's buttons: "Got it!", "I agree", "Accept all", "Allow cookies", "Dismiss".
+        (("got it", "i agree", "i accept", "agree and", "accept all", "accept cookies", "allow all", "allow cookies",
+          "reject all", "dismiss"),
+         r"^\W*(?:got\s+it|i\s+(?:agree|accept)|agree\s+and\s+(?:close|continue)|accept\s+(?:all(?:\s+cookies)?|cookies)"
+         r"|allow\s+(?:all|cookies)|reject\s+all|dismiss)\W*$"),
         (("field", "address", "name"), r"\b(?:required\s+fields?|email\s+address|first\s+name|last\s+name)\b", WEAK),
         (("thank",), r"\bthank\s+you\s+for\s+sign"),
         (("mail",), r"\be-?mail\b.{0,80}\b(?:receive|erhalten|benötigt|subscribe|abonn|eingeben|enter|follow|recibir)",
@@ -213,10 +232,10 @@ _BOILER_RULES = tuple(
          r"^\W*(?:ログイン|会員登録|シェア)\W*$|プライバシーポリシー|無断転載|転載を禁|著作権"),
         (("登录", "注册", "分享", "隐私", "版权"), r"^\W*(?:登录|注册|分享)\W*$|隐私政策|版权所有|版权声明"),
         (("ago",), r"\b\d+\s+(?:hours?|minutes?|days?)\s+ago\b", WEAK),
-        (("logged",), r"\bmust\s+be\s+logged\s+in\b"),
-        (("standards",), r"^\W*our\s+standards\s*:"),
+        (("logged in",), r"\bmust\s+be\s+logged\s+in\b"),
+        (("our standards",), r"^\W*our\s+standards\s*:"),
         (("photo",), r"\(\s*[a-z]{2,10}\s+photos?\s*/[^)]{1,40}\)\W*$"),
-        (("tags", "topics", "filed", "categor", "posted in"),
+        (("tags", "topics", "filed under", "categor", "posted in"),
          r"^\W*(?:tags|topics|filed\s+under|categor(?:y|ies)|posted\s+in)\s*:(?!.*[.!?]\W*$)"),
     )
 )
@@ -317,13 +336,12 @@ _SHOP_RE = re.compile(
     r"\W*$",
     re.I,
 )
-_SHOP_FIRST = frozenset(("check", "see", "view", "compare", "today", "today's", "todays", "best"))
 _SHOP = "shopping widget (prices, deals)"
 # Labels a news page's widgets leave between the paragraphs of a text dump (whole lines): "Story continues below
 # advertisement", "Image caption ...", "Listen to this article", "Copy link", "Ad Feedback", "(AP Photo/Jane Doe)".
 # The article goes on around them (like a credit) and they do not end the header above the body.
 _WIDGET_RE = re.compile(
-    r"\W*(?:(?:the\s+)?(?:story|article|text|post)\s+continues\s+(?:below|after)\b|scroll\s+(?:down\s+)?to\s+continue\b)"
+    r"\W*(?:(?:story|article|text|post)\s+continues\s+(?:below|after)\b|scroll\s+(?:down\s+)?to\s+continue\b)"
     r".{0,40}$"
     r"|^\W*(?:image|media|video|photo)\s+caption\b|^\W*(?:show|hide|toggle|view)\s+caption\W*$"
     r"|^\W*image\s+(?:source|copyright|credit)\b|^\W*(?:enlarge|expand)\s+(?:this\s+)?image\W*$"
@@ -340,7 +358,7 @@ _WIDGET_RE = re.compile(
 )
 # The first words of those lines (a set lookup spares the regex on every other line).
 _WIDGET_FIRST = frozenset((
-    "story", "article", "text", "post", "the", "scroll", "image", "media", "video", "photo", "show", "hide", "toggle",
+    "story", "article", "text", "post", "scroll", "image", "media", "video", "photo", "show", "hide", "toggle",
     "view", "enlarge", "expand", "click", "listen", "save", "gift", "print", "email", "share", "copy", "link", "skip",
     "close", "ad", "adchoices", "this", "supported", "last", "recommended", "trending", "related", "featured",
     "latest", "more",
@@ -551,7 +569,7 @@ def _base_class(b: _Block) -> str:
     return cls
 
 
-def _hard_rules(blocks: list[_Block], repeated: set[str]) -> None:
+def _hard_rules(blocks: list[_Block], repeated: set[str], embeds: bool = True) -> None:
     """Apply rules that drop a block whatever its neighbours: repetition, boilerplate phrases, menus, non-prose."""
     seen: dict[str, int] = {}
     boiler: set[str] = set()  # keys whose first occurrence was a boilerplate phrase
@@ -568,15 +586,14 @@ def _hard_rules(blocks: list[_Block], repeated: set[str]) -> None:
         elif b.words <= 40 and _INLINE_TEASER_RE.match(b.text):
             b.reason = "teaser link ('read also: ...')"
             b.credit = True  # set inside the article: the text around it goes on
-        elif b.words <= 30 and b.key.split(" ", 1)[0] in _WIDGET_FIRST and _WIDGET_RE.match(b.text):
+        elif b.words <= 30 and b.key.partition(" ")[0] in _WIDGET_FIRST and _WIDGET_RE.match(b.text):
             b.reason = _WIDGET
             b.credit = True  # inside the article: the text around it goes on
         elif b.words < 40 and (_is_boilerplate(b.text.lower(), b.words >= 15 and b.terminal and b.stop >= STOP_HIGH)
                                or _BREADCRUMB_RE.match(b.text)):
             b.reason = "boilerplate phrase"
             b.credit = b.words <= 15 and _CREDIT_RE.search(b.text) is not None
-        elif (b.words <= 8 and (any(c in b.text[:4] for c in "$£€") or b.key.split(" ", 1)[0] in _SHOP_FIRST)
-              and _SHOP_RE.match(b.text)):
+        elif b.words <= 8 and _SHOP_RE.match(b.text):
             b.reason = _SHOP
         elif _DATE_ONLY_RE.match(_LABEL_RE.sub("", b.text, count=1)):
             b.reason = "date line"
@@ -589,9 +606,11 @@ def _hard_rules(blocks: list[_Block], repeated: set[str]) -> None:
             if b.reason == "boilerplate phrase":
                 boiler.add(b.key)
         b.cls = b.base = BAD if b.reason else _base_class(b)
-    _mark_embeds(blocks)
+    if embeds:  # the page holds an "(@handle)": an embedded post's author line
+        _mark_embeds(blocks)
     _mark_menus(blocks)
-    _mark_pros_cons(blocks)
+    if not _PROS_KEYS.isdisjoint(seen):  # a line reads "Pros", "The good", ...
+        _mark_pros_cons(blocks)
 
 
 _MENU_RUN = "menu or link list (run of short items)"
@@ -737,7 +756,8 @@ _CONS_RE = re.compile(
     r"|reasons\s+to\s+avoid|dislikes|minus(?:es)?|weaknesses)\W*$",
     re.I,
 )
-_PROS_FIRST = frozenset(("pros", "for", "the", "what", "reasons", "likes", "plus", "pluses", "strengths"))
+_PROS_KEYS = frozenset(("pros", "for", "the good", "what we like", "what we liked", "reasons to buy", "likes", "plus",
+                        "pluses", "strengths"))
 _PROS_CONS = "pros and cons box"
 
 
@@ -746,7 +766,7 @@ def _mark_pros_cons(blocks: list[_Block]) -> None:
     box set beside the article, not its text."""
     n = len(blocks)
     for i, b in enumerate(blocks):
-        if b.words > 5 or b.key.split(" ", 1)[0] not in _PROS_FIRST or not _PROS_RE.match(b.text):
+        if b.words > 5 or b.key not in _PROS_KEYS or not _PROS_RE.match(b.text):
             continue
         end = i
         for head in (_PROS_RE, _CONS_RE):
@@ -837,6 +857,12 @@ def _find_cut(blocks: list[_Block]) -> tuple[int, str, bool]:
         if (body_started and b.words <= 20 and _CUTOFF_PREFIX_RE.search(b.text) and not b.cls == GOOD
                 and not _article_follows(blocks, i)):
             return i, f"end-of-article marker ({b.text[:40]})", False
+        if body_started and b.words <= 30 and _COMMENTS_HEAD_RE.match(b.text):
+            return i, f"comment thread ({b.text[:40]})", False
+        if body_started and b.words <= 3 and _COMMENT_ACTION_RE.match(b.text):
+            start = _comment_start(blocks, i)
+            if start is not None:
+                return start, "comment thread (a reader's comment: name, time, text, 'Reply')", False
         if good_words >= 100 and speaker_lines < 2 and _SPEAKER_RE.match(b.text) and _qa_run(blocks, i):
             start = i - 1 if i > 0 and not blocks[i - 1].terminal and blocks[i - 1].words <= 15 else i
             return start, "appended Q&A transcript (change of genre)", True
@@ -847,6 +873,25 @@ def _find_cut(blocks: list[_Block]) -> tuple[int, str, bool]:
             good_paras += b.cls == GOOD
             long_before += b.cls == GOOD and b.words >= 25
     return len(blocks), "", False
+
+
+def _comment_start(blocks: list[_Block], i: int) -> int | None:
+    """The first line of the reader's comment that blocks[i] ('Reply') closes, when it reads as one: 1-3 paragraphs
+    of text under up to 3 short lines (name, time stamp), one of which holds a time or a date; else None."""
+    j = i - 1
+    text = 0
+    while j >= 0 and text < 3 and (blocks[j].words > 8 or not blocks[j].key):
+        text += 1 if blocks[j].key else 0
+        j -= 1
+    if not text:
+        return None
+    head: list[int] = []
+    while j >= 0 and len(head) < 3 and (blocks[j].words <= 8 or not blocks[j].key):
+        if blocks[j].key:
+            head.append(j)
+        j -= 1
+    stamped = [k for k in head if _COMMENT_TIME_RE.search(blocks[k].text)]
+    return min(head) if stamped else None
 
 
 def _article_resumes(blocks: list[_Block], i: int) -> bool:
@@ -1046,6 +1091,8 @@ def _teaser_list(blocks: list[_Block], cluster: list[int]) -> bool:
 
 
 _TEASERS = "teaser list (headlines, summaries and dates of other stories)"
+# A teaser's age that is not a drop already (dates are "date line" drops, "2 hours ago" a boilerplate one).
+_META_HINTS = frozenset(("yesterday", "today", "just now", "gestern", "heute", "hier", "ayer", "hoy"))
 
 
 def _mark_teaser_units(blocks: list[_Block]) -> None:
@@ -1072,6 +1119,16 @@ def _mark_teaser_units(blocks: list[_Block]) -> None:
                 blocks[j].keep = False
                 blocks[j].cls = BAD
 
+    hints = 0  # lines that may be a teaser's date or age (two are needed): most pages have none
+    for b in blocks:
+        r = b.reason
+        if b.words <= 8 and (r == "date line" or b.key in _META_HINTS
+                             or (r == "boilerplate phrase" and "ago" in b.key)):
+            hints += 1
+            if hints >= 2:
+                break
+    else:
+        return
     lines = [i for i, b in enumerate(blocks) if b.key]
     run: list[int] = []  # the blocks of consecutive teasers
     k = 0
@@ -1085,8 +1142,9 @@ def _mark_teaser_units(blocks: list[_Block]) -> None:
             run += lines[k : k + 3]
             k += 3
             continue
-        mark(run)
-        run = []
+        if run:
+            mark(run)
+            run = []
         k += 1
     mark(run)
 
@@ -1158,9 +1216,17 @@ def _fallback_region(blocks: list[_Block]) -> list[int]:
 def _header(blocks: list[_Block], body_start: int) -> list[int]:
     """Indices of headline, standfirst and byline lines just above the body."""
     out: list[int] = []
-    bad_run = in_menu = captions = 0
+    bad_run = in_menu = captions = menu_items = 0
     for i in range(body_start - 1, max(-1, body_start - 16), -1):
         b = blocks[i]
+        if b.reason == _MENU_RUN and b.words < 3:
+            menu_items += 1
+            if out and menu_items >= 3:
+                break  # a navigation menu of one- and two-word items above the headline
+        elif b.key:
+            menu_items = 0
+        if _CUTOFF_RE.match(b.text):
+            continue  # "Leave a comment", "Share this" under the headline: not a header line
         if b.bullet and b.reason == _MENU_RUN and out:
             break  # the navigation menu above the headline: the header does not reach past it
         if len(out) >= 2 and _TIME_AGO_RE.match(b.text):
@@ -1204,7 +1270,7 @@ def _rule_pass(
     lang_code, lang_name = detect_language(text)
     stops = stoplist(lang_name) if lang_name else frozenset()
     blocks = _blocks(text, stops, line_words, lines)
-    _hard_rules(blocks, repeated or set())
+    _hard_rules(blocks, repeated or set(), "(@" in text)
     cut, cut_reason, appended = _find_cut(blocks)
     body = blocks[:cut]
     _resolve_context(body)
@@ -1490,6 +1556,7 @@ def model_verdicts(
         keep[i] = False
     for i in headline_and_byline(blocks, header):  # unless the model is sure they are not (a teaser, a label)
         keep[i] = keep[i] or probs[i] >= HEADER_FLOOR
+    _keep_subheadings(blocks, keep, closed)
     if appended:
         keep[cut:] = [False] * (len(blocks) - cut)
         return keep
@@ -1502,6 +1569,30 @@ def model_verdicts(
         elif blocks[i].key:
             gap += 1
     return keep
+
+
+def _keep_subheadings(blocks: list[_Block], keep: list[bool], closed: set[int]) -> None:
+    """A subheading inside the article stays: a short line (up to 7 words, no comma, unpunctuated or a question)
+    that starts with a capital and that no rule gave a reason to drop (nor reads as an end marker or a teaser
+    heading), after the body has begun, between a kept block and a kept paragraph of 12+ words (the section it
+    heads)."""
+    n = len(blocks)
+    # from the first kept paragraph of 20+ words on: the body has begun (not its header)
+    start = next((i for i, b in enumerate(blocks) if keep[i] and b.words >= 20), n)
+    for i in range(start + 1, n):
+        b = blocks[i]
+        if (keep[i] or b.words > 7 or i in closed or b.reason or not b.key or b.bullet
+                or not b.text[0].isupper() or "," in b.text or (b.terminal and not b.text.endswith("?"))
+                or _CUTOFF_RE.match(b.text) or _TEASER_RE.search(b.text)):
+            continue
+        p = i - 1
+        while p >= 0 and not blocks[p].key:
+            p -= 1
+        q = i + 1
+        while q < n and not blocks[q].key:
+            q += 1
+        if p >= 0 and q < n and keep[p] and keep[q] and blocks[q].words >= 12 and not blocks[q].bullet:
+            keep[i] = True
 
 
 def _model_reason(b: _Block) -> str:
