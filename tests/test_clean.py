@@ -874,3 +874,28 @@ def test_site_name_over_a_menu_of_short_items_and_cookie_button_are_not_the_head
     assert doc.title == "Old pier to close for repairs"
     for line in ("Got it!", "The Muddy Boots Diary", "Search for:"):
         assert line not in doc.text
+
+
+@pytest.mark.parametrize("line", [
+    "Photograph: John Smith/AP", "Print (Opens in new window)",
+    "Enjoy unlimited access to all of our stories", "Send us a tip", "Read the full article here",
+])
+def test_more_chrome_lines_between_paragraphs_are_boilerplate(line: str) -> None:
+    """A credit spelled 'Photograph:', share links that open a new window, paywall and tip prompts are chrome."""
+    text = "\n\n".join(["News", "Local", "Sport", "Weather", "Old pier to close for repairs", "By Tom Hardy",
+                        *_HARBOUR[:2], line, *_HARBOUR[2:]])
+    doc = clean_document(RawDoc("chrome.txt", text, "h"))
+    assert line not in doc.text and all(p in doc.text for p in _HARBOUR)
+    assert [d.reason for d in doc.dropped if d.text == line] == ["boilerplate phrase"]
+
+
+def test_menu_items_repeated_in_the_batch_still_bound_the_header() -> None:
+    """Menu items that another page of the batch also has ('About', 'Recipes': 'repeated in other files') still
+    make a navigation menu that stops the header walk: the site name above it is neither the title nor kept."""
+    first = "\n\n".join(["The Muddy Boots Diary", "Home", "About", "Recipes", "Garden Diary", "Contact",
+                          "Old pier to close for repairs", "By Tom Hardy", *_HARBOUR])
+    second = "\n\n".join(["Harbour Gazette", "Home", "About", "Recipes", "Sport", "Ferry timetable to change",
+                           "By Ann Lee", *(p.replace("pier", "ferry terminal") for p in _HARBOUR)])
+    docs = clean_documents([RawDoc("a.txt", first, "a"), RawDoc("b.txt", second, "b")])
+    assert [d.title for d in docs] == ["Old pier to close for repairs", "Ferry timetable to change"]
+    assert "The Muddy Boots Diary" not in docs[0].text and "Harbour Gazette" not in docs[1].text

@@ -209,7 +209,7 @@ _BOILER_RULES = tuple(
         (("powered",), r"\bpowered\s+by\b", WEAK),
         (("rights",), r"\ball\s+rights\s+reserved\b"),
         (("©",), r"©"),
-        (("photo",), r"\bphoto\s*(?:credit)?\s*:"),
+        (("photo",), r"\bphoto(?:graph)?\s*(?:credit)?\s*:"),
         (("updated", "published", "posted"), r"\b(?:updated|published|posted)\s*(?:on|at)?\s*:?\s*\d", WEAK),
         # The same chrome in the other languages of the sources (cookies, privacy, login, subscribe, share).
         (("cookie",), r"\bcookies?\b.{0,100}(?:verwend|nutz|akzept|zustimm|einstellung|datenschutz|utilis|accept"
@@ -233,6 +233,10 @@ _BOILER_RULES = tuple(
         (("登录", "注册", "分享", "隐私", "版权"), r"^\W*(?:登录|注册|分享)\W*$|隐私政策|版权所有|版权声明"),
         (("ago",), r"\b\d+\s+(?:hours?|minutes?|days?)\s+ago\b", WEAK),
         (("logged in",), r"\bmust\s+be\s+logged\s+in\b"),
+        (("new window", "new tab"), r"\(\s*opens\s+in\s+(?:a\s+)?new\s+(?:window|tab)\s*\)"),
+        (("unlimited access",), r"\bunlimited\s+(?:digital\s+)?access\b"),
+        (("send us",), r"^\W*send\s+us\s+(?:a\s+)?(?:news\s+)?tips?\b"),
+        (("read the full",), r"^\W*read\s+the\s+full\s+(?:article|story|report)\b.{0,20}$"),
         (("our standards",), r"^\W*our\s+standards\s*:"),
         (("photo",), r"\(\s*[a-z]{2,10}\s+photos?\s*/[^)]{1,40}\)\W*$"),
         (("tags", "topics", "filed under", "categor", "posted in"),
@@ -289,7 +293,7 @@ _INLINE_TEASER_RE = re.compile(
 )
 # Credits inside an article (under a photo, after a quote box): "© Reuters", "Photo: AFP", "Foto: dpa", "Bild: ...".
 _CREDIT_RE = re.compile(
-    r"^\W*(?:©|\(c\)\s|(?:photo|foto|bild|image|picture|credit|crédit|quelle|source|fuente)s?\s*(?:credit\s*)?:)"
+    r"^\W*(?:©|\(c\)\s|(?:photo(?:graph)?|foto|bild|image|picture|credit|crédit|quelle|source|fuente)s?\s*(?:credit\s*)?:)"
     r"|(?:photo|foto|bild|image)\s*:\s*\S+\s*$|\s/\s*(?:reuters|afp|ap|dpa|epa|getty\s+images)\W*$",
     re.I,
 )
@@ -353,7 +357,8 @@ _WIDGET_RE = re.compile(
     r"|^\W*this\s+(?:article|story|content)\s+is\s+more\s+than\s+\w+\s+\w+\s+old\W*$"
     r"|^\W*supported\s+by\W*$|^\W*last\s+(?:modified|updated)\b.{0,40}$"
     r"|^\W*media\s+playback\s+is\s+(?:not\s+supported|unsupported)\b.{0,30}$"
-    r"|^\W*(?:recommended|trending|related|featured|latest|more)\s+videos?\W*$",
+    r"|^\W*(?:recommended|trending|related|featured|latest|more)\s+videos?\W*$"
+    r"|^\W*story\s+highlights\W*$|^\W*recommended\s+by\W*$",
     re.I,
 )
 # The first words of those lines (a set lookup spares the regex on every other line).
@@ -1219,11 +1224,11 @@ def _header(blocks: list[_Block], body_start: int) -> list[int]:
     bad_run = in_menu = captions = menu_items = 0
     for i in range(body_start - 1, max(-1, body_start - 16), -1):
         b = blocks[i]
-        if b.reason == _MENU_RUN and b.words < 3:
-            menu_items += 1
+        if b.words < 3 and not b.cjk and b.reason and b.reason.startswith((_MENU_RUN, "repeat")):
+            menu_items += 1  # (an item the site's other pages repeat counts too; not in scripts without spaces)
             if out and menu_items >= 3:
                 break  # a navigation menu of one- and two-word items above the headline
-        elif b.key:
+        elif b.key and not (b.words < 3 and b.reason):
             menu_items = 0
         if _CUTOFF_RE.match(b.text):
             continue  # "Leave a comment", "Share this" under the headline: not a header line
