@@ -246,7 +246,7 @@ def run(config: str | None, dry_run: bool, as_json: bool, quiet: bool, debug: bo
 
     _apply_common(quiet, debug)
     settings = load_settings(config, _run_overrides(**kw))
-    bar = _Bar(_err()) if not _State.quiet and not dry_run and _err().is_terminal else None
+    bar = _Bar(_err()) if not _State.quiet and not dry_run and sys.stderr.isatty() and _err().is_terminal else None
     try:
         result = run_pipeline(settings, Reporter(info=_info, warn=_warn, progress=bar), dry_run=dry_run)
     finally:

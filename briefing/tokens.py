@@ -22,3 +22,8 @@ def encoding() -> tiktoken.Encoding:
 def count_tokens(text: str) -> int:
     """Number of tokens in text (special-token strings in articles are counted as plain text)."""
     return len(encoding().encode_ordinary(text))
+
+
+def tokenizer_loaded() -> bool:
+    """Whether the encoding is loaded already (work that can wait need not load it on a busy thread)."""
+    return encoding.cache_info().currsize > 0

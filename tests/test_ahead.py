@@ -4,6 +4,7 @@ happens to the child."""
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -107,3 +108,29 @@ def test_a_failed_fork_cleans_here(raws: list[RawDoc], monkeypatch: pytest.Monke
     cleaned = CleanAhead(raws)
     assert not cleaned.forked
     assert _read(cleaned) == _expected(raws)
+
+
+def test_a_stop_signal_at_the_fork_does_not_run_the_parents_code_in_the_child(raws: list[RawDoc], tmp_path: Path,
+                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Ctrl-C landing in the child right after fork, before it has its own handlers, must not unwind the caller's
+    code there (a run's lock released, its log written, by the child): the child just stops."""
+    real_fork, marker = os.fork, tmp_path / "escaped"
+
+    def fork_then_interrupt() -> int:
+        pid = real_fork()
+        if pid == 0:
+            os.kill(os.getpid(), signal.SIGINT)  # the worst moment: straight after fork returns in the child
+        return pid
+
+    monkeypatch.setattr(ahead, "can_fork", lambda n: True)
+    monkeypatch.setattr(ahead.os, "fork", fork_then_interrupt)
+    parent = os.getpid()
+    try:
+        cleaned = CleanAhead(raws)
+    except KeyboardInterrupt:  # pragma: no cover - only a child could get here, and must not
+        if os.getpid() != parent:
+            marker.write_text("child ran the caller's code")
+            os._exit(0)
+        raise
+    assert _read(cleaned) == _expected(raws)  # the child died at once: everything cleaned here
+    assert not marker.exists()

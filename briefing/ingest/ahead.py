@@ -18,6 +18,8 @@ from briefing.models import CleanedDoc, RawDoc
 from briefing.sentences import split_sentences
 from briefing.tokens import count_tokens
 
+_STOPS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+
 
 def can_fork(n: int) -> bool:
     """Worth it and safe: a batch of several documents, Linux (fork without exec is safe there), a second core, and
@@ -47,19 +49,30 @@ class CleanAhead:
             r, w = os.pipe()
         except OSError:  # out of file descriptors: clean here
             return
+        # Stop signals are held over the fork: one landing in the child before it has its own handlers would run the
+        # parent's (a KeyboardInterrupt unwinding the run's code, its lock released, in the child).
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPS)
         try:
             pid = os.fork()
         except OSError:  # out of processes or memory: clean here
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
             os.close(r)
             os.close(w)
             return
         if pid == 0:  # the child: clean, send, and leave without running the parent's exit handlers
-            os.close(r)
-            _child(raws, w)
+            try:
+                for sig in _STOPS:
+                    signal.signal(sig, signal.SIG_DFL)  # Ctrl-C or a kill stops the child at once, quietly
+                signal.pthread_sigmask(signal.SIG_SETMASK, held)
+                os.close(r)
+                _child(raws, w)
+            finally:
+                os._exit(1)
         os.close(w)
         self.pid, self.forked = pid, True
         self._in = os.fdopen(r, "rb")
         self._finalizer = weakref.finalize(self, _reap, pid, self._in)
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)  # a stop that came meanwhile is raised here: child tracked
 
     def __iter__(self) -> Iterator[tuple[CleanedDoc, int, Spans | None]]:
         done = 0
@@ -88,8 +101,11 @@ class CleanAhead:
 
 def _reap(pid: int, pipe: BinaryIO) -> None:
     try:
-        pipe.close()
         os.kill(pid, signal.SIGKILL)
+    except OSError:
+        pass
+    try:
+        pipe.close()
     except OSError:
         pass
     try:
@@ -103,8 +119,6 @@ def _child(raws: list[RawDoc], fd: int) -> None:
     on a parent still busy with its imports (a pipe holds only a few articles)."""
     code = 1
     try:
-        signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C or a kill stops the child at once, quietly
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         ready: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
         writer = threading.Thread(target=_send, args=(ready, fd), daemon=True)
         writer.start()

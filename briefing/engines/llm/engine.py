@@ -37,7 +37,7 @@ from briefing.models import Chunk, Claim, Evidence, Profile, Section, Source, So
 from briefing.net import retry_after
 from briefing.redact import add_secret, redact, redact_json
 from briefing.templates import render_template, search_path
-from briefing.tokens import count_tokens
+from briefing.tokens import count_tokens, tokenizer_loaded
 
 if TYPE_CHECKING:
     import ssl
@@ -288,8 +288,8 @@ class LLMEngine:
         self._overheads: dict[str, int] = {}
         self._language_names: dict[str | None, str] = {}
         # each source's notes as routed to the sections, by source id: (source, summary, profile, routes)
-        self._routes: dict[int, tuple[Source, SourceSummary, Profile, list[tuple[str, list[sections.Note], int,
-                                                                                 int]]]] = {}
+        self._routes: dict[int, tuple[Source, SourceSummary, Profile, int,
+                                      list[tuple[str, list[sections.Note], int]]]] = {}
         self._router: tuple[Profile, sections.Router] | None = None
         # the synthesis without its top (sections, timeline), set once only the top request is left; the caller's
         # side work may verify it while the model writes the top
@@ -835,7 +835,7 @@ class LLMEngine:
                                  f"have ({len(source.sentences)} sentences); left out")
         if on_summary is not None:
             on_summary(summary)
-        if self._profile is profile:  # its notes routed to the sections now, while the other answers are awaited
+        if self._profile is profile and tokenizer_loaded():  # its notes routed now, while other answers are awaited
             self._route_source(source, summary, profile)
         return summary
 
@@ -975,24 +975,32 @@ class LLMEngine:
             return out
         for s in sources:
             summ = by_id.get(s.id)
-            for key, notes, tok, pos in (self._route_source(s, summ, profile) if summ is not None else []):
-                out[key].append(sections.SourceNotes(s, notes, tok, pos))
+            routes = self._route_source(s, summ, profile) if summ is not None else []
+            if not routes:
+                continue
+            # the source line (its flags are final only once every source is read): counted here, not remembered
+            meta = _source_vars(s)
+            line = " ".join(str(v) for k, v in meta.items() if k in ("title", "publisher", "published", "flags") and v)
+            line_tokens = 8 + count_tokens(line)
+            pos = sections.position(s)
+            for key, notes, tok in routes:
+                out[key].append(sections.SourceNotes(s, notes, line_tokens + tok, pos))
         return out
 
     def _route_source(self, s: Source, summ: SourceSummary,
-                      profile: Profile) -> list[tuple[str, list[sections.Note], int, int]]:
-        """One source's notes by section key, with their tokens (the source line's included) and the source's
-        position: (key, notes, tokens, position). Remembered for the same source, summary and profile, so the work
-        is done as each summary comes in (finish_summary), not after the last one."""
+                      profile: Profile) -> list[tuple[str, list[sections.Note], int]]:
+        """One source's notes by section key, with their tokens: (key, notes, tokens). Remembered for the same
+        source, summary and profile (they depend on the summary and the source's id only), so the work is done as
+        each summary comes in (finish_summary), not after the last one."""
         memo = self._routes.get(s.id)
-        if memo is not None and memo[0] is s and memo[1] is summ and memo[2] is profile:
-            return memo[3]
+        if memo is not None and memo[0] is s and memo[1] is summ and memo[2] is profile and memo[3] == s.id:
+            return memo[4]
         if self._router is None or self._router[0] is not profile:
             self._router = (profile, sections.Router(profile.focus_questions))
         router = self._router[1]
         order = {k: i for i, k in enumerate(router.keys)}
-        result: list[tuple[str, list[sections.Note], int, int]] = []
-        meta, blocks = self._notes([s], [summ])
+        result: list[tuple[str, list[sections.Note], int]] = []
+        _, blocks = self._notes([s], [summ])
         if blocks and router.keys:
             candidates: list[tuple[sections.Note, list[str]]] = []
             tally = dict.fromkeys(router.keys, 0)
@@ -1010,13 +1018,9 @@ class LLMEngine:
             for note, keys in candidates:
                 key = min(keys, key=lambda k: (-tally[k], order[k])) if keys else best
                 routed.setdefault(key, []).append(note)
-            pos = sections.position(s)
-            line = " ".join(str(v) for k, v in meta[0].items() if k in ("title", "publisher", "published", "flags")
-                            and v)
-            line_tokens = 8 + count_tokens(line)
-            result = [(key, notes, line_tokens + sum(count_tokens(n.text) + 6 + 2 * len(n.source_ids) for n in notes),
-                       pos) for key, notes in routed.items()]
-        self._routes[s.id] = (s, summ, profile, result)
+            result = [(key, notes, sum(count_tokens(n.text) + 6 + 2 * len(n.source_ids) for n in notes))
+                      for key, notes in routed.items()]
+        self._routes[s.id] = (s, summ, profile, s.id, result)
         return result
 
     def _part_call(self, profile: Profile, q: Any, meta: dict[int, dict[str, Any]], notes: list[dict[str, Any]],
