@@ -288,8 +288,7 @@ class LLMEngine:
         self._overheads: dict[str, int] = {}
         self._language_names: dict[str | None, str] = {}
         # each source's notes as routed to the sections, by source id: (source, summary, profile, routes)
-        self._routes: dict[int, tuple[Source, SourceSummary, Profile, int,
-                                      list[tuple[str, list[sections.Note], int]]]] = {}
+        self._routes: dict[int, tuple[Source, SourceSummary, Profile, list[tuple[str, list[sections.Note], int]]]] = {}
         self._router: tuple[Profile, sections.Router] | None = None
         # the synthesis without its top (sections, timeline), set once only the top request is left; the caller's
         # side work may verify it while the model writes the top
@@ -993,8 +992,8 @@ class LLMEngine:
         source, summary and profile (they depend on the summary and the source's id only), so the work is done as
         each summary comes in (finish_summary), not after the last one."""
         memo = self._routes.get(s.id)
-        if memo is not None and memo[0] is s and memo[1] is summ and memo[2] is profile and memo[3] == s.id:
-            return memo[4]
+        if memo is not None and memo[0] is s and memo[1] is summ and memo[2] is profile:
+            return memo[3]
         if self._router is None or self._router[0] is not profile:
             self._router = (profile, sections.Router(profile.focus_questions))
         router = self._router[1]
@@ -1020,7 +1019,7 @@ class LLMEngine:
                 routed.setdefault(key, []).append(note)
             result = [(key, notes, sum(count_tokens(n.text) + 6 + 2 * len(n.source_ids) for n in notes))
                       for key, notes in routed.items()]
-        self._routes[s.id] = (s, summ, profile, s.id, result)
+        self._routes[s.id] = (s, summ, profile, result)
         return result
 
     def _part_call(self, profile: Profile, q: Any, meta: dict[int, dict[str, Any]], notes: list[dict[str, Any]],
