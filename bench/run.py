@@ -99,8 +99,9 @@ def table(results: dict[str, Any]) -> str:
             if cl and cl.get("starts"):
                 lines.append(f"ours as a command N={r['n']}: first request {cl['starts']['first_request_after_s']} s "
                              f"after the process started, {cl.get('after_last_answer_s')} s from the last answer to "
-                             "the process' exit; gaps between levels: " + ", ".join(
-                                 f"{x['task']} {x['started_after_previous_s']} s" for x in cl["floor"]["levels"][1:]))
+                             f"the process' exit, peak RSS {cl.get('peak_rss_mb')} MB; gaps between levels: "
+                             + ", ".join(f"{x['task']} {x['started_after_previous_s']} s"
+                                         for x in cl["floor"]["levels"][1:]))
             secs = r["ours"].get("sections") or {}
             if secs:
                 lines.append(f"ours N={r['n']}: claims/sources cited per section: " + ", ".join(
@@ -139,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     ap.add_argument("--quick", action="store_true", help="small sizes (< 60 s): 1 MB corpora, N = 5 and 10")
     ap.add_argument("--sections", default=",".join(SECTIONS), help="comma-separated subset of " + ", ".join(SECTIONS))
-    ap.add_argument("--sizes", default=None, help="pipeline N values (default 5,50; quick 5,10; 200: opt-in)")
+    ap.add_argument("--sizes", default=None, help="pipeline N values (default 5,50,200; quick 5,10)")
     ap.add_argument("--langchain-max", type=int, default=50,
                     help="largest N for LangChain map_reduce (default 50; 200 adds about 3 minutes)")
     ap.add_argument("--reps", type=int, default=None, help="repetitions for throughput sections (best of N)")
@@ -161,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("langchain_text_splitters").setLevel(logging.ERROR)
     quick = args.quick
     reps = args.reps or (1 if quick else 3)
-    sizes = [int(x) for x in (args.sizes or ("5,10" if quick else "5,50")).split(",")]
+    sizes = [int(x) for x in (args.sizes or ("5,10" if quick else "5,50,200")).split(",")]
 
     def log(msg: str) -> None:
         print(f"[bench] {msg}", file=sys.stderr, flush=True)
