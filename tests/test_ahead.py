@@ -67,7 +67,30 @@ def test_documents_the_child_did_not_deliver_are_cleaned_here(raws: list[RawDoc]
     monkeypatch.setattr(clean, "iter_clean_documents", dies_after_two)
     cleaned = CleanAhead(raws)
     assert cleaned.forked
-    assert _read(cleaned) == _expected(raws)
+    got = list(cleaned)
+    from_child = [spans is not None for _, _, spans in got]  # the child died after sending one or two
+    assert from_child[0] and not from_child[2] and from_child == sorted(from_child, reverse=True)
+    assert _read(got) == _expected(raws)
+
+
+def test_a_run_cleaned_in_a_child_writes_the_brief_a_run_cleaned_here_writes(tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from briefing.config import load_settings
+    from briefing.pipeline import Reporter, RunResult, run
+
+    briefs = []
+    for fork in (True, False):
+        monkeypatch.setattr(ahead, "can_fork", lambda n, fork=fork: fork)
+        out = tmp_path / f"out-{fork}"
+        settings = load_settings(None, {"run.sources": [str(SEEDS)], "run.out": str(out), "run.engine": "extractive"},
+                                 environ={}, dotenv_path=None)
+        result = run(settings, Reporter())
+        assert isinstance(result, RunResult)
+        data = dict(result.data)
+        for volatile in ("generated_at", "timings"):
+            data.pop(volatile, None)
+        briefs.append((data, result.brief_md.read_text(encoding="utf-8").split("\n", 3)[3]))
+    assert briefs[0] == briefs[1]
 
 
 def test_a_child_that_sends_garbage_is_ignored(raws: list[RawDoc], monkeypatch: pytest.MonkeyPatch) -> None:
