@@ -877,11 +877,11 @@ def test_site_name_over_a_menu_of_short_items_and_cookie_button_are_not_the_head
 
 
 @pytest.mark.parametrize("line", [
-    "Photograph: John Smith/AP", "Print (Opens in new window)",
+    "Print (Opens in new window)",
     "Enjoy unlimited access to all of our stories", "Send us a tip", "Read the full article here",
 ])
 def test_more_chrome_lines_between_paragraphs_are_boilerplate(line: str) -> None:
-    """A credit spelled 'Photograph:', share links that open a new window, paywall and tip prompts are chrome."""
+    """Share links that open a new window, paywall and tip prompts are chrome."""
     text = "\n\n".join(["News", "Local", "Sport", "Weather", "Old pier to close for repairs", "By Tom Hardy",
                         *_HARBOUR[:2], line, *_HARBOUR[2:]])
     doc = clean_document(RawDoc("chrome.txt", text, "h"))
@@ -899,3 +899,63 @@ def test_menu_items_repeated_in_the_batch_still_bound_the_header() -> None:
     docs = clean_documents([RawDoc("a.txt", first, "a"), RawDoc("b.txt", second, "b")])
     assert [d.title for d in docs] == ["Old pier to close for repairs", "Ferry timetable to change"]
     assert "The Muddy Boots Diary" not in docs[0].text and "Harbour Gazette" not in docs[1].text
+
+
+_CAPTION = "photo caption or credit (the article goes on around it)"
+
+
+@pytest.mark.parametrize("caption", [
+    "Divers inspect the rotten piles under the old pier on Monday. Photo: Jane Doe",
+    "Golf im TV: Die Übertragungszeiten der großen Turniere im Überblick. (Foto: Getty)",
+    "Dmitry Muratov, periodista ruso y Premio Nobel de la Paz (REUTERS/Denis Balibouse)",
+    "Neue Online-Seminare starten im März. (Quelle: Hume/Unsplash)",
+    "Le vieux quai vu depuis le port de pêche. Photo : AFP",
+    "Старый пирс в порту города. Фото: РИА Новости",
+    "Erdölpumpen im Abendrot. Bild: TebNad/Shutterstock.com", "Photograph: John Smith/AP",
+])
+def test_photo_captions_with_a_credit_are_dropped_and_the_article_goes_on(caption: str) -> None:
+    """A short caption that ends in a photo credit (English, German, Spanish, French, Russian; 'Photo:', '(Foto:
+    ...)', '(AGENCY/Name)', a photo library) is not article text, wherever it sits; the text goes on around it."""
+    text = "\n\n".join(["News", "Local", "Sport", "Weather", "Old pier to close for repairs", "By Tom Hardy",
+                        *_HARBOUR[:2], caption, *_HARBOUR[2:]])
+    doc = clean_document(RawDoc("caption.txt", text, "h"))
+    assert caption not in doc.text and all(p in doc.text for p in _HARBOUR)
+    assert [d.reason for d in doc.dropped if d.text == caption] == [_CAPTION]
+
+
+@pytest.mark.parametrize("line", [
+    "Unemployment in the region rose to 5.2 per cent in March, the highest level since 2015 (Source: Eurostat).",
+    "Neuer Blick auf das Blue-Marble-Foto: ICON simuliert das gekoppelte Klimasystem mit 1 km-Auflösung",
+    "The loan is paid into the harbour account (BIC/SWIFT: HELADEF1KAS)",
+    "The figures cover two seasons (January/February 2023)",
+])
+def test_lines_that_only_look_like_credits_are_not_captions(line: str) -> None:
+    """A source in a data paragraph, a 'Foto:' inside a compound word, bracketed codes and months are not credits."""
+    text = "\n\n".join(["News", "Local", "Sport", "Weather", "Old pier to close for repairs", "By Tom Hardy",
+                        *_HARBOUR[:2], line, *_HARBOUR[2:]])
+    doc = clean_document(RawDoc("notcaption.txt", text, "h"))
+    assert _CAPTION not in [d.reason for d in doc.dropped]
+
+
+@pytest.mark.parametrize("notice", [
+    ["Empfohlener redaktioneller Inhalt",
+     "An dieser Stelle findet Ihr einen externen Inhalt von Instagram, der den Artikel ergänzt. Ihr könnt ihn Euch "
+     "mit einem Klick anzeigen lassen und wieder ausblenden.",
+     "Ich bin damit einverstanden, dass mir externe Inhalte angezeigt werden. Damit können personenbezogene Daten an "
+     "Drittplattformen übermittelt werden."],
+    ["External content", "This content is provided by YouTube, which may be using cookies and other technologies.",
+     "To view this content, you need to accept cookies from YouTube."],
+    ["Contenu externe", "Ce contenu est bloqué car vous n'avez pas accepté les cookies et autres traceurs.",
+     "Afficher le contenu"],
+])
+def test_consent_notice_of_an_embedded_post_is_dropped(notice: list[str]) -> None:
+    """The notice a blocked embed leaves inside the article (its label, what it is, its consent button) is chrome,
+    also its label, which reads like a subheading between two kept paragraphs; the article goes on around it."""
+    text = "\n\n".join(["News", "Local", "Sport", "Weather", "Old pier to close for repairs", "By Tom Hardy",
+                        *_HARBOUR[:3], *notice, *_HARBOUR[3:]])
+    doc = clean_document(RawDoc("consent.txt", text, "h"))
+    assert all(p in doc.text for p in _HARBOUR)
+    for line in notice:
+        assert line not in doc.text
+        assert [d.reason for d in doc.dropped if d.text == line] == [
+            "embedded content's consent notice (the article goes on around it)"]

@@ -281,6 +281,48 @@ def _caption_credit(text: str) -> bool:
     return ("(" in tail or ":" in tail or "/" in tail) and _CAPTION_CREDIT_RE.search(tail) is not None
 
 
+# The credit that ends a photo caption, whatever the language: "... Photo: Jane Doe", "... (Foto: dpa)", "Bild: X",
+# "(REUTERS/Jane Doe)", "... Getty Images"; a source ("Quelle: ...") only in brackets and naming an agency or a
+# photo library with a slash ("(Quelle: Hume/Unsplash)"): a data paragraph ending in "Source: Eurostat" stays.
+_PHOTO_CREDIT_RE = re.compile(
+    r"(?:(?<![\w-])(?:photo(?:graph)?(?:er)?s?|fotos?|fotograf(?:ie|in)?|fotocredit|bild(?:er|rechte)?|beitragsbild|images?"
+    r"|pictures?|credits?(?:\s+photos?)?|crédits?(?:\s+photos?)?|photo\s+credit|фото|zdjęcie)\s*:\s*[^.!?:]{1,60}"
+    r"|\((?:\w{2,10}\s+)?(?:photo|foto|bild|image)s?\s*[:/][^)]{1,60}\)|\((?:quelle|source|fuente|fonte)\s*:[^)]{0,40}/[^)]{0,40}\)"
+    r"|\((?-i:[A-Z]{2,}/\s*[A-Z][a-z][^):]{1,40})\)|\b(?:getty\s+images|shutterstock(?:\.com)?|unsplash|pixabay|istock(?:photo)?|imago))"
+    r"\W{0,3}$",
+    re.I,
+)
+_CAPTION = "photo caption or credit (the article goes on around it)"
+
+
+def _photo_caption(text: str) -> bool:
+    """True when a line ends in a photo credit: a caption under an image, or the credit alone."""
+    tail = text[-100:]
+    return ("(" in tail or ":" in tail or "/" in tail or "ages" in tail or "ck" in tail or "sh" in tail
+            or "mago" in tail or "bay" in tail) and _PHOTO_CREDIT_RE.search(tail) is not None
+
+
+# The notice an embedded post or video leaves when the reader has not consented to third-party content: its label
+# ("Empfohlener redaktioneller Inhalt", "External content"), what it is ("An dieser Stelle finden Sie einen externen
+# Inhalt von Instagram") and its consent button ("Ich bin damit einverstanden, dass mir externe Inhalte angezeigt
+# werden", "To view this content, you need to accept cookies").
+_CONSENT_QUICK_RE = re.compile(r"extern|content|inhalt|contenu|contenido|contenuto|контент")
+_CONSENT_RE = re.compile(
+    r"^\W*(?:empfohlener\s+redaktioneller\s+inhalt|externer?\s+inhalt|externe\s+inhalte\s+(?:laden|anzeigen|aktivieren)"
+    r"|recommended\s+editorial\s+content|external\s+content|(?:load|show|allow)\s+(?:external\s+)?content"
+    r"|contenu\s+externe|afficher\s+le\s+contenu|contenido\s+externo|contenuto\s+esterno|внешний\s+контент)\W*$"
+    r"|\ban\s+dieser\s+stelle\s+(?:finde[nt]?\s+(?:sie|ihr)|findest\s+du|befindet\s+sich|wird)\s+(?:\w+\s+){0,2}extern"
+    r"|\bexterne[nr]?\s+inhalte?\b.{0,60}\b(?:angezeigt|anzeigen|laden|geladen|zustimm|einverstanden|aktivier)"
+    r"|\b(?:this|the)\s+(?:embedded\s+|external\s+)?content\s+(?:is\s+(?:provided|hosted)\s+by|cannot\s+be\s+"
+    r"(?:displayed|shown)|is\s+(?:not\s+available|blocked)\s+(?:due\s+to|because))"
+    r"|\bto\s+(?:view|display|see|show)\s+this\s+content\b.{0,80}\b(?:cookies?|consent|accept|enable|allow)"
+    r"|\bce\s+contenu\s+(?:est\s+bloqué|n['’]est\s+pas\s+disponible)|\bpour\s+afficher\s+ce\s+contenu\b"
+    r"|\beste\s+contenido\s+(?:no\s+está\s+disponible|está\s+bloqueado)|\bpara\s+ver\s+este\s+contenido\b",
+    re.I,
+)
+_CONSENT = "embedded content's consent notice (the article goes on around it)"
+
+
 # A link to another story set inside the article: "Read also: <headline>", "Lea también: ...", ">> headline <<".
 _INLINE_TEASER_RE = re.compile(
     r"""^\W*(?:lea(?:\s+(?:también|más|además))? | mira | (?:le|te)\s+puede\s+interesar | czytaj\s+(?:też|także|również)
@@ -594,6 +636,12 @@ def _hard_rules(blocks: list[_Block], repeated: set[str], embeds: bool = True) -
         elif b.words <= 30 and b.key.partition(" ")[0] in _WIDGET_FIRST and _WIDGET_RE.match(b.text):
             b.reason = _WIDGET
             b.credit = True  # inside the article: the text around it goes on
+        elif b.words <= 40 and _photo_caption(b.text):
+            b.reason = _CAPTION
+            b.credit = True
+        elif b.words <= 60 and _CONSENT_QUICK_RE.search(b.key) and _CONSENT_RE.search(b.text):
+            b.reason = _CONSENT
+            b.credit = True
         elif b.words < 40 and (_is_boilerplate(b.text.lower(), b.words >= 15 and b.terminal and b.stop >= STOP_HIGH)
                                or _BREADCRUMB_RE.match(b.text)):
             b.reason = "boilerplate phrase"
@@ -1238,9 +1286,10 @@ def _header(blocks: list[_Block], body_start: int) -> list[int]:
             break  # the age of a teaser above the headline and byline ("5 hours ago"): a list of other stories
         if b.words < 3 or (b.cjk and b.chars <= 7 and " " not in b.text) or _SECTION_PATH_RE.match(b.text):
             continue  # share buttons, section labels and paths
-        if b.reason in (_PROS_CONS, _SHOP, _EMBED, _WIDGET):
-            continue  # a review's summary boxes or an embedded post between the headline and the body
-        if not b.reason and b.words <= 40 and _caption_credit(b.text):
+        if b.reason in (_PROS_CONS, _SHOP, _EMBED, _WIDGET, _CONSENT) or (b.reason == _CAPTION and b.words <= 12
+                                                                         and _CREDIT_RE.search(b.text)):
+            continue  # a review's summary boxes, an embedded post or a photo credit between the headline and body
+        if b.reason == _CAPTION or (not b.reason and b.words <= 40 and _caption_credit(b.text)):
             captions += 1  # a photo caption with its credit is not the headline (but takes a header line's place)
             if len(out) + captions >= 6:
                 break
@@ -1539,7 +1588,7 @@ def headline_and_byline(blocks: list[_Block], header: Sequence[int]) -> list[int
 _HARD_REASONS = (
     "boilerplate phrase", "repeated in other files", "not prose", "contact address", "menu or link list (items on one",
     "teaser link", "category or keyword list", _RELATED_BOX, _EMBED, _TEASERS,
-    _PROS_CONS, _SHOP, _WIDGET,
+    _PROS_CONS, _SHOP, _WIDGET, _CAPTION, _CONSENT,
 )
 
 
