@@ -297,16 +297,23 @@ _CAPTION = "photo caption or credit (the article goes on around it)"
 
 def _photo_caption(text: str) -> bool:
     """True when a line ends in a photo credit: a caption under an image, or the credit alone."""
-    tail = text[-100:]
-    return ("(" in tail or ":" in tail or "/" in tail or "ages" in tail or "ck" in tail or "sh" in tail
-            or "mago" in tail or "bay" in tail) and _PHOTO_CREDIT_RE.search(tail) is not None
+    return _PHOTO_CREDIT_RE.search(text[-100:]) is not None
 
 
 # The notice an embedded post or video leaves when the reader has not consented to third-party content: its label
 # ("Empfohlener redaktioneller Inhalt", "External content"), what it is ("An dieser Stelle finden Sie einen externen
 # Inhalt von Instagram") and its consent button ("Ich bin damit einverstanden, dass mir externe Inhalte angezeigt
 # werden", "To view this content, you need to accept cookies").
-_CONSENT_QUICK_RE = re.compile(r"extern|content|inhalt|contenu|contenido|contenuto|контент")
+# Every caption credit (but an agency's "(REUTERS/Name)") and every consent notice holds one of these words: a set
+# lookup over a short line's words spares most lines both regexes.
+_CAPTION_CONSENT_WORDS = frozenset((
+    "photo", "photos", "photograph", "photographer", "foto", "fotos", "fotograf", "fotografin", "fotografie",
+    "fotocredit", "bild", "bilder", "bildrechte", "beitragsbild", "symbolbild", "symbolfoto", "image", "images",
+    "picture", "pictures", "credit", "credits", "crédit", "crédits", "фото", "zdjęcie", "getty", "shutterstock",
+    "unsplash", "pixabay", "istock", "istockphoto", "imago", "quelle", "source", "fuente", "fonte",
+    "inhalt", "inhalte", "content", "contenu", "contenido", "contenuto", "extern", "externe", "externen", "externer",
+    "external", "контент",
+))  # fmt: skip
 _CONSENT_RE = re.compile(
     r"^\W*(?:empfohlener\s+redaktioneller\s+inhalt|externer?\s+inhalt|externe\s+inhalte\s+(?:laden|anzeigen|aktivieren)"
     r"|recommended\s+editorial\s+content|external\s+content|(?:load|show|allow)\s+(?:external\s+)?content"
@@ -636,16 +643,8 @@ def _hard_rules(blocks: list[_Block], repeated: set[str], embeds: bool = True) -
         elif b.words <= 30 and b.key.partition(" ")[0] in _WIDGET_FIRST and _WIDGET_RE.match(b.text):
             b.reason = _WIDGET
             b.credit = True  # inside the article: the text around it goes on
-        elif b.words <= 40 and _photo_caption(b.text):
-            b.reason = _CAPTION
-            b.credit = True
-        elif b.words <= 60 and _CONSENT_QUICK_RE.search(b.key) and _CONSENT_RE.search(b.text):
-            b.reason = _CONSENT
-            b.credit = True
-        elif b.words < 40 and (_is_boilerplate(b.text.lower(), b.words >= 15 and b.terminal and b.stop >= STOP_HIGH)
-                               or _BREADCRUMB_RE.match(b.text)):
-            b.reason = "boilerplate phrase"
-            b.credit = b.words <= 15 and _CREDIT_RE.search(b.text) is not None
+        elif b.words < 40 and (kind := _chrome_line(b)) is not None:
+            b.reason, b.credit = kind
         elif b.words <= 8 and _SHOP_RE.match(b.text):
             b.reason = _SHOP
         elif _DATE_ONLY_RE.match(_LABEL_RE.sub("", b.text, count=1)):
@@ -685,6 +684,20 @@ def _is_boilerplate(low: str, prose: bool = False) -> bool:
         return False
     return any(rx.search(low) for words, rx, weak in _BOILER_RULES
                if not (prose and weak) and any(w in low for w in words))
+
+
+def _chrome_line(b: _Block) -> tuple[str, bool] | None:
+    """(reason, credit) for a line under 40 words that is a photo caption, an embed's consent notice or a
+    boilerplate phrase (credit: the article goes on around it), else None."""
+    low = b.text.lower()
+    if not _CAPTION_CONSENT_WORDS.isdisjoint(b.key.split()) or "/" in low[-50:]:  # "/": "(REUTERS/Jane Doe)"
+        if _photo_caption(b.text):
+            return _CAPTION, True
+        if _CONSENT_RE.search(b.text):
+            return _CONSENT, True
+    if _is_boilerplate(low, b.words >= 15 and b.terminal and b.stop >= STOP_HIGH) or _BREADCRUMB_RE.match(b.text):
+        return "boilerplate phrase", b.words <= 15 and _CREDIT_RE.search(b.text) is not None
+    return None
 
 
 def _mark_menus(blocks: list[_Block]) -> None:
