@@ -959,3 +959,18 @@ def test_consent_notice_of_an_embedded_post_is_dropped(notice: list[str]) -> Non
         assert line not in doc.text
         assert [d.reason for d in doc.dropped if d.text == line] == [
             "embedded content's consent notice (the article goes on around it)"]
+
+
+def test_breadcrumb_that_ends_in_the_headline_is_not_the_title() -> None:
+    """A breadcrumb whose separators the dump lost ('Home Local Old pier ...') above the headline, then a share
+    bar of six lines between the byline and the body: the headline is the title and the breadcrumb is dropped."""
+    text = "\n\n".join([
+        "* News", "* Local", "* Sport", "* Weather", "Home Local Old pier to close for repairs",
+        "Old pier to close for repairs", "By Tom Hardy", "Share", "Facebook", "Twitter", "WhatsApp", "Email",
+        "Telegram", *_HARBOUR,
+    ])
+    doc = clean_document(RawDoc("crumb.txt", text, "h"))
+    assert doc.title == "Old pier to close for repairs"
+    assert "Home Local Old pier" not in doc.text and all(p in doc.text for p in _HARBOUR)
+    assert [d.reason for d in doc.dropped if d.text.startswith("Home Local")] == [
+        "breadcrumb (section path before the headline)"]

@@ -1330,6 +1330,31 @@ def _header(blocks: list[_Block], body_start: int) -> list[int]:
     return sorted(out)
 
 
+_BREADCRUMB_TITLE = "breadcrumb (section path before the headline)"
+
+
+def _drop_breadcrumb_titles(blocks: list[_Block], header: list[int]) -> list[int]:
+    """A header line that is another header line (the headline) after up to five capitalised words ("Home Issues
+    Prison official: ..."): a breadcrumb whose separators the dump lost. It is dropped, and the headline stays."""
+    texts = [(i, blocks[i].text) for i in header]
+    out = []
+    for i, t in texts:
+        crumb = False
+        for j, u in texts:
+            if j != i and len(u) >= 20 and len(t) > len(u) and t.endswith(u):
+                prefix = t[: len(t) - len(u)].split()
+                crumb = 1 <= len(prefix) <= 5 and all(w[:1].isupper() for w in prefix)
+                if crumb:
+                    break
+        if crumb:
+            blocks[i].keep = False
+            blocks[i].reason = _BREADCRUMB_TITLE
+            blocks[i].cls = BAD
+        else:
+            out.append(i)
+    return out
+
+
 def _rule_pass(
     text: str, repeated: set[str] | None, line_words: list[str] | None, lines: list[str] | None
 ) -> tuple[list[_Block], int, list[int], str, bool, str | None]:
@@ -1349,7 +1374,7 @@ def _rule_pass(
     _keep_section_lists(body)
     header: list[int] = []
     if kept_idx:
-        header = _header(body, kept_idx[0])
+        header = _drop_breadcrumb_titles(body, _header(body, kept_idx[0]))
         for i in header:
             body[i].keep = True
     for b in blocks[cut:]:
@@ -1601,7 +1626,7 @@ def headline_and_byline(blocks: list[_Block], header: Sequence[int]) -> list[int
 _HARD_REASONS = (
     "boilerplate phrase", "repeated in other files", "not prose", "contact address", "menu or link list (items on one",
     "teaser link", "category or keyword list", _RELATED_BOX, _EMBED, _TEASERS,
-    _PROS_CONS, _SHOP, _WIDGET, _CAPTION, _CONSENT,
+    _PROS_CONS, _SHOP, _WIDGET, _CAPTION, _CONSENT, _BREADCRUMB_TITLE,
 )
 
 
