@@ -974,3 +974,17 @@ def test_breadcrumb_that_ends_in_the_headline_is_not_the_title() -> None:
     assert "Home Local Old pier" not in doc.text and all(p in doc.text for p in _HARBOUR)
     assert [d.reason for d in doc.dropped if d.text.startswith("Home Local")] == [
         "breadcrumb (section path before the headline)"]
+
+
+@pytest.mark.parametrize("name", ["ja_nhk", "zh_xinhua"])
+def test_same_unspaced_article_saved_from_two_pages_is_kept_in_both(name: str) -> None:
+    """Two saves of one Chinese or Japanese article, with different chrome around it: the shared paragraphs are the
+    article, not site chrome repeated across the batch (copies are found by their long shared paragraphs, whose
+    words an unspaced script does not separate)."""
+    text = (FIX / "intl" / f"{name}.txt").read_text(encoding="utf-8")
+    body, _ = _gold(FIX / "intl", name)
+    other = "Menu\nHome\nWorld\n\n" + text + "\n\nShare this page\nAbout us\n"
+    docs = clean_documents([RawDoc("a.txt", text, "a"), RawDoc("b.txt", other, "b")])
+    for doc in docs:
+        recall = score(doc.text, body, [])[0]
+        assert recall >= 0.95, f"{doc.path}: recall {recall:.3f}"

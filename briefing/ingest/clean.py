@@ -1826,6 +1826,12 @@ def _clean_html(raw: RawDoc) -> CleanedDoc:
     )
 
 
+def _key_words(key: str) -> int:
+    """Words in a repetition key: spaced words, and about one per 1.5 ideographs or kana (Chinese, Japanese)."""
+    n = key.count(" ") + 1
+    return n if n >= 25 else n + (2 * len(_HAN_KANA_RE.findall(key))) // 3
+
+
 def repeated_keys(raws: list[RawDoc], line_words: list[list[str] | None] | None = None) -> list[set[str]]:
     """For each document, the block keys that also occur in another (non-copy) document of the batch."""
     keysets: list[set[str]] = []
@@ -1837,7 +1843,7 @@ def repeated_keys(raws: list[RawDoc], line_words: list[list[str] | None] | None 
             words = line_words[d] if line_words else None
             ks = set(_line_keys(raw.text, words if words is not None else _line_words(raw.text)))
             ks.discard("")
-            lk = {k for k in ks if k.count(" ") >= 24}
+            lk = {k for k in ks if _key_words(k) >= 25}
         keysets.append(ks)
         long_keys.append(lk)
     index: dict[str, list[int]] = defaultdict(list)
