@@ -448,6 +448,44 @@ def test_box_of_links_inside_the_article_does_not_end_it() -> None:
     assert paras[0] in doc.text and paras[2] not in doc.text
 
 
+def test_box_of_links_repeated_every_few_paragraphs_does_not_end_the_article() -> None:
+    """A "Most Popular" box (section, headline, author) set again after every two paragraphs, with a one-sentence
+    paragraph among them, is dropped each time and the whole article is kept; a box followed by a bulleted list of
+    teasers (date, headline, summary) is not taken for the article going on."""
+    paras = [
+        "The hospital had been running on a single generator for a week, its director said on Tuesday, and the fuel "
+        "that was left would last only until the end of the month if nothing else arrived.",
+        "Doctors said they had stopped all planned operations and were treating only the most urgent cases, while "
+        "families waited in the corridors for news of relatives who had been taken to other hospitals.",
+        "The health ministry said that sixteen hospitals had now closed because of the shortages, and that the "
+        "others were working far beyond the number of patients they were built to treat, some of them twice over.",
+        "The army declined to provide an attributable comment.",
+        "Aid agencies said that the trucks that had crossed the border so far carried only a fraction of what was "
+        "needed, and that fuel, which the hospitals need most of all, was not among the supplies.",
+        "The director said his staff would keep working as long as they could, but that without fuel the hospital "
+        "would have to send its last patients away within days, with nowhere for them to go.",
+        "Officials on both sides of the border said talks on a new crossing would resume next week, though neither "
+        "side would say what had been agreed so far or when the first convoy could move.",
+        "Until then, the director said, the hospital would ration what fuel it had left, running the generator only "
+        "for the operating theatre, the intensive care ward and the refrigerators that keep its medicines.",
+    ]
+    box = ["Most Popular", "* Gear", "Thirty tools every home should have", "Matt Jones", "* Business",
+           "A new chatbot arrives with few guardrails", "Will Knight", "* Culture",
+           "The first social media users have nowhere to go", "Jason Parr", "*"]
+    lines = ["Hospitals run out of fuel", "", paras[0], paras[1], *box, paras[2], paras[3], paras[4], *box,
+             *paras[5:], "Share this story"]
+    doc = clean_document(RawDoc("x.txt", "\n\n".join(lines), "h"))
+    for p in paras:
+        assert p in doc.text
+    assert "guardrails" not in doc.text and "Jason Parr" not in doc.text
+    teasers = ["Most Popular", "* 31.01.2024", "Border crossing reopens after two weeks of talks",
+               paras[4].replace("Aid agencies", "Relief groups"), "* 30.01.2024",
+               "Fuel convoy reaches the city at last!", paras[5].replace("director", "mayor"), "* 28.01.2024",
+               "Talks on the crossing stall once more!", paras[6].replace("Officials", "Envoys")]
+    doc = clean_document(RawDoc("x.txt", "\n\n".join(["Hospitals run out of fuel", "", *paras[:4], *teasers]), "h"))
+    assert paras[3] in doc.text and "Relief groups" not in doc.text and "Envoys" not in doc.text
+
+
 def test_ingredients_and_steps_under_their_headings_are_kept() -> None:
     """A recipe's lists after its introduction ("Ingredients", "Directions") are article; a site menu is not."""
     intro = [

@@ -964,9 +964,10 @@ def _article_resumes(blocks: list[_Block], i: int) -> bool:
     """True when the article goes on after a box of links headed by blocks[i] ("Related", "Most read").
 
     The box is up to 14 lines that are not paragraphs (headlines, author names, dates; no comment or navigation
-    line); then three paragraphs (the first of 25+ words, 75+ in all) must follow, with at most single short
-    subheadings between them: a run of running text, unlike a list of teasers (headline, author, summary). The
-    heading and the box are marked as a related-links box.
+    line); then three paragraphs (the first of 25+ words, 75+ words in all, one-sentence paragraphs counted) must
+    follow, with at most single short subheadings between them, or two and then the same box again (a widget set
+    every few paragraphs): a run of running text, unlike a list of teasers (headline, author, summary; a bullet
+    among them ends the run). The heading and the box are marked as a related-links box.
     """
     j = i + 1
     while j < len(blocks) and j - i <= 15 and not (blocks[j].base == GOOD and blocks[j].words >= 25):
@@ -978,7 +979,10 @@ def _article_resumes(blocks: list[_Block], i: int) -> bool:
     if j >= len(blocks) or j - i > 15:
         return False
     paras = short = words = 0
+    recurs = False
     for b in blocks[j : j + 8]:
+        if b.bullet and paras:
+            return False  # items after the text ("* 31.01.2022", headline, summary): a list of teasers
         if not b.key:
             continue
         if b.base == GOOD and b.words >= 15 and not b.reason:
@@ -987,11 +991,17 @@ def _article_resumes(blocks: list[_Block], i: int) -> bool:
             short = 0
             if paras >= 3:
                 break
-        elif b.words <= 8 and not b.reason and short == 0:
+        elif b.terminal and not b.reason and b.words >= 6:
+            words += b.words  # a one-sentence paragraph ("The army declined to comment.")
+            short = 0
+        elif b.words <= 8 and not b.reason and short == 0 and b.key != blocks[i].key:
             short += 1  # a subheading
+        elif paras and b.key == blocks[i].key:
+            recurs = True  # the same box again, after the text: a widget set every few paragraphs of the article
+            break
         else:
             return False
-    if paras < 3 or words < 75:
+    if (paras < 3 and not recurs) or words < 75:
         return False
     last = j - 1
     while i < last and not blocks[last].reason and (blocks[last].words <= 5 or blocks[last].terminal):
